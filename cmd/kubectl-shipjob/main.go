@@ -1,0 +1,20 @@
+// Command kubectl-shipjob is the kubectl plugin for one-off jobs: stored job
+// definitions, runs through Helm releases, deploy hooks, and a Helm
+// post-renderer. Run `kubectl shipjob --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/commands"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := commands.Execute(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}

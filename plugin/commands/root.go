@@ -1,0 +1,88 @@
+// Package commands is the command layer of kubectl-shipjob: cobra commands
+// built as Options with Complete, Validate and Run. Domain logic lives in
+// the packages they call; nothing imports this package but main.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// Execute runs the command line args and returns the process exit code.
+func Execute(ctx context.Context, args []string) int {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	root := NewRootCmd(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	printError(streams.ErrOut, err)
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		return exit.Code
+	}
+	return 1
+}
+
+// ExitError carries a specific exit code (e.g. `run --wait` passing the
+// workload's exit code through). A nil Err prints nothing.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit code %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// NewRootCmd builds the command tree. The kubectl global flags (--kubeconfig,
+// --context, -n, --as, --request-timeout, ...) come from cli-runtime.
+func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "kubectl-shipjob",
+		Short: "Run one-off jobs on Kubernetes: stored definitions, runs, deploy hooks",
+		Long: `kubectl shipjob stores job definitions in your namespace and runs them on demand.
+
+A job is a stored definition (image, env, default parameters, files, resources,
+timeout, retention). Creating a job does not run it: each 'run' is a Helm release
+upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl shipjob",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	flags.AddFlags(root.PersistentFlags())
+
+	root.AddCommand(
+		newVersionCmd(streams),
+	)
+	return root
+}
+
+// printError writes err the way kubectl does: "Error from server (Reason):
+// message" for API errors, "error: message" otherwise, one line.
+func printError(w io.Writer, err error) {
+	var exit *ExitError
+	if errors.As(err, &exit) && exit.Err == nil {
+		return
+	}
+	fmt.Fprintln(w, FormatError(err))
+}

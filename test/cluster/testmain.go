@@ -1,0 +1,182 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Shared is the cluster of the running test binary, set by Main.
+var Shared *Cluster
+
+// PluginBin is the kubectl-shipjob binary under test (on PATH during tests).
+var PluginBin string
+
+// Main is the TestMain of e2e packages: it builds kubectl-shipjob, starts
+// one cluster for the whole test binary, runs the tests and tears the
+// cluster down — also on SIGINT/SIGTERM. KUBECONFIG points at the cluster
+// and the plugin is on PATH, so `kubectl shipjob` works in tests.
+func Main(m *testing.M) int {
+	root, err := repoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	binDir := os.Getenv("SHIPJOB_CLUSTER_BIN")
+	if binDir == "" {
+		binDir = filepath.Join(root, ".cache", "cluster-bin", "k8s-v1.37.2_kwok-v0.8.0")
+	}
+	pathDir, err := os.MkdirTemp("", "shipjob-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(pathDir)
+	PluginBin = filepath.Join(pathDir, "kubectl-shipjob")
+	build := exec.Command("go", "build", "-o", PluginBin, "./cmd/kubectl-shipjob")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build kubectl-shipjob:", err)
+		return 1
+	}
+	os.Setenv("PATH", pathDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	c, err := Start(ctx, Options{BinDir: binDir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start cluster:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: local cluster ready in %.1fs at %s\n", time.Since(start).Seconds(), c.Server)
+	Shared = c
+	os.Setenv("KUBECONFIG", c.Kubeconfig)
+	go func() {
+		if _, ok := <-sigs; ok {
+			fmt.Fprintln(os.Stderr, "e2e: interrupted, stopping cluster")
+			c.Stop()
+			os.Exit(130)
+		}
+	}()
+	code := m.Run()
+	if code != 0 {
+		keepLogs(c)
+	}
+	c.Stop()
+	return code
+}
+
+// keepLogs copies daemon logs next to the test's temp dir for post-mortems
+// when SHIPJOB_KEEP_LOGS names a directory.
+func keepLogs(c *Cluster) {
+	dst := os.Getenv("SHIPJOB_KEEP_LOGS")
+	if dst == "" {
+		return
+	}
+	_ = os.MkdirAll(dst, 0o755)
+	_ = exec.Command("cp", "-r", filepath.Join(c.Dir, "logs"), dst).Run()
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(data, []byte("module github.com/shipjob/kubectl-shipjob\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("repository root not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// Namespace creates a fresh namespace for t (deleted when t ends) and grants
+// the limited user access to it when limited is true.
+func Namespace(t testing.TB, limited bool) string {
+	t.Helper()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	base := strings.Trim(nonDNS.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(base) > 40 {
+		base = base[:40]
+	}
+	ns := strings.Trim(base, "-") + "-" + hex.EncodeToString(b)
+	ctx := context.Background()
+	if err := Shared.CreateNamespace(ctx, ns); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	if limited {
+		if err := Shared.GrantLimited(ctx, ns); err != nil {
+			t.Fatalf("grant limited user: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		cs, err := Shared.Client()
+		if err == nil {
+			_ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		}
+	})
+	return ns
+}
+
+// Result is the outcome of a command run by Run.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run runs a command (e.g. "kubectl", "shipjob", "list") with stdin and the
+// test environment, and returns its output and exit code. It fails t only
+// when the command cannot be started at all.
+func Run(t testing.TB, stdin string, name string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdin = strings.NewReader(stdin)
+	err := cmd.Run()
+	res := Result{Stdout: out.String(), Stderr: errOut.String()}
+	if err != nil {
+		exitErr, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run %s %v: %v", name, args, err)
+		}
+		res.Code = exitErr.ExitCode()
+	}
+	return res
+}
+
+// Kubectl runs kubectl with args and fails t unless it exits 0.
+func Kubectl(t testing.TB, args ...string) string {
+	t.Helper()
+	res := Run(t, "", "kubectl", args...)
+	if res.Code != 0 {
+		t.Fatalf("kubectl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.Code, res.Stdout, res.Stderr)
+	}
+	return res.Stdout
+}
