@@ -1,0 +1,131 @@
+package jobdef
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Store reads and writes job definitions in one namespace ("" = all, for
+// listing only).
+type Store struct {
+	Client    kubernetes.Interface
+	Namespace string
+}
+
+// Get returns the job, or a NotFound error naming jobs.shipjob.dev.
+func (s *Store) Get(ctx context.Context, name string) (*Job, error) {
+	sec, err := s.Client.CoreV1().Secrets(s.Namespace).Get(ctx, SecretName(name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, apierrors.NewNotFound(GroupResource, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get job %s: %w", name, err)
+	}
+	return FromSecret(sec)
+}
+
+// List returns the jobs matching selector (label syntax over the job's own
+// labels), sorted by namespace and name. One API request.
+func (s *Store) List(ctx context.Context, selector string) ([]Job, error) {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, fmt.Errorf("invalid label selector %q: %w", selector, err)
+	}
+	req, err := labels.NewRequirement(LabelKind, "=", []string{KindJob})
+	if err != nil {
+		return nil, err
+	}
+	sel = sel.Add(*req)
+	list, err := s.Client.CoreV1().Secrets(s.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: sel.String(),
+		FieldSelector: "type=" + string(SecretType),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	jobs := make([]Job, 0, len(list.Items))
+	for i := range list.Items {
+		j, err := FromSecret(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, *j)
+	}
+	sort.Slice(jobs, func(a, b int) bool {
+		if jobs[a].Namespace != jobs[b].Namespace {
+			return jobs[a].Namespace < jobs[b].Namespace
+		}
+		return jobs[a].Name < jobs[b].Name
+	})
+	return jobs, nil
+}
+
+// WriteOptions apply to Create, Update and Delete.
+type WriteOptions struct {
+	// DryRun is passed to the API server ("All" validates and writes nothing).
+	DryRun []string
+	// FieldManager names the writer.
+	FieldManager string
+}
+
+// Create stores a new job; an existing one is AlreadyExists.
+func (s *Store) Create(ctx context.Context, j *Job, opts WriteOptions) (*Job, error) {
+	sec, err := ToSecret(j)
+	if err != nil {
+		return nil, err
+	}
+	sec.ResourceVersion = ""
+	out, err := s.Client.CoreV1().Secrets(s.Namespace).Create(ctx, sec, metav1.CreateOptions{DryRun: opts.DryRun, FieldManager: opts.FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return nil, apierrors.NewAlreadyExists(GroupResource, j.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create job %s: %w", j.Name, err)
+	}
+	return FromSecret(out)
+}
+
+// ErrConflict is returned (wrapped) when a job changed since it was read.
+var ErrConflict = errors.New("the job was changed by someone else since it was read")
+
+// Update replaces the stored job. j.ResourceVersion must be the version it
+// was read at: a concurrent change fails with ErrConflict, never silently
+// overwritten.
+func (s *Store) Update(ctx context.Context, j *Job, opts WriteOptions) (*Job, error) {
+	if j.ResourceVersion == "" {
+		return nil, fmt.Errorf("update job %s: no resourceVersion to guard against concurrent changes", j.Name)
+	}
+	sec, err := ToSecret(j)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Client.CoreV1().Secrets(s.Namespace).Update(ctx, sec, metav1.UpdateOptions{DryRun: opts.DryRun, FieldManager: opts.FieldManager})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, apierrors.NewNotFound(GroupResource, j.Name)
+	case apierrors.IsConflict(err):
+		return nil, fmt.Errorf("update job %s: %w", j.Name, ErrConflict)
+	case err != nil:
+		return nil, fmt.Errorf("update job %s: %w", j.Name, err)
+	}
+	return FromSecret(out)
+}
+
+// Delete removes the job's definition (not its runs or release).
+func (s *Store) Delete(ctx context.Context, name string, opts WriteOptions) error {
+	err := s.Client.CoreV1().Secrets(s.Namespace).Delete(ctx, SecretName(name), metav1.DeleteOptions{DryRun: opts.DryRun})
+	if apierrors.IsNotFound(err) {
+		return apierrors.NewNotFound(GroupResource, name)
+	}
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+// Package jobdef is the job definition of kubectl-shipjob: its typed,
+// versioned form (apiVersion shipjob.dev/v1alpha1, kind Job), validation,
+// and its storage as one Secret per job. It imports no command layer.
+package jobdef
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// API identity of the typed form that `get -o yaml` prints and `apply` reads.
+const (
+	Group      = "shipjob.dev"
+	Version    = "v1alpha1"
+	APIVersion = Group + "/" + Version
+	Kind       = "Job"
+	ListKind   = "JobList"
+)
+
+// GroupResource names job definitions in errors ("jobs.shipjob.dev").
+var GroupResource = schema.GroupResource{Group: Group, Resource: "jobs"}
+
+// Defaults, as Shipmight's.
+const (
+	DefaultTag       = "latest"
+	DefaultMemory    = "128Mi"
+	DefaultCPU       = "100m"
+	DefaultTimeout   = "15m"
+	DefaultRetention = "336h" // 14 days
+	// None disables a timeout or retention.
+	None = "none"
+	// MaxNameLength leaves room in 63-character Kubernetes names and label
+	// values for a run suffix ("-" + 10 characters).
+	MaxNameLength = 52
+)
+
+// Job is a stored job definition. Creating one does not run it.
+type Job struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata: name, namespace, labels. The labels are also
+	// put on every run of the job.
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              Spec `json:"spec"`
+	// Status is computed when read (last run), never stored.
+	Status *Status `json:"status,omitempty"`
+}
+
+// Spec is what a run is made of.
+type Spec struct {
+	// Description is free text shown by `list -o wide` and `get`.
+	Description string `json:"description,omitempty"`
+	// Image is the repository, e.g. "ghcr.io/acme/migrate"; with Registry it
+	// is relative to the registry's server ("migrate").
+	Image string `json:"image"`
+	// Tag of the image; each run may override it. Default "latest".
+	Tag string `json:"tag,omitempty"`
+	// Digest pins the image ("sha256:…"); when set, runs use it, not Tag.
+	Digest string `json:"digest,omitempty"`
+	// Registry names a registry added with `kubectl shipjob registry add`:
+	// its server prefixes Image and its credentials pull the image.
+	Registry string `json:"registry,omitempty"`
+	// ImagePullSecrets are existing Secrets used to pull the image.
+	ImagePullSecrets []string `json:"imagePullSecrets,omitempty"`
+	// Command replaces the image's entrypoint; Args its arguments.
+	Command []string `json:"command,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	// Env are static environment variables of every run.
+	Env []EnvVar `json:"env,omitempty"`
+	// EnvFromSecrets are Secrets whose keys become environment variables.
+	EnvFromSecrets []string `json:"envFromSecrets,omitempty"`
+	// Parameters are environment variables each run may set; a run that
+	// does not set one gets its default. Required ones have no default and
+	// must be given at each run. Unknown names are rejected at run time.
+	Parameters []Parameter `json:"parameters,omitempty"`
+	// Files are mounted read-only into the container, content stored with
+	// the job (and copied into each run, so later edits don't change it).
+	Files []File `json:"files,omitempty"`
+	// Resources: limits, and requests (= limits unless set).
+	Resources Resources `json:"resources"`
+	// Timeout is a Go duration ("15m") or "none"; a run still running after
+	// it fails with "Did not finish within …".
+	Timeout string `json:"timeout"`
+	// Retention keeps finished runs this long ("336h") or forever ("none").
+	Retention string `json:"retention"`
+	// Retries is the Job's backoffLimit: failed attempts before the run fails.
+	Retries int32 `json:"retries"`
+	// ServiceAccountName runs the pod under this ServiceAccount.
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+}
+
+// EnvVar is a static environment variable.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Parameter is an environment variable a run may (or, if Required, must) set.
+type Parameter struct {
+	Name     string `json:"name"`
+	Default  string `json:"default,omitempty"`
+	Required bool   `json:"required,omitempty"`
+}
+
+// File is a file mounted read-only at Path. Content holds UTF-8 text;
+// BinaryContent anything else (like a ConfigMap's data and binaryData).
+type File struct {
+	Path          string `json:"path"`
+	Content       string `json:"content,omitempty"`
+	BinaryContent []byte `json:"binaryContent,omitempty"`
+}
+
+// Bytes returns the file's content.
+func (f File) Bytes() []byte {
+	if f.BinaryContent != nil {
+		return f.BinaryContent
+	}
+	return []byte(f.Content)
+}
+
+// Resources are Kubernetes quantities. Requests default to the limits.
+type Resources struct {
+	Memory         string `json:"memory"`
+	CPU            string `json:"cpu"`
+	RequestsMemory string `json:"requestsMemory,omitempty"`
+	RequestsCPU    string `json:"requestsCPU,omitempty"`
+}
+
+// Status summarizes the job's last run.
+type Status struct {
+	LastRun        string       `json:"lastRun,omitempty"`
+	LastRunStatus  string       `json:"lastRunStatus,omitempty"`
+	LastRunStarted *metav1.Time `json:"lastRunStarted,omitempty"`
+}
+
+// List is what `list -o yaml|json` prints.
+type List struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Job `json:"items"`
+}
+
+// New returns a job named name in namespace with every default set.
+func New(namespace, name string) *Job {
+	j := &Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}}
+	j.SetDefaults()
+	return j
+}
+
+// SetDefaults fills the type meta and unset fields with their defaults.
+func (j *Job) SetDefaults() {
+	j.APIVersion, j.Kind = APIVersion, Kind
+	s := &j.Spec
+	if s.Tag == "" && s.Digest == "" {
+		s.Tag = DefaultTag
+	}
+	if s.Resources.Memory == "" {
+		s.Resources.Memory = DefaultMemory
+	}
+	if s.Resources.CPU == "" {
+		s.Resources.CPU = DefaultCPU
+	}
+	if s.Timeout == "" {
+		s.Timeout = DefaultTimeout
+	}
+	if s.Retention == "" {
+		s.Retention = DefaultRetention
+	}
+}

@@ -1,0 +1,272 @@
+package jobdef
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// ReservedLabelPrefix is ours: users may not set labels under it.
+const ReservedLabelPrefix = Group + "/"
+
+// ValidateName checks a job name: a DNS-1123 label short enough to leave
+// room for run suffixes.
+func ValidateName(name string) error {
+	if name == "" {
+		return errors.New("a job name is required")
+	}
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("invalid job name %q: must be at most %d characters (runs add a suffix), got %d", name, MaxNameLength, len(name))
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return fmt.Errorf("invalid job name %q: %s", name, errs[0])
+	}
+	return nil
+}
+
+// ValidateEnvName checks an environment variable or parameter name.
+func ValidateEnvName(kind, name string) error {
+	if errs := validation.IsCIdentifier(name); len(errs) > 0 {
+		return fmt.Errorf("invalid %s name %q: must start with a letter or '_' and contain only letters, digits and '_'", kind, name)
+	}
+	return nil
+}
+
+// ParseDuration parses a timeout or retention: a Go duration ("90s",
+// "15m", "1h30m"), a number of days ("14d"), or "none" (ok=false).
+func ParseDuration(what, s string) (d time.Duration, ok bool, err error) {
+	s = strings.TrimSpace(s)
+	if s == None {
+		return 0, false, nil
+	}
+	if days, found := strings.CutSuffix(s, "d"); found {
+		n, convErr := strconv.Atoi(days)
+		if convErr != nil || n <= 0 {
+			return 0, false, fmt.Errorf("invalid %s %q: use a duration like 90s, 15m, 2h, 14d, or %q", what, s, None)
+		}
+		return time.Duration(n) * 24 * time.Hour, true, nil
+	}
+	d, err = time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, false, fmt.Errorf("invalid %s %q: use a duration like 90s, 15m, 2h, 14d, or %q", what, s, None)
+	}
+	if d%time.Second != 0 {
+		return 0, false, fmt.Errorf("invalid %s %q: must be whole seconds", what, s)
+	}
+	return d, true, nil
+}
+
+var (
+	tagPattern    = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	digestPattern = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+)
+
+// ValidateTag checks an image tag.
+func ValidateTag(tag string) error {
+	if !tagPattern.MatchString(tag) {
+		return fmt.Errorf("invalid image tag %q: use letters, digits, '_', '.', '-' (at most 128, not starting with '.' or '-')", tag)
+	}
+	return nil
+}
+
+// SplitImage splits a full image reference into repository, tag and digest:
+// "ghcr.io/acme/migrate:1.4" → ("ghcr.io/acme/migrate", "1.4", "").
+func SplitImage(ref string) (repo, tag, digest string, err error) {
+	parsed, err := reference.Parse(ref)
+	if err != nil {
+		return "", "", "", fmt.Errorf("invalid image reference %q: %w", ref, err)
+	}
+	named, ok := parsed.(reference.Named)
+	if !ok {
+		return "", "", "", fmt.Errorf("invalid image reference %q: no repository name", ref)
+	}
+	repo = named.Name()
+	if t, ok := parsed.(reference.Tagged); ok {
+		tag = t.Tag()
+	}
+	if d, ok := parsed.(reference.Digested); ok {
+		digest = d.Digest().String()
+	}
+	return repo, tag, digest, nil
+}
+
+// Validate checks the whole definition and returns the first problem as one
+// line. Registries are resolved separately (they live in the cluster).
+func (j *Job) Validate() error {
+	if err := ValidateName(j.Name); err != nil {
+		return err
+	}
+	for k := range j.Labels {
+		if strings.HasPrefix(k, ReservedLabelPrefix) {
+			return fmt.Errorf("invalid label %q: the %s prefix is reserved", k, ReservedLabelPrefix)
+		}
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return fmt.Errorf("invalid label key %q: %s", k, errs[0])
+		}
+		if errs := validation.IsValidLabelValue(j.Labels[k]); len(errs) > 0 {
+			return fmt.Errorf("invalid label value %q: %s", j.Labels[k], errs[0])
+		}
+	}
+	return j.Spec.validate()
+}
+
+func (s *Spec) validate() error {
+	if s.Image == "" {
+		return errors.New("an image is required (--image)")
+	}
+	parsed, err := reference.Parse(s.Image)
+	if err != nil {
+		return fmt.Errorf("invalid image reference %q: %w", s.Image, err)
+	}
+	_, tagged := parsed.(reference.Tagged)
+	_, digested := parsed.(reference.Digested)
+	if _, named := parsed.(reference.Named); !named || tagged || digested {
+		return fmt.Errorf("invalid image %q: give the repository only; the tag and digest are separate fields", s.Image)
+	}
+	if s.Tag != "" {
+		if err := ValidateTag(s.Tag); err != nil {
+			return err
+		}
+	}
+	if s.Digest != "" && !digestPattern.MatchString(s.Digest) {
+		return fmt.Errorf("invalid image digest %q: want sha256:<64 hex digits>", s.Digest)
+	}
+	if s.Tag == "" && s.Digest == "" {
+		return errors.New("an image tag or digest is required")
+	}
+	if s.Registry != "" {
+		if errs := validation.IsDNS1123Label(s.Registry); len(errs) > 0 {
+			return fmt.Errorf("invalid registry name %q: %s", s.Registry, errs[0])
+		}
+	}
+	for _, n := range s.ImagePullSecrets {
+		if err := validSecretName("image pull secret", n); err != nil {
+			return err
+		}
+	}
+	for _, n := range s.EnvFromSecrets {
+		if err := validSecretName("env secret", n); err != nil {
+			return err
+		}
+	}
+	if s.ServiceAccountName != "" {
+		if errs := validation.IsDNS1123Subdomain(s.ServiceAccountName); len(errs) > 0 {
+			return fmt.Errorf("invalid service account %q: %s", s.ServiceAccountName, errs[0])
+		}
+	}
+	if err := s.validateEnv(); err != nil {
+		return err
+	}
+	if err := s.validateFiles(); err != nil {
+		return err
+	}
+	if err := s.Resources.validate(); err != nil {
+		return err
+	}
+	if _, _, err := ParseDuration("timeout", s.Timeout); err != nil {
+		return err
+	}
+	if _, _, err := ParseDuration("retention", s.Retention); err != nil {
+		return err
+	}
+	if s.Retries < 0 || s.Retries > 100 {
+		return fmt.Errorf("invalid retries %d: must be between 0 and 100", s.Retries)
+	}
+	return nil
+}
+
+func validSecretName(what, name string) error {
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Errorf("invalid %s %q: %s", what, name, errs[0])
+	}
+	return nil
+}
+
+func (s *Spec) validateEnv() error {
+	seen := map[string]string{}
+	for _, e := range s.Env {
+		if err := ValidateEnvName("env", e.Name); err != nil {
+			return err
+		}
+		if _, dup := seen[e.Name]; dup {
+			return fmt.Errorf("env %q is given twice", e.Name)
+		}
+		seen[e.Name] = "env"
+	}
+	for _, p := range s.Parameters {
+		if err := ValidateEnvName("parameter", p.Name); err != nil {
+			return err
+		}
+		switch seen[p.Name] {
+		case "env":
+			return fmt.Errorf("%q is both a static env and a parameter: choose one", p.Name)
+		case "parameter":
+			return fmt.Errorf("parameter %q is given twice", p.Name)
+		}
+		if p.Required && p.Default != "" {
+			return fmt.Errorf("parameter %q is required and cannot have a default", p.Name)
+		}
+		seen[p.Name] = "parameter"
+	}
+	return nil
+}
+
+func (s *Spec) validateFiles() error {
+	seen := map[string]bool{}
+	for _, f := range s.Files {
+		if !path.IsAbs(f.Path) {
+			return fmt.Errorf("invalid file path %q: must be absolute", f.Path)
+		}
+		if path.Clean(f.Path) != f.Path || f.Path == "/" || strings.HasSuffix(f.Path, "/") {
+			return fmt.Errorf("invalid file path %q: must be a clean path to a file (no '..', '//' or trailing '/')", f.Path)
+		}
+		if seen[f.Path] {
+			return fmt.Errorf("file path %q is mounted twice", f.Path)
+		}
+		if f.Content != "" && f.BinaryContent != nil {
+			return fmt.Errorf("file %q has both content and binaryContent", f.Path)
+		}
+		seen[f.Path] = true
+	}
+	return nil
+}
+
+func (r Resources) validate() error {
+	limits := map[string]string{"memory": r.Memory, "cpu": r.CPU}
+	for name, pair := range map[string][2]string{"memory": {r.Memory, r.RequestsMemory}, "cpu": {r.CPU, r.RequestsCPU}} {
+		limit, err := parsePositive(name, pair[0])
+		if err != nil {
+			return err
+		}
+		if pair[1] == "" {
+			continue
+		}
+		req, err := parsePositive(name+" request", pair[1])
+		if err != nil {
+			return err
+		}
+		if req.Cmp(limit) > 0 {
+			return fmt.Errorf("%s request %s is more than its limit %s", name, pair[1], limits[name])
+		}
+	}
+	return nil
+}
+
+func parsePositive(what, s string) (resource.Quantity, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return q, fmt.Errorf("invalid %s %q: not a quantity (e.g. 128Mi, 1Gi for memory; 100m, 2 for cpu)", what, s)
+	}
+	if q.Sign() <= 0 {
+		return q, fmt.Errorf("invalid %s %q: must be more than 0", what, s)
+	}
+	return q, nil
+}
