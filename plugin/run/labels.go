@@ -1,0 +1,36 @@
+// Package run triggers, observes and manages runs of job definitions. A run
+// is a batch/v1 Job rendered by a Helm release upgrade of the embedded
+// chart; runs are always read from the Jobs, never from Helm's records.
+package run
+
+import "github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+
+// Labels and annotations on every run's Job (and its pods and files Secret).
+const (
+	// LabelJob is the job definition's name (same key as on the definition).
+	LabelJob = jobdef.LabelJob
+	// LabelRun is the run's name (= the Job's name).
+	LabelRun = jobdef.Group + "/run"
+	// LabelKind marks run objects: "run" on Jobs, "run-files" on Secrets.
+	LabelKind = jobdef.LabelKind
+
+	KindRun      = "run"
+	KindRunFiles = "run-files"
+
+	AnnotationTriggeredBy = jobdef.Group + "/triggered-by" // "user:alice" or "hook:<name>"
+	AnnotationTriggeredAt = jobdef.Group + "/triggered-at" // RFC 3339
+	AnnotationParameters  = jobdef.Group + "/parameters"   // JSON object of effective parameters
+	AnnotationImage       = jobdef.Group + "/image"
+	AnnotationTimeout     = jobdef.Group + "/timeout"
+	AnnotationCancelledBy = jobdef.Group + "/cancelled-by"
+	AnnotationCancelledAt = jobdef.Group + "/cancelled-at"
+	AnnotationJobUID      = jobdef.Group + "/job-uid" // the definition's UID at trigger time
+)
+
+// Selector selects every run of job ("" = every run).
+func Selector(job string) string {
+	if job == "" {
+		return LabelKind + "=" + KindRun
+	}
+	return LabelKind + "=" + KindRun + "," + LabelJob + "=" + job
+}

@@ -1,0 +1,70 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// List returns the runs of job (all jobs when job is "") in namespace ("" =
+// all namespaces), newest first. Two API requests: Jobs and their pods.
+func List(ctx context.Context, client kubernetes.Interface, namespace, job string) ([]Status, error) {
+	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector(job)})
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	if len(jobs.Items) == 0 {
+		return nil, nil
+	}
+	podSel := LabelRun
+	if job != "" {
+		podSel += "," + LabelJob + "=" + job
+	}
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: podSel})
+	if err != nil {
+		return nil, fmt.Errorf("list pods of runs: %w", err)
+	}
+	return FromObjects(jobs.Items, pods.Items, time.Now()), nil
+}
+
+// FromObjects computes the status of every Job from it and its pods
+// (matched by owner UID), newest first.
+func FromObjects(jobs []batchv1.Job, pods []corev1.Pod, now time.Time) []Status {
+	byOwner := map[string][]corev1.Pod{}
+	for _, p := range pods {
+		for _, o := range p.OwnerReferences {
+			if o.Kind == "Job" {
+				byOwner[string(o.UID)] = append(byOwner[string(o.UID)], p)
+			}
+		}
+	}
+	out := make([]Status, 0, len(jobs))
+	for i := range jobs {
+		out = append(out, Compute(&jobs[i], byOwner[string(jobs[i].UID)], now))
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if !out[a].Created.Equal(out[b].Created) {
+			return out[a].Created.After(out[b].Created)
+		}
+		return out[a].Name > out[b].Name
+	})
+	return out
+}
+
+// Latest returns the newest run of every job, keyed "namespace/job".
+func Latest(runs []Status) map[string]Status {
+	m := map[string]Status{}
+	for _, r := range runs { // newest first
+		key := r.Namespace + "/" + r.Job
+		if _, ok := m[key]; !ok {
+			m[key] = r
+		}
+	}
+	return m
+}
