@@ -3,7 +3,11 @@
 // chart; runs are always read from the Jobs, never from Helm's records.
 package run
 
-import "github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+)
 
 // Labels and annotations on every run's Job (and its pods and files Secret).
 const (
@@ -34,3 +38,6 @@ func Selector(job string) string {
 	}
 	return LabelKind + "=" + KindRun + "," + LabelJob + "=" + job
 }
+
+// GroupResource names runs in errors ("runs.shipjob.dev").
+var GroupResource = schema.GroupResource{Group: jobdef.Group, Resource: "runs"}

@@ -174,6 +174,10 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		}
 		return s
 	}
+	if latest.Status.Phase == corev1.PodSucceeded || latest.Status.Phase == corev1.PodFailed {
+		s.Phase, s.Message = Running, "Finishing"
+		return s
+	}
 	if latest.Status.Phase == corev1.PodRunning {
 		s.Phase = Running
 		s.Message = "Running for " + HumanDuration(s.Duration(now))

@@ -1,0 +1,195 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// Exit codes of `run --wait` / `run --follow` (documented in the help).
+const (
+	ExitTimeout   = 124 // the run did not finish within its timeout
+	ExitImagePull = 125 // the image could not be pulled
+	ExitCancelled = 130 // the run was cancelled
+)
+
+// RunOptions trigger a run of a job.
+type RunOptions struct {
+	flags       *genericclioptions.ConfigFlags
+	Job         string
+	Params      []string
+	Tag         string
+	Wait        bool
+	Follow      bool
+	PullTimeout time.Duration
+	DryRunFlag  string
+	Output      string
+
+	dryRun dryRun
+	params map[string]string
+	target target
+	genericiooptions.IOStreams
+}
+
+func newRunCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RunOptions{flags: flags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "run JOB [--param NAME=VALUE]... [--tag TAG]",
+		Short: "Trigger a run of a job",
+		Long: `Trigger a run of a job: a Helm release upgrade that renders a new batch/v1 Job from
+the job's definition as it is now. Parameters override the job's defaults; unknown
+parameters and missing required ones are errors.
+
+With --wait (or --follow, which also streams the logs) the command waits for the
+run to finish and exits with:
+  0    the run succeeded
+  N    the run failed with exit code N (its container's exit code)
+  124  the run did not finish within its timeout
+  125  the image could not be pulled (for --pull-timeout)
+  130  the run was cancelled
+  1    kubectl-shipjob itself failed (bad input, API errors)`,
+		Example: `  # Trigger a run with the job's default parameters
+  kubectl shipjob run migrate
+
+  # Override a parameter and the image tag for this run, wait for the result
+  kubectl shipjob run migrate --param TARGET=v42 --tag 1.5 --wait
+
+  # Stream the logs and exit with the run's exit code
+  kubectl shipjob run migrate --follow
+
+  # Show what would be applied
+  kubectl shipjob run migrate --dry-run=client -o yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringArrayVarP(&o.Params, "param", "p", nil, "Parameter NAME=VALUE for this run (repeatable)")
+	cmd.Flags().StringVar(&o.Tag, "tag", "", "Image tag for this run only")
+	cmd.Flags().BoolVarP(&o.Wait, "wait", "w", false, "Wait for the run to finish and exit with its result")
+	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "Stream the run's logs until it finishes (implies --wait)")
+	cmd.Flags().DurationVar(&o.PullTimeout, "pull-timeout", 2*time.Minute, "With --wait: give up when the image could not be pulled for this long")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: name, yaml or json (the applied manifest)")
+	addDryRunFlag(cmd, &o.DryRunFlag)
+	return cmd
+}
+
+// Complete parses flags into the trigger request.
+func (o *RunOptions) Complete(args []string) error {
+	o.Job = args[0]
+	var err error
+	if o.dryRun, err = parseDryRun(o.DryRunFlag); err != nil {
+		return err
+	}
+	o.params = map[string]string{}
+	for _, p := range o.Params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("invalid --param %q: want NAME=VALUE", p)
+		}
+		if _, dup := o.params[k]; dup {
+			return fmt.Errorf("parameter %q is given twice", k)
+		}
+		o.params[k] = v
+	}
+	if o.Follow {
+		o.Wait = true
+	}
+	o.target, err = resolveTarget(o.flags)
+	return err
+}
+
+// Validate checks flag combinations.
+func (o *RunOptions) Validate() error {
+	switch o.Output {
+	case "", "name", "yaml", "json":
+	default:
+		return fmt.Errorf("--output must be name, yaml or json, got %q", o.Output)
+	}
+	if o.Wait && o.dryRun != dryRunNone {
+		return errors.New("--wait and --follow cannot be used with --dry-run")
+	}
+	if o.PullTimeout <= 0 {
+		return errors.New("--pull-timeout must be positive")
+	}
+	return nil
+}
+
+// Run triggers the run, then optionally waits and follows it.
+func (o *RunOptions) Run(ctx context.Context) error {
+	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags}
+	req := run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag,
+		DryRun: run.DryRun(map[dryRun]string{dryRunClient: "client", dryRunServer: "server"}[o.dryRun])}
+	if o.dryRun == dryRunClient {
+		req.TriggeredBy = "user:(dry run)"
+	} else {
+		req.TriggeredBy = run.WhoAmI(ctx, o.target.Client)
+	}
+	res, err := t.Trigger(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := o.print(res); err != nil {
+		return err
+	}
+	if !o.Wait {
+		return nil
+	}
+	return o.waitFor(ctx, res.Run)
+}
+
+func (o *RunOptions) print(res *run.Result) error {
+	switch o.Output {
+	case "yaml":
+		_, err := fmt.Fprint(o.Out, res.Manifest)
+		return err
+	case "json":
+		return printManifestJSON(o.Out, res.Manifest)
+	case "name":
+		_, err := fmt.Fprintf(o.Out, "run.shipjob.dev/%s\n", res.Run)
+		return err
+	}
+	_, err := fmt.Fprintf(o.Out, "run.shipjob.dev/%s created%s\n", res.Run, o.dryRun.suffix())
+	return err
+}
+
+func (o *RunOptions) waitFor(ctx context.Context, name string) error {
+	client, ns := o.target.Client, o.target.Namespace
+	var st run.Status
+	var err error
+	if o.Follow {
+		if err := run.Logs(ctx, client, ns, name, run.LogOptions{Follow: true, AllAttempts: true}, o.Out); err != nil {
+			return err
+		}
+	}
+	lastShown := ""
+	st, err = run.Wait(ctx, client, ns, name, run.WaitOptions{PullTimeout: o.PullTimeout, OnChange: func(s run.Status) {
+		// Progress on stderr, once per state ("Running for 3s" ticks are not news).
+		msg := s.Message
+		if strings.HasPrefix(msg, "Running for") {
+			msg = "Running"
+		}
+		if shown := string(s.Phase) + ": " + msg; !s.Phase.Finished() && !o.Follow && shown != lastShown {
+			fmt.Fprintln(o.ErrOut, shown)
+			lastShown = shown
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	return finalExit(o.ErrOut, st)
+}

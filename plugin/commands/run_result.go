@@ -1,0 +1,67 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"sigs.k8s.io/yaml"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// finalExit reports a finished (or stuck) run and returns the exit code
+// `run --wait` documents.
+func finalExit(w io.Writer, st run.Status) error {
+	switch {
+	case st.Phase == run.Succeeded:
+		fmt.Fprintf(w, "run %s succeeded: %s\n", st.Name, st.Message)
+		return nil
+	case st.Phase == run.Cancelled:
+		return &ExitError{Code: ExitCancelled, Err: fmt.Errorf("run %s: %s", st.Name, st.Message)}
+	case st.Reason == run.ReasonDeadlineExceeded:
+		return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("run %s failed: %s", st.Name, st.Message)}
+	case st.Reason == run.ReasonImagePull:
+		return &ExitError{Code: ExitImagePull, Err: fmt.Errorf("run %s: %s (gave up waiting; the run keeps retrying until its timeout)", st.Name, st.Message)}
+	case st.Phase == run.Failed:
+		code := 1
+		if st.ExitCode != nil && *st.ExitCode > 0 && *st.ExitCode < 256 {
+			code = int(*st.ExitCode)
+		}
+		return &ExitError{Code: code, Err: fmt.Errorf("run %s failed: %s", st.Name, st.Message)}
+	}
+	return fmt.Errorf("run %s: %s: %s", st.Name, st.Phase, st.Message)
+}
+
+// printManifestJSON prints a rendered manifest as JSON: one object, or a
+// v1 List of them.
+func printManifestJSON(w io.Writer, manifest string) error {
+	docs := releaseutil.SplitManifests(manifest)
+	keys := make([]string, 0, len(docs))
+	for k := range docs {
+		keys = append(keys, k)
+	}
+	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	var items []any
+	for _, k := range keys {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(docs[k]), &obj); err != nil {
+			return fmt.Errorf("decode manifest: %w", err)
+		}
+		if obj != nil {
+			items = append(items, obj)
+		}
+	}
+	var out any = map[string]any{"apiVersion": "v1", "kind": "List", "items": items}
+	if len(items) == 1 {
+		out = items[0]
+	}
+	data, err := json.MarshalIndent(out, "", "    ")
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	_, err = fmt.Fprintln(w, string(data))
+	return err
+}

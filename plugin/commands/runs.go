@@ -1,0 +1,253 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"sigs.k8s.io/yaml"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// RunsOptions list runs.
+type RunsOptions struct {
+	flags         *genericclioptions.ConfigFlags
+	Job           string
+	AllNamespaces bool
+	Watch         bool
+	Output        string
+	target        target
+	genericiooptions.IOStreams
+}
+
+func newRunsCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RunsOptions{flags: flags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "runs [JOB]",
+		Short: "List runs of a job (or of all jobs), newest first",
+		Example: `  kubectl shipjob runs migrate
+  kubectl shipjob runs -A -o wide
+  kubectl shipjob runs migrate --watch
+  kubectl shipjob runs migrate -o json`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeJobNames(flags),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Job = args[0]
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			var err error
+			if o.target, err = resolveTarget(o.flags); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List runs in all namespaces")
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "After listing, watch for changes")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, name, json or yaml")
+	return cmd
+}
+
+// Validate checks the output format.
+func (o *RunsOptions) Validate() error {
+	switch o.Output {
+	case "", "wide", "name", "json", "yaml":
+	default:
+		return fmt.Errorf("--output must be wide, name, json or yaml, got %q", o.Output)
+	}
+	if o.Job != "" {
+		if err := jobdef.ValidateName(o.Job); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run lists (and watches) runs.
+func (o *RunsOptions) Run(ctx context.Context) error {
+	ns := o.target.Namespace
+	if o.AllNamespaces {
+		ns = ""
+	}
+	if o.Job != "" && !o.AllNamespaces {
+		if _, err := o.target.store(false).Get(ctx, o.Job); err != nil {
+			// Runs may outlive their job (delete --keep-runs): only fail
+			// when there are none either.
+			runs, lerr := run.List(ctx, o.target.Client, ns, o.Job)
+			if lerr != nil || len(runs) == 0 {
+				return err
+			}
+		}
+	}
+	runs, err := run.List(ctx, o.target.Client, ns, o.Job)
+	if err != nil {
+		return err
+	}
+	if !o.Watch {
+		if len(runs) == 0 && (o.Output == "" || o.Output == "wide") {
+			fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns))
+			return nil
+		}
+		return o.print(runs, true)
+	}
+	seen := map[string]string{}
+	first := true
+	for {
+		var changed []run.Status
+		for _, r := range runs {
+			key := string(r.Phase) + "|" + r.Message
+			if seen[r.Namespace+"/"+r.Name] != key {
+				seen[r.Namespace+"/"+r.Name] = key
+				changed = append(changed, r)
+			}
+		}
+		if len(changed) > 0 || first {
+			if err := o.print(changed, first); err != nil {
+				return err
+			}
+			first = false
+		}
+		if err := waitRunsChange(ctx, o.target, ns, o.Job); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if runs, err = run.List(ctx, o.target.Client, ns, o.Job); err != nil {
+			return err
+		}
+	}
+}
+
+func noRunsMessage(job, ns string) string {
+	if job != "" {
+		return fmt.Sprintf("No runs of job %s yet: trigger one with 'kubectl shipjob run %s'.", job, job)
+	}
+	if ns == "" {
+		return "No runs found."
+	}
+	return fmt.Sprintf("No runs found in %s namespace.", ns)
+}
+
+// waitRunsChange returns after the next change of any run's Job or pod.
+func waitRunsChange(ctx context.Context, t target, ns, job string) error {
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	w, err := t.Client.BatchV1().Jobs(ns).Watch(wctx, metav1.ListOptions{LabelSelector: run.Selector(job)})
+	if err != nil {
+		<-wctx.Done()
+		return ctx.Err()
+	}
+	defer w.Stop()
+	// Skip the initial ADDED events of a watch without resourceVersion by
+	// waiting for the timeout: running runs change their duration anyway.
+	for {
+		select {
+		case <-w.ResultChan():
+		case <-wctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (o *RunsOptions) print(runs []run.Status, headers bool) error {
+	switch o.Output {
+	case "name":
+		for _, r := range runs {
+			fmt.Fprintf(o.Out, "run.shipjob.dev/%s\n", r.Name)
+		}
+		return nil
+	case "json", "yaml":
+		return printRunList(o.Out, o.Output, runs)
+	}
+	table := runsTable(runs, time.Now())
+	p := printers.NewTablePrinter(printers.PrintOptions{Wide: o.Output == "wide", WithNamespace: o.AllNamespaces, NoHeaders: !headers})
+	return p.PrintObj(table, o.Out)
+}
+
+// runsTable renders runs as a kubectl table (wide columns have priority 1).
+func runsTable(runs []run.Status, now time.Time) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Run", Type: "string"}, {Name: "Status", Type: "string"}, {Name: "Started", Type: "string"},
+		{Name: "Duration", Type: "string"}, {Name: "Trigger", Type: "string"}, {Name: "Message", Type: "string"},
+		{Name: "Image", Type: "string", Priority: 1}, {Name: "Params", Type: "string", Priority: 1},
+		{Name: "Exit Code", Type: "string", Priority: 1}, {Name: "Attempts", Type: "integer", Priority: 1},
+	}}
+	for _, r := range runs {
+		started, dur := "-", "-"
+		if r.Started != nil {
+			started = duration.HumanDuration(now.Sub(*r.Started)) + " ago"
+			dur = run.HumanDuration(r.Duration(now))
+		}
+		code := "-"
+		if r.ExitCode != nil {
+			code = fmt.Sprint(*r.ExitCode)
+		}
+		t.Rows = append(t.Rows, metav1.TableRow{
+			Cells: []any{r.Name, string(r.Phase), started, dur, orDash(r.TriggeredBy), orDash(r.Message),
+				orDash(r.Image), orDash(formatParams(r.Parameters)), code, int64(r.Attempts)},
+			Object: runtime.RawExtension{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: r.Name, Namespace: r.Namespace}}},
+		})
+	}
+	return t
+}
+
+func formatParams(p map[string]string) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+p[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printRunList prints runs as a shipjob.dev/v1alpha1 RunList.
+func printRunList(w io.Writer, format string, runs []run.Status) error {
+	items := make([]any, 0, len(runs))
+	for _, r := range runs {
+		items = append(items, map[string]any{"apiVersion": jobdef.APIVersion, "kind": "Run",
+			"metadata": map[string]any{"name": r.Name, "namespace": r.Namespace}, "status": r})
+	}
+	list := map[string]any{"apiVersion": jobdef.APIVersion, "kind": "RunList", "items": items}
+	if format == "yaml" {
+		data, err := yaml.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("encode runs: %w", err)
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	data, err := json.MarshalIndent(list, "", "    ")
+	if err != nil {
+		return fmt.Errorf("encode runs: %w", err)
+	}
+	_, err = fmt.Fprintln(w, string(data))
+	return err
+}

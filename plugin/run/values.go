@@ -1,0 +1,115 @@
+package run
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+)
+
+// Parameters merges a run's parameters with the job's defaults. Unknown
+// names and missing required parameters are errors naming what is allowed.
+func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, error) {
+	known := map[string]jobdef.Parameter{}
+	var names []string
+	for _, p := range def.Spec.Parameters {
+		known[p.Name] = p
+		names = append(names, p.Name)
+	}
+	var unknown []string
+	for k := range given {
+		if _, ok := known[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		if len(names) == 0 {
+			return nil, fmt.Errorf("unknown parameter %q: job %s has no parameters", unknown[0], def.Name)
+		}
+		return nil, fmt.Errorf("unknown parameter %q for job %s; allowed: %s", unknown[0], def.Name, strings.Join(names, ", "))
+	}
+	out := make(map[string]string, len(names))
+	for _, p := range def.Spec.Parameters {
+		v, ok := given[p.Name]
+		if !ok {
+			if p.Required {
+				return nil, fmt.Errorf("missing required parameter %q for job %s (give --param %s=VALUE)", p.Name, def.Name, p.Name)
+			}
+			v = p.Default
+		}
+		out[p.Name] = v
+	}
+	return out, nil
+}
+
+// chartValues are the values of the run chart (charts/shipjob-run).
+func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, params map[string]string,
+	filesSecret string, annotations map[string]string) (map[string]any, error) {
+	s := def.Spec
+	env := []any{}
+	for _, e := range s.Env {
+		env = append(env, map[string]any{"name": e.Name, "value": e.Value})
+	}
+	for _, p := range s.Parameters {
+		env = append(env, map[string]any{"name": p.Name, "value": params[p.Name]})
+	}
+	files := []any{}
+	for i, f := range s.Files {
+		files = append(files, map[string]any{"path": f.Path, "key": fileKey(i)})
+	}
+	deadline := int64(0)
+	if d, ok, err := jobdef.ParseDuration("timeout", s.Timeout); err != nil {
+		return nil, err
+	} else if ok {
+		deadline = int64(d / time.Second)
+	}
+	reqMem, reqCPU := s.Resources.RequestsMemory, s.Resources.RequestsCPU
+	if reqMem == "" {
+		reqMem = s.Resources.Memory
+	}
+	if reqCPU == "" {
+		reqCPU = s.Resources.CPU
+	}
+	labels := map[string]any{}
+	for k, v := range def.Labels {
+		labels[k] = v
+	}
+	ann := map[string]any{}
+	for k, v := range annotations {
+		ann[k] = v
+	}
+	return map[string]any{
+		"job":              def.Name,
+		"run":              runName,
+		"image":            img.Image,
+		"imagePullSecrets": toAny(img.PullSecrets),
+		"command":          toAny(s.Command),
+		"args":             toAny(s.Args),
+		"env":              env,
+		"envFromSecrets":   toAny(s.EnvFromSecrets),
+		"filesSecret":      filesSecret,
+		"files":            files,
+		"resources": map[string]any{
+			"limits":   map[string]any{"memory": s.Resources.Memory, "cpu": s.Resources.CPU},
+			"requests": map[string]any{"memory": reqMem, "cpu": reqCPU},
+		},
+		"activeDeadlineSeconds": deadline,
+		"backoffLimit":          int64(s.Retries),
+		"serviceAccountName":    s.ServiceAccountName,
+		"labels":                labels,
+		"annotations":           ann,
+	}, nil
+}
+
+func fileKey(i int) string { return fmt.Sprintf("file-%d", i) }
+
+func toAny(ss []string) []any {
+	out := make([]any, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s)
+	}
+	return out
+}
