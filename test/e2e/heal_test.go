@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"testing"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
+)
+
+// markLastRelease sets the newest release record of name to status, as a
+// trigger killed mid-upgrade (SIGKILL, lost connection) leaves it.
+func markLastRelease(t *testing.T, ns, name string, status release.Status) {
+	t.Helper()
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig, flags.Namespace = &cluster.Shared.Kubeconfig, &ns
+	cfg := new(action.Configuration)
+	if err := cfg.Init(flags, ns, "secret", func(string, ...interface{}) {}); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := cfg.Releases.Last(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel.SetStatus(status, "simulated interrupted trigger")
+	if err := cfg.Releases.Update(rel); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTriggerHealsReleaseLeftPending(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "heal")
+	mustShipjob(t, "run", "heal", "-n", ns)
+	for _, status := range []release.Status{release.StatusPendingInstall, release.StatusPendingUpgrade, release.StatusPendingRollback} {
+		markLastRelease(t, ns, "heal", status)
+		res := shipjob(t, "run", "heal", "-n", ns)
+		if res.Code != 0 {
+			t.Fatalf("trigger after a release left %s: exit %d: %s", status, res.Code, res.Stderr)
+		}
+	}
+	if runs := listRuns(t, ns, "heal"); len(runs) != 4 {
+		t.Fatalf("%d runs, want 4", len(runs))
+	}
+}

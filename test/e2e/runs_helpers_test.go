@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
+)
+
+// shipjob runs `kubectl shipjob args...` through real kubectl.
+func shipjob(t *testing.T, args ...string) cluster.Result {
+	t.Helper()
+	return cluster.Run(t, "", "kubectl", append([]string{"shipjob"}, args...)...)
+}
+
+// mustShipjob runs `kubectl shipjob args...` and fails t unless it exits 0.
+func mustShipjob(t *testing.T, args ...string) string {
+	t.Helper()
+	res := shipjob(t, args...)
+	if res.Code != 0 {
+		t.Fatalf("kubectl shipjob %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.Code, res.Stdout, res.Stderr)
+	}
+	return res.Stdout
+}
+
+// createSimJob creates a job definition whose runs are steered by env.
+func createSimJob(t *testing.T, ns, name string, extra ...string) {
+	t.Helper()
+	args := append([]string{"create", name, "-n", ns, "--image", "example.com/acme/sim:1"}, extra...)
+	mustShipjob(t, args...)
+}
+
+// runName extracts the run name from "run.shipjob.dev/<name> created".
+func runName(t *testing.T, out string) string {
+	t.Helper()
+	line := strings.TrimSpace(out)
+	name, ok := strings.CutPrefix(strings.Fields(line)[0], "run.shipjob.dev/")
+	if !ok {
+		t.Fatalf("unexpected run output %q", out)
+	}
+	return name
+}
+
+func getJob(t *testing.T, ns, name string) *batchv1.Job {
+	t.Helper()
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := cs.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get job %s/%s: %v", ns, name, err)
+	}
+	return job
+}
+
+// runStatus is one item of `runs -o json`.
+type runStatus struct {
+	Name       string            `json:"name"`
+	Phase      string            `json:"phase"`
+	Reason     string            `json:"reason"`
+	Message    string            `json:"message"`
+	ExitCode   *int32            `json:"exitCode"`
+	Trigger    string            `json:"triggeredBy"`
+	Image      string            `json:"image"`
+	Parameters map[string]string `json:"parameters"`
+}
+
+func listRuns(t *testing.T, ns, job string) []runStatus {
+	t.Helper()
+	out := mustShipjob(t, "runs", job, "-n", ns, "-o", "json")
+	var list struct {
+		Kind  string `json:"kind"`
+		Items []struct {
+			Status runStatus `json:"status"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || list.Kind != "RunList" {
+		t.Fatalf("runs -o json: %v (kind %q): %s", err, list.Kind, out)
+	}
+	var runs []runStatus
+	for _, it := range list.Items {
+		runs = append(runs, it.Status)
+	}
+	return runs
+}
+
+// objectVersions fingerprints everything a trigger could write in ns.
+func objectVersions(t *testing.T, ns string) string {
+	t.Helper()
+	return cluster.Kubectl(t, "-n", ns, "get", "secrets,jobs,pods,leases", "-o",
+		"custom-columns=KIND:.kind,NAME:.metadata.name,RV:.metadata.resourceVersion", "--sort-by=.metadata.name")
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
