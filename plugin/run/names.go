@@ -8,24 +8,25 @@ import (
 	"time"
 )
 
-// nameEpoch starts the run-name clock; 6 base-36 digits of seconds since
-// then last until 2094, so names sort by trigger time.
+// nameEpoch starts the run-name clock; 7 base-36 digits of tenths of a
+// second since then last 248 years, so names sort by trigger time.
 var nameEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// NewName returns a run name for job: "<job>-<6 base-36 digits of the
-// trigger second><4 random base-36 digits>", at most 63 characters for jobs
-// of up to 52. Names sort by trigger time and never repeat, also when a
-// job is deleted and created again.
+// NewName returns a run name for job: "<job>-<7 base-36 digits of the
+// trigger time in tenths of a second><3 random base-36 digits>", at most 63
+// characters for jobs of up to 52. Names sort by trigger time (triggers of
+// one job are serialized) and do not repeat, also when a job is deleted and
+// created again.
 func NewName(job string, now time.Time) string {
-	secs := max(int64(now.Sub(nameEpoch)/time.Second), 0)
-	ts := strconv.FormatInt(secs, 36)
-	ts = strings.Repeat("0", max(6-len(ts), 0)) + ts
-	n, err := rand.Int(rand.Reader, big.NewInt(36*36*36*36))
+	ds := max(int64(now.Sub(nameEpoch)/(100*time.Millisecond)), 0)
+	ts := strconv.FormatInt(ds, 36)
+	ts = strings.Repeat("0", max(7-len(ts), 0)) + ts
+	n, err := rand.Int(rand.Reader, big.NewInt(36*36*36))
 	if err != nil {
-		n = big.NewInt(now.UnixNano() % (36 * 36 * 36 * 36))
+		n = big.NewInt(now.UnixNano() % (36 * 36 * 36))
 	}
 	r := strconv.FormatInt(n.Int64(), 36)
-	r = strings.Repeat("0", 4-len(r)) + r
+	r = strings.Repeat("0", 3-len(r)) + r
 	return job + "-" + ts + r
 }
 
@@ -35,9 +36,9 @@ func TimeFromName(name string) (time.Time, bool) {
 	if i < 0 || len(name)-i-1 != 10 {
 		return time.Time{}, false
 	}
-	secs, err := strconv.ParseInt(name[i+1:i+7], 36, 64)
+	ds, err := strconv.ParseInt(name[i+1:i+8], 36, 64)
 	if err != nil {
 		return time.Time{}, false
 	}
-	return nameEpoch.Add(time.Duration(secs) * time.Second), true
+	return nameEpoch.Add(time.Duration(ds) * 100 * time.Millisecond), true
 }

@@ -78,6 +78,9 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		Image:       job.Annotations[AnnotationImage],
 		Attempts:    job.Status.Failed + job.Status.Succeeded + job.Status.Active,
 	}
+	if at, err := time.Parse(time.RFC3339Nano, job.Annotations[AnnotationTriggeredAt]); err == nil {
+		s.Created = at
+	}
 	if p := job.Annotations[AnnotationParameters]; p != "" {
 		_ = json.Unmarshal([]byte(p), &s.Parameters)
 	}

@@ -102,12 +102,13 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Run: plan.run, Namespace: req.Namespace, Job: def.Name, Image: img.Image, Parameters: params}
+	res := &Result{Namespace: req.Namespace, Job: def.Name, Image: img.Image, Parameters: params}
 	if req.DryRun != DryRunNone {
+		plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		res.Run = plan.run
 		res.Manifest, err = t.dryRun(ctx, req, def, plan)
 		return res, err
 	}
@@ -123,6 +124,12 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
+	// Named under the lock: names of one job's runs follow trigger order.
+	plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	res.Run = plan.run
 	cfg, err := t.helmConfig(req.Namespace)
 	if err != nil {
 		return nil, err
@@ -183,7 +190,7 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 	}
 	ann := map[string]string{
 		AnnotationTriggeredBy: by,
-		AnnotationTriggeredAt: now.UTC().Format(time.RFC3339),
+		AnnotationTriggeredAt: now.UTC().Format(time.RFC3339Nano),
 		AnnotationParameters:  string(paramJSON),
 		AnnotationImage:       img.Image,
 		AnnotationJobUID:      string(def.UID),

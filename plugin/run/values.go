@@ -29,6 +29,7 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 		if len(names) == 0 {
 			return nil, fmt.Errorf("unknown parameter %q: job %s has no parameters", unknown[0], def.Name)
 		}
+		sort.Strings(names)
 		return nil, fmt.Errorf("unknown parameter %q for job %s; allowed: %s", unknown[0], def.Name, strings.Join(names, ", "))
 	}
 	out := make(map[string]string, len(names))

@@ -157,7 +157,7 @@ func TestRunBadInputChangesNothing(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"run", "p", "--param", "NOPE=1", "--param", "REQ=1"}, `error: unknown parameter "NOPE" for job p; allowed: REQ, OPT`},
+		{[]string{"run", "p", "--param", "NOPE=1", "--param", "REQ=1"}, `error: unknown parameter "NOPE" for job p; allowed: OPT, REQ`},
 		{[]string{"run", "p"}, `error: missing required parameter "REQ" for job p (give --param REQ=VALUE)`},
 		{[]string{"run", "p", "--param", "REQ"}, `error: invalid --param "REQ": want NAME=VALUE`},
 		{[]string{"run", "p", "--param", "REQ=1", "--param", "REQ=2"}, `error: parameter "REQ" is given twice`},
