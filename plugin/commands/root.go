@@ -73,6 +73,18 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 
 	root.AddCommand(
 		newVersionCmd(streams),
+		newCreateCmd(flags, streams),
+		newListCmd(flags, streams),
+		newGetCmd(flags, streams),
+		newApplyCmd(flags, streams),
+		newEditCmd(flags, streams),
+		newSetCmd(flags, streams),
+		newDeleteCmd(flags, streams),
+		newRegistryCmd(flags, streams),
+		newRunCmd(flags, streams),
+		newRunsCmd(flags, streams),
+		newLogsCmd(flags, streams),
+		newCancelCmd(flags, streams),
 	)
 	return root
 }

@@ -67,7 +67,8 @@ run to finish and exits with:
 
   # Show what would be applied
   kubectl shipjob run migrate --dry-run=client -o yaml`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeJobName(flags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err

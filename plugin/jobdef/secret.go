@@ -15,16 +15,16 @@ import (
 // key DataKey holding the JSON of {apiVersion, kind, spec}. Helm's release
 // Secrets (owner=helm, type helm.sh/release.v1) never match these labels.
 const (
-	SecretPrefix                      = "shipjob-job-"
-	SecretType      corev1.SecretType = "shipjob.dev/job"
-	DataKey                           = "job.json"
-	FormatVersion                     = "1"
-	AnnotationFormat                  = Group + "/format"
-	LabelManagedBy                    = "app.kubernetes.io/managed-by"
-	ManagedBy                         = "kubectl-shipjob"
-	LabelKind                         = Group + "/kind"
-	LabelJob                          = Group + "/job"
-	KindJob                           = "job"
+	SecretPrefix                       = "shipjob-job-"
+	SecretType       corev1.SecretType = "shipjob.dev/job"
+	DataKey                            = "job.json"
+	FormatVersion                      = "1"
+	AnnotationFormat                   = Group + "/format"
+	LabelManagedBy                     = "app.kubernetes.io/managed-by"
+	ManagedBy                          = "kubectl-shipjob"
+	LabelKind                          = Group + "/kind"
+	LabelJob                           = Group + "/job"
+	KindJob                            = "job"
 	// MaxSecretBytes is what a job may take in its Secret (the API server
 	// limits a Secret to 1 MiB; we leave room for metadata).
 	MaxSecretBytes = 1<<20 - 16<<10

@@ -18,10 +18,10 @@ import (
 
 // pki holds the file names of the key material a local cluster needs.
 type pki struct {
-	CACert, CAKey         string // cluster CA: signs the serving certificate
+	CACert, CAKey           string // cluster CA: signs the serving certificate
 	ServingCert, ServingKey string // kube-apiserver serving certificate (IP SAN 127.0.0.1)
-	SAKey, SAPub          string // service account token signing key pair
-	caPEM                 []byte
+	SAKey, SAPub            string // service account token signing key pair
+	caPEM                   []byte
 }
 
 // writePKI creates a CA, a serving certificate for 127.0.0.1/localhost and a

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 //go:embed kwok-stages.yaml

@@ -1,0 +1,161 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+)
+
+// target is where a command works: the namespace (from -n or the
+// kubeconfig context, never a silent fallback) and a clientset built from
+// the kubectl flags (--kubeconfig, --context, --as, --request-timeout, ...).
+type target struct {
+	Namespace string
+	// ExplicitNamespace is true when -n was given.
+	ExplicitNamespace bool
+	Client            kubernetes.Interface
+}
+
+// resolveTarget reads the namespace and builds the client. It makes no API
+// request.
+func resolveTarget(flags *genericclioptions.ConfigFlags) (target, error) {
+	ns, explicit, err := flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return target{}, fmt.Errorf("resolve namespace: %w", err)
+	}
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return target{}, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	if cfg.QPS == 0 { // client-go's default (5/s) throttles delete of many runs
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return target{}, fmt.Errorf("create client: %w", err)
+	}
+	return target{Namespace: ns, ExplicitNamespace: explicit, Client: client}, nil
+}
+
+// store is the job store of the target namespace ("" with allNamespaces).
+func (t target) store(allNamespaces bool) *jobdef.Store {
+	ns := t.Namespace
+	if allNamespaces {
+		ns = ""
+	}
+	return &jobdef.Store{Client: t.Client, Namespace: ns}
+}
+
+// dryRun is the --dry-run strategy of write commands, as kubectl's.
+type dryRun string
+
+const (
+	dryRunNone   dryRun = "none"
+	dryRunClient dryRun = "client"
+	dryRunServer dryRun = "server"
+)
+
+// addDryRunFlag adds --dry-run=none|client|server into v (a bare
+// --dry-run means client).
+func addDryRunFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "dry-run", string(dryRunNone),
+		`Must be "none", "server", or "client". If client strategy, only print the object that would be sent, without sending it. If server strategy, submit server-side request without persisting the resource.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = string(dryRunClient)
+}
+
+func parseDryRun(s string) (dryRun, error) {
+	switch d := dryRun(s); d {
+	case dryRunNone, dryRunClient, dryRunServer:
+		return d, nil
+	}
+	return "", fmt.Errorf(`invalid --dry-run %q: must be "none", "server", or "client"`, s)
+}
+
+// writeOptions are the store's options for this strategy.
+func (d dryRun) writeOptions() jobdef.WriteOptions {
+	opts := jobdef.WriteOptions{FieldManager: jobdef.ManagedBy}
+	if d == dryRunServer {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	return opts
+}
+
+// suffix is what kubectl appends to its success messages.
+func (d dryRun) suffix() string {
+	switch d {
+	case dryRunClient:
+		return " (dry run)"
+	case dryRunServer:
+		return " (server dry run)"
+	}
+	return ""
+}
+
+// options is what every command's Options implement, in kubectl's order.
+type options interface {
+	Complete(cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runE runs o: Complete, Validate, then Run with the command's context.
+func runE(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+}
+
+// printObject prints obj with pf, reporting op ("created", "configured",
+// ...) in the name output, kubectl's default for writes.
+func printObject(pf *genericclioptions.PrintFlags, op string, d dryRun, obj runtime.Object, w io.Writer) error {
+	pf.NamePrintFlags.Operation = op + d.suffix()
+	p, err := pf.ToPrinter()
+	if err != nil {
+		return err
+	}
+	return p.PrintObj(obj, w)
+}
+
+// writePrintFlags are the -o flags of write commands: the name output by
+// default ("job.shipjob.dev/x created"), or json, yaml, jsonpath, ...
+func writePrintFlags(cmd *cobra.Command) *genericclioptions.PrintFlags {
+	pf := genericclioptions.NewPrintFlags("")
+	pf.AddFlags(cmd)
+	return pf
+}
+
+// checkOutput rejects an unknown -o format before any API request.
+func checkOutput(pf *genericclioptions.PrintFlags) error {
+	_, err := pf.ToPrinter()
+	return err
+}
+
+// reportErrors prints all errors kubectl-style and returns an ExitError 1,
+// or nil when there are none (commands over several names go on after one
+// fails, like kubectl).
+func reportErrors(w io.Writer, errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	for _, err := range errs {
+		fmt.Fprintln(w, FormatError(err))
+	}
+	return &ExitError{Code: 1}
+}

@@ -1,0 +1,132 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+)
+
+// CreateOptions create a job definition. Creating does not run it.
+type CreateOptions struct {
+	Name       string
+	Job        jobFlags
+	DryRun     string
+	PrintFlags *genericclioptions.PrintFlags
+
+	flags  *genericclioptions.ConfigFlags
+	target target
+	dryRun dryRun
+	job    *jobdef.Job
+	genericiooptions.IOStreams
+}
+
+func newCreateCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CreateOptions{flags: flags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "create NAME --image IMAGE [flags] [-- COMMAND [ARGS...]]",
+		Short: "Create a job definition (it does not run it)",
+		Long: `Create a job definition, stored as one Secret in the namespace. Creating a job
+does not run it: use 'kubectl shipjob run NAME'. Everything is validated before
+anything is written.`,
+		Example: `  # A job from a full image reference, with a command
+  kubectl shipjob create migrate --image ghcr.io/acme/migrate:1.4 -- ./migrate up
+
+  # An image within a registry added with 'kubectl shipjob registry add acme ...'
+  kubectl shipjob create report --registry acme --image reports --tag 2.0 \
+    --env REGION=eu --param MONTH=current --required-param RECIPIENT \
+    --file /etc/report/config.yaml=./config.yaml --memory 512Mi --cpu 500m --timeout 1h
+
+  # Print what would be stored, without storing it
+  kubectl shipjob create migrate --image ghcr.io/acme/migrate:1.4 --dry-run=client -o yaml`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: runE(o),
+	}
+	o.Job.addFlags(cmd.Flags(), false)
+	addDryRunFlag(cmd, &o.DryRun)
+	o.PrintFlags = writePrintFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("registry", completeRegistryNames(flags))
+	return cmd
+}
+
+// Complete reads the arguments, the namespace and the local files, and
+// builds the job.
+func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		o.Job.Command, args = args[dash:], args[:dash]
+	}
+	if len(args) != 1 {
+		return fmt.Errorf("exactly one NAME is required (a command goes after '--'), got %d arguments", len(args))
+	}
+	o.Name = args[0]
+	var err error
+	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
+		return err
+	}
+	if err := checkOutput(o.PrintFlags); err != nil {
+		return err
+	}
+	if o.target, err = resolveTarget(o.flags); err != nil {
+		return err
+	}
+	o.job, err = o.build(o.target.Namespace)
+	return err
+}
+
+// build is the job the flags describe, defaults set (pure but for reading
+// --file contents).
+func (o *CreateOptions) build(namespace string) (*jobdef.Job, error) {
+	if err := jobdef.ValidateName(o.Name); err != nil {
+		return nil, err
+	}
+	j := jobdef.New(namespace, o.Name)
+	j.Spec.Tag = "" // a tag from --image or --tag, else the default
+	if err := o.Job.apply(j); err != nil {
+		return nil, err
+	}
+	j.SetDefaults()
+	return j, nil
+}
+
+// Validate checks the whole definition, including that it fits a Secret.
+func (o *CreateOptions) Validate() error {
+	if err := o.job.Validate(); err != nil {
+		return err
+	}
+	_, err := jobdef.ToSecret(o.job)
+	return err
+}
+
+// Run checks the registry exists, then writes one Secret.
+func (o *CreateOptions) Run(ctx context.Context) error {
+	out := o.job
+	if o.dryRun != dryRunClient {
+		store := o.target.store(false)
+		if err := checkRegistry(ctx, store, o.job.Spec.Registry); err != nil {
+			return err
+		}
+		var err error
+		if out, err = store.Create(ctx, o.job, o.dryRun.writeOptions()); err != nil {
+			return err
+		}
+	}
+	return printObject(o.PrintFlags, "created", o.dryRun, out, o.Out)
+}
+
+// checkRegistry fails with one clear line when a job's registry does not
+// exist in the store's namespace.
+func checkRegistry(ctx context.Context, store *jobdef.Store, name string) error {
+	if name == "" {
+		return nil
+	}
+	_, err := store.GetRegistry(ctx, name)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("registry %q not found in namespace %s: add it with 'kubectl shipjob registry add %s --server ...'", name, store.Namespace, name)
+	}
+	return err
+}

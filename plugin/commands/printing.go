@@ -1,0 +1,201 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/cmd/get"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// jobColumns are the table columns of list and get; priority 1 is shown
+// with -o wide only.
+var jobColumns = []metav1.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name", Description: "Name of the job"},
+	{Name: "Image", Type: "string", Description: "Image runs pull (registry in parentheses)"},
+	{Name: "Last Run", Type: "string", Description: "Time since the last run was triggered"},
+	{Name: "Status", Type: "string", Description: "Phase of the last run"},
+	{Name: "Age", Type: "string", Description: "Time since the job was created"},
+	{Name: "Description", Type: "string", Priority: 1},
+	{Name: "Params", Type: "string", Priority: 1, Description: "Parameters with their defaults"},
+	{Name: "Timeout", Type: "string", Priority: 1},
+	{Name: "Retention", Type: "string", Priority: 1},
+}
+
+const none = "<none>"
+
+// jobTable is the metav1.Table that list and get print by default.
+func jobTable(jobs []jobdef.Job, now time.Time) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: jobColumns, Rows: make([]metav1.TableRow, 0, len(jobs))}
+	for i := range jobs {
+		j := &jobs[i]
+		lastRun, status := none, none
+		if j.Status != nil && j.Status.LastRun != "" {
+			status = j.Status.LastRunStatus
+			if j.Status.LastRunStarted != nil {
+				lastRun = age(*j.Status.LastRunStarted, now)
+			}
+		}
+		t.Rows = append(t.Rows, metav1.TableRow{
+			Cells: []any{j.Name, imageText(j.Spec), lastRun, status, age(j.CreationTimestamp, now),
+				orNone(j.Spec.Description), orNone(paramsText(j.Spec.Parameters)), j.Spec.Timeout, j.Spec.Retention},
+			Object: runtime.RawExtension{Object: j},
+		})
+	}
+	return t
+}
+
+// imageText is the image as users gave it: "ghcr.io/acme/migrate:1.4", or
+// "migrate:1.4 (acme)" within a registry.
+func imageText(s jobdef.Spec) string {
+	ref := s.Image
+	if s.Tag != "" {
+		ref += ":" + s.Tag
+	}
+	if s.Digest != "" {
+		ref += "@" + s.Digest
+	}
+	if s.Registry != "" {
+		ref += " (" + s.Registry + ")"
+	}
+	return ref
+}
+
+// paramsText is "LIMIT=10,TARGET=<required>".
+func paramsText(ps []jobdef.Parameter) string {
+	parts := make([]string, 0, len(ps))
+	for _, p := range ps {
+		v := p.Default
+		if p.Required {
+			v = "<required>"
+		}
+		parts = append(parts, p.Name+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func age(t metav1.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
+// attachStatus sets each job's status from the newest of runs.
+func attachStatus(jobs []jobdef.Job, runs []run.Status) {
+	latest := run.Latest(runs)
+	for i := range jobs {
+		r, ok := latest[jobs[i].Namespace+"/"+jobs[i].Name]
+		if !ok {
+			continue
+		}
+		started := r.Created
+		if r.Started != nil {
+			started = *r.Started
+		}
+		jobs[i].Status = &jobdef.Status{LastRun: r.Name, LastRunStatus: string(r.Phase), LastRunStarted: &metav1.Time{Time: started}}
+	}
+}
+
+// jobPrintFlags are the output flags of list and get: kubectl's -o formats
+// (json, yaml, name, jsonpath, go-template, custom-columns) plus the
+// default table and -o wide.
+type jobPrintFlags struct {
+	Output     string
+	NoHeaders  bool
+	ShowLabels bool
+	print      *genericclioptions.PrintFlags
+	columns    *get.CustomColumnsPrintFlags
+}
+
+func newJobPrintFlags() *jobPrintFlags {
+	return &jobPrintFlags{print: genericclioptions.NewPrintFlags(""), columns: &get.CustomColumnsPrintFlags{}}
+}
+
+func (f *jobPrintFlags) addFlags(cmd *cobra.Command) {
+	f.print.OutputFormat = nil // -o is ours: it also takes wide and custom-columns
+	f.print.AddFlags(cmd)
+	f.print.OutputFormat = &f.Output
+	f.print.OutputFlagSpecified = func() bool { return cmd.Flags().Changed("output") }
+	formats := append([]string{"wide"}, f.print.AllowedFormats()...)
+	formats = append(formats, f.columns.AllowedFormats()...)
+	cmd.Flags().StringVarP(&f.Output, "output", "o", "", "Output format. One of: ("+strings.Join(formats, ", ")+").")
+	cmd.Flags().BoolVar(&f.NoHeaders, "no-headers", false, "When using the default, wide or custom-column output, don't print headers.")
+	cmd.Flags().BoolVar(&f.ShowLabels, "show-labels", false, "When printing a table, show all labels as the last column.")
+}
+
+// table reports whether the output is the default table or -o wide.
+func (f *jobPrintFlags) table() bool {
+	tmpl := f.print.TemplatePrinterFlags.TemplateArgument
+	return f.Output == "wide" || f.Output == "" && (tmpl == nil || *tmpl == "")
+}
+
+// toPrinter returns the printer of a Job or a List.
+func (f *jobPrintFlags) toPrinter(withNamespace bool) (printers.ResourcePrinter, error) {
+	switch {
+	case f.table():
+		opts := printers.PrintOptions{Wide: f.Output == "wide", WithNamespace: withNamespace, NoHeaders: f.NoHeaders, ShowLabels: f.ShowLabels}
+		return tablePrinter{printers.NewTablePrinter(opts)}, nil
+	case strings.HasPrefix(f.Output, "custom-columns"):
+		f.columns.NoHeaders = f.NoHeaders
+		p, err := f.columns.ToPrinter(f.Output)
+		if err != nil {
+			return nil, fmt.Errorf("-o %s: %w", f.Output, err)
+		}
+		return p, nil
+	}
+	p, err := f.print.ToPrinter()
+	if err != nil {
+		return nil, err
+	}
+	if f.Output == "name" {
+		return itemPrinter{p}, nil
+	}
+	return p, nil
+}
+
+// tablePrinter prints jobs as a table.
+type tablePrinter struct{ delegate printers.ResourcePrinter }
+
+func (p tablePrinter) PrintObj(obj runtime.Object, w io.Writer) error {
+	switch o := obj.(type) {
+	case *jobdef.Job:
+		return p.delegate.PrintObj(jobTable([]jobdef.Job{*o}, time.Now()), w)
+	case *jobdef.List:
+		return p.delegate.PrintObj(jobTable(o.Items, time.Now()), w)
+	}
+	return fmt.Errorf("cannot print %T as a job table", obj)
+}
+
+// itemPrinter prints each item of a List (the name printer refuses lists).
+type itemPrinter struct{ delegate printers.ResourcePrinter }
+
+func (p itemPrinter) PrintObj(obj runtime.Object, w io.Writer) error {
+	l, ok := obj.(*jobdef.List)
+	if !ok {
+		return p.delegate.PrintObj(obj, w)
+	}
+	for i := range l.Items {
+		if err := p.delegate.PrintObj(&l.Items[i], w); err != nil {
+			return err
+		}
+	}
+	return nil
+}

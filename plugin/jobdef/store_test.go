@@ -1,0 +1,156 @@
+package jobdef
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func TestSecretRoundTrip(t *testing.T) {
+	j := validJob()
+	fullSpec(j)
+	sec, err := ToSecret(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec.Name != "shipjob-job-migrate" || sec.Type != SecretType || sec.Annotations[AnnotationFormat] != FormatVersion {
+		t.Fatalf("secret identity: %s %s %v", sec.Name, sec.Type, sec.Annotations)
+	}
+	for k, v := range map[string]string{LabelManagedBy: ManagedBy, LabelKind: KindJob, LabelJob: "migrate", "team": "data"} {
+		if sec.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, sec.Labels[k], v)
+		}
+	}
+	back, err := FromSecret(sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !apiequality.Semantic.DeepEqual(back.Spec, j.Spec) || !apiequality.Semantic.DeepEqual(back.Labels, j.Labels) || back.Name != j.Name {
+		t.Fatalf("round trip changed the job:\n got %+v\nwant %+v", back, j)
+	}
+}
+
+func TestFromSecretRejects(t *testing.T) {
+	sec, _ := ToSecret(validJob())
+	other := sec.DeepCopy()
+	other.Type = corev1.SecretTypeOpaque
+	newer := sec.DeepCopy()
+	newer.Annotations[AnnotationFormat] = "2"
+	broken := sec.DeepCopy()
+	broken.Data[DataKey] = []byte("{")
+	for name, tc := range map[string]struct {
+		s    *corev1.Secret
+		want string
+	}{"not ours": {other, "is not a kubectl-shipjob job"}, "newer format": {newer, "upgrade the plugin"}, "broken": {broken, "decode job"}} {
+		if _, err := FromSecret(tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error = %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestToSecretTooLarge(t *testing.T) {
+	j := validJob()
+	j.Spec.Files = []File{{Path: "/a", Content: strings.Repeat("x", MaxSecretBytes)}}
+	if _, err := ToSecret(j); err == nil || !strings.Contains(err.Error(), "too large to store") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestStore(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset()
+	s := &Store{Client: client, Namespace: "ns"}
+	for _, name := range []string{"b", "a"} {
+		j := validJob()
+		j.Name = name
+		if name == "a" {
+			j.Labels = map[string]string{"team": "data"}
+		}
+		if _, err := s.Create(ctx, j, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Create(ctx, validJob().withName("a"), WriteOptions{}); !apierrors.IsAlreadyExists(err) || !strings.Contains(err.Error(), `jobs.shipjob.dev "a" already exists`) {
+		t.Fatalf("create twice: %v", err)
+	}
+	if _, err := s.Get(ctx, "zz"); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), `jobs.shipjob.dev "zz" not found`) {
+		t.Fatalf("get missing: %v", err)
+	}
+	all, err := s.List(ctx, "")
+	if err != nil || len(all) != 2 || all[0].Name != "a" || all[1].Name != "b" {
+		t.Fatalf("list = %v, %v; want a, b", names(all), err)
+	}
+	sel, err := s.List(ctx, "team=data")
+	if err != nil || len(sel) != 1 || sel[0].Name != "a" {
+		t.Fatalf("list -l team=data = %v, %v", names(sel), err)
+	}
+	if _, err := s.List(ctx, "a=("); err == nil {
+		t.Fatal("bad selector accepted")
+	}
+
+	got, _ := s.Get(ctx, "a")
+	got.ResourceVersion = "1" // the fake tracker does not set one
+	if _, err := s.Update(ctx, validJob().withName("a"), WriteOptions{}); err == nil {
+		t.Fatal("update without resourceVersion accepted")
+	}
+	client.PrependReactor("update", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewConflict(corev1.Resource("secrets"), "shipjob-job-a", errors.New("changed"))
+	})
+	if _, err := s.Update(ctx, got, WriteOptions{}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("update on conflict = %v, want ErrConflict", err)
+	}
+	if err := s.Delete(ctx, "a", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "a", WriteOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("delete missing: %v", err)
+	}
+}
+
+func TestRegistries(t *testing.T) {
+	ctx := context.Background()
+	sec, err := RegistrySecret("ns", "acme", "ghcr.io/acme", "bot", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{Client: fake.NewClientset(sec), Namespace: "ns"}
+	if _, err := s.GetRegistry(ctx, "nope"); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), `registries.shipjob.dev "nope" not found`) {
+		t.Fatalf("missing registry: %v", err)
+	}
+	regs, err := s.ListRegistries(ctx)
+	if err != nil || len(regs) != 1 || regs[0].Server != "ghcr.io/acme" || regs[0].Username != "bot" {
+		t.Fatalf("registries = %+v, %v", regs, err)
+	}
+	j := validJob()
+	j.Spec.Registry, j.Spec.Image = "acme", "migrate"
+	img, err := s.ResolveImage(ctx, j, "")
+	if err != nil || img.Image != "ghcr.io/acme/migrate:1.4" || len(img.PullSecrets) != 1 || img.PullSecrets[0] != "shipjob-registry-acme" {
+		t.Fatalf("resolve = %+v, %v", img, err)
+	}
+	for _, bad := range [][2]string{{"Acme", "ghcr.io"}, {"acme", "https://ghcr.io"}, {"acme", ""}} {
+		if err := ValidateRegistry(bad[0], bad[1]); err == nil {
+			t.Errorf("ValidateRegistry(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}
+
+func (j *Job) withName(name string) *Job {
+	j.Name = name
+	return j
+}
+
+func names(jobs []Job) []string {
+	out := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, j.Name)
+	}
+	return out
+}
