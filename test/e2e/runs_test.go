@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
@@ -281,10 +284,14 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 	createSimJob(t, ns, "dry", "--retention", "2h", "--param", "P=1")
 	before := objectVersions(t, ns)
 	out := mustShipjob(t, "run", "dry", "-n", ns, "--dry-run=client", "-o", "yaml", "--param", "P=2")
-	for _, want := range []string{"kind: Job", "helm.sh/resource-policy: keep", "ttlSecondsAfterFinished: 7200", "value: \"2\"", "shipjob.dev/triggered-by"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("dry run output lacks %q:\n%s", want, out)
-		}
+	var job batchv1.Job
+	if err := yaml.Unmarshal([]byte(strings.SplitN(strings.TrimPrefix(out, "---\n"), "\n---", 2)[0]), &job); err != nil {
+		t.Fatalf("dry run output is not a Job: %v\n%s", err, out)
+	}
+	env := job.Spec.Template.Spec.Containers[0].Env
+	if job.Kind != "Job" || job.Annotations["helm.sh/resource-policy"] != "keep" || job.Spec.TTLSecondsAfterFinished == nil ||
+		*job.Spec.TTLSecondsAfterFinished != 7200 || len(env) != 1 || env[0].Value != "2" || job.Annotations["shipjob.dev/triggered-by"] == "" {
+		t.Errorf("dry run Job: %+v", job)
 	}
 	if out := mustShipjob(t, "run", "dry", "-n", ns, "--dry-run=server"); !strings.Contains(out, "created (server dry run)") {
 		t.Errorf("server dry run: %q", out)
