@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"helm.sh/helm/v3/pkg/action"
@@ -37,13 +38,17 @@ type DeleteOptions struct {
 func newDeleteCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &DeleteOptions{flags: flags, IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:   "delete NAME [NAME...]",
-		Short: "Delete jobs, their Helm release and their runs",
+		Use:   "delete NAME|run/RUN [...]",
+		Short: "Delete jobs (with their Helm release and runs) or single runs",
 		Long: `Delete job definitions. Each job's Helm release is uninstalled and, unless
 --keep-runs is given, its runs are deleted with their pods and files. Kept runs
-are removed when their retention ends.`,
+are removed when their retention ends.
+
+Arguments of the form run/RUN delete single runs (their Job, pods and files),
+finished or not.`,
 		Example: `  kubectl shipjob delete migrate
   kubectl shipjob delete migrate report --keep-runs
+  kubectl shipjob delete run/migrate-09xi5scrch
   kubectl shipjob delete migrate --dry-run=server`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeJobNames(flags),
@@ -74,10 +79,39 @@ func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 // Validate checks the names.
 func (o *DeleteOptions) Validate() error {
 	for _, n := range o.Names {
-		if err := jobdef.ValidateName(n); err != nil {
+		if r, ok := runArg(n); ok {
+			if r == "" {
+				return fmt.Errorf("invalid argument %q: give run/RUN", n)
+			}
+			continue
+		}
+		if err := jobdef.ValidateName(strings.TrimPrefix(n, "job/")); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// runArg reports whether arg names a run ("run/NAME" or "runs/NAME").
+func runArg(arg string) (string, bool) {
+	for _, p := range []string{"run/", "runs/", "run.shipjob.dev/"} {
+		if r, ok := strings.CutPrefix(arg, p); ok {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// deleteRun deletes one run.
+func (o *DeleteOptions) deleteRun(ctx context.Context, name string) error {
+	if o.dryRun != dryRunClient {
+		if err := run.Delete(ctx, o.target.Client, o.target.Namespace, name, o.dryRun.writeOptions().DryRun); err != nil {
+			return err
+		}
+	} else if _, err := run.Get(ctx, o.target.Client, o.target.Namespace, name); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "run.shipjob.dev/%s deleted%s\n", name, o.dryRun.suffix())
 	return nil
 }
 
@@ -85,7 +119,11 @@ func (o *DeleteOptions) Validate() error {
 func (o *DeleteOptions) Run(ctx context.Context) error {
 	var errs []error
 	for _, name := range o.Names {
-		if err := o.delete(ctx, name); err != nil {
+		del := o.delete
+		if r, ok := runArg(name); ok {
+			name, del = r, o.deleteRun
+		}
+		if err := del(ctx, strings.TrimPrefix(name, "job/")); err != nil {
 			if o.IgnoreNotFound && apierrors.IsNotFound(err) {
 				continue
 			}

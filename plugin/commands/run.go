@@ -180,11 +180,7 @@ func (o *RunOptions) waitFor(ctx context.Context, name string) error {
 	lastShown := ""
 	st, err = run.Wait(ctx, client, ns, name, run.WaitOptions{PullTimeout: o.PullTimeout, OnChange: func(s run.Status) {
 		// Progress on stderr, once per state ("Running for 3s" ticks are not news).
-		msg := s.Message
-		if strings.HasPrefix(msg, "Running for") {
-			msg = "Running"
-		}
-		if shown := string(s.Phase) + ": " + msg; !s.Phase.Finished() && !o.Follow && shown != lastShown {
+		if shown := string(s.Phase) + ": " + stableMessage(s.Message); !s.Phase.Finished() && !o.Follow && shown != lastShown {
 			fmt.Fprintln(o.ErrOut, shown)
 			lastShown = shown
 		}

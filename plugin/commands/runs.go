@@ -107,22 +107,25 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 		return o.print(runs, true)
 	}
 	seen := map[string]string{}
-	first := true
+	first, headers := true, false
 	for {
 		var changed []run.Status
 		for _, r := range runs {
-			key := string(r.Phase) + "|" + r.Message
+			key := string(r.Phase) + "|" + stableMessage(r.Message)
 			if seen[r.Namespace+"/"+r.Name] != key {
 				seen[r.Namespace+"/"+r.Name] = key
 				changed = append(changed, r)
 			}
 		}
-		if len(changed) > 0 || first {
-			if err := o.print(changed, first); err != nil {
+		if len(changed) > 0 {
+			if err := o.print(changed, !headers); err != nil {
 				return err
 			}
-			first = false
+			headers = true
+		} else if first && len(runs) == 0 {
+			fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns)+" Waiting for runs…")
 		}
+		first = false
 		if err := waitRunsChange(ctx, o.target, ns, o.Job); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -133,6 +136,15 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// stableMessage drops the ticking part of a message, so a watch prints a
+// line per change of state, not per second.
+func stableMessage(m string) string {
+	if strings.HasPrefix(m, "Running for") {
+		return "Running"
+	}
+	return m
 }
 
 func noRunsMessage(job, ns string) string {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -316,5 +317,50 @@ func TestLimitedUserTriggersAndReadsRuns(t *testing.T) {
 	res := shipjob(t, "run", "theirs", "--context", cluster.LimitedContext, "-n", other)
 	if res.Code != 1 || !strings.Contains(res.Stderr, "Forbidden") {
 		t.Fatalf("limited user in another namespace: exit %d %q", res.Code, res.Stderr)
+	}
+}
+
+func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	f := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(f, []byte("x"), 0o644)
+	createSimJob(t, ns, "w", "--env", "SIM_DURATION=2s", "--file", "/f="+f)
+
+	// runs --watch prints the header, then a line per change, until stopped.
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
+	defer cancel()
+	watchOut := make(chan string, 1)
+	go func() {
+		cmd := exec.CommandContext(ctx, "kubectl", "shipjob", "runs", "w", "-n", ns, "--watch")
+		out, _ := cmd.Output()
+		watchOut <- string(out)
+	}()
+	time.Sleep(time.Second)
+	first := runName(t, mustShipjob(t, "run", "w", "-n", ns, "--wait"))
+	second := runName(t, mustShipjob(t, "run", "w", "-n", ns))
+	out := <-watchOut
+	for _, want := range []string{"RUN", first + " ", "Running", "Succeeded", second} {
+		if !strings.Contains(out, want) {
+			t.Errorf("runs --watch output lacks %q:\n%s", want, out)
+		}
+	}
+
+	res := shipjob(t, "delete", "run/"+first, "-n", ns)
+	if res.Code != 0 || strings.TrimSpace(res.Stdout) != "run.shipjob.dev/"+first+" deleted" {
+		t.Fatalf("delete run: exit %d %q %q", res.Code, res.Stdout, res.Stderr)
+	}
+	cs, _ := cluster.Shared.Client()
+	eventually(t, 30*time.Second, "the run's files to be garbage collected", func() bool {
+		_, err := cs.CoreV1().Secrets(ns).Get(context.Background(), first+"-files", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	runs := listRuns(t, ns, "w")
+	if len(runs) != 1 || runs[0].Name != second {
+		t.Fatalf("runs after deleting %s: %+v", first, runs)
+	}
+	res = shipjob(t, "delete", "run/"+first, "-n", ns)
+	if res.Code != 1 || !strings.Contains(res.Stderr, `runs.shipjob.dev "`+first+`" not found`) {
+		t.Fatalf("deleting a deleted run: exit %d %q", res.Code, res.Stderr)
 	}
 }
