@@ -85,6 +85,7 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 		newRunsCmd(flags, streams),
 		newLogsCmd(flags, streams),
 		newCancelCmd(flags, streams),
+		newDeleteRunCmd(flags, streams),
 	)
 	return root
 }

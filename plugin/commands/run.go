@@ -17,8 +17,9 @@ import (
 // Exit codes of `run --wait` / `run --follow` (documented in the help).
 const (
 	ExitTimeout   = 124 // the run did not finish within its timeout
-	ExitImagePull = 125 // the image could not be pulled
-	ExitCancelled = 130 // the run was cancelled
+	ExitImagePull   = 125 // the image could not be pulled
+	ExitWaitTimeout = 126 // --wait-timeout passed; the run goes on
+	ExitCancelled   = 130 // the run was cancelled
 )
 
 // RunOptions trigger a run of a job.
@@ -30,6 +31,7 @@ type RunOptions struct {
 	Wait        bool
 	Follow      bool
 	PullTimeout time.Duration
+	WaitTimeout time.Duration
 	DryRunFlag  string
 	Output      string
 
@@ -54,6 +56,7 @@ run to finish and exits with:
   N    the run failed with exit code N (its container's exit code)
   124  the run did not finish within its timeout
   125  the image could not be pulled (for --pull-timeout)
+  126  --wait-timeout passed before the run finished (it goes on)
   130  the run was cancelled
   1    kubectl-shipjob itself failed (bad input, API errors)`,
 		Example: `  # Trigger a run with the job's default parameters
@@ -84,6 +87,7 @@ run to finish and exits with:
 	cmd.Flags().BoolVarP(&o.Wait, "wait", "w", false, "Wait for the run to finish and exit with its result")
 	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "Stream the run's logs until it finishes (implies --wait)")
 	cmd.Flags().DurationVar(&o.PullTimeout, "pull-timeout", 2*time.Minute, "With --wait: give up when the image could not be pulled for this long")
+	cmd.Flags().DurationVar(&o.WaitTimeout, "wait-timeout", 0, "With --wait: stop waiting after this long (0 = until the run ends)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: name, yaml or json (the applied manifest)")
 	addDryRunFlag(cmd, &o.DryRunFlag)
 	return cmd
@@ -126,6 +130,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.PullTimeout <= 0 {
 		return errors.New("--pull-timeout must be positive")
+	}
+	if o.WaitTimeout < 0 {
+		return errors.New("--wait-timeout must not be negative")
 	}
 	return nil
 }
@@ -170,23 +177,30 @@ func (o *RunOptions) print(res *run.Result) error {
 
 func (o *RunOptions) waitFor(ctx context.Context, name string) error {
 	client, ns := o.target.Client, o.target.Namespace
-	var st run.Status
-	var err error
+	if o.WaitTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.WaitTimeout)
+		defer cancel()
+	}
 	if o.Follow {
-		if err := run.Logs(ctx, client, ns, name, run.LogOptions{Follow: true, AllAttempts: true}, o.Out); err != nil {
-			return err
+		err := run.Logs(ctx, client, ns, name, run.LogOptions{Follow: true, AllAttempts: true}, o.Out)
+		if err != nil {
+			return o.waitErr(ctx, name, err)
 		}
 	}
-	lastShown := ""
-	st, err = run.Wait(ctx, client, ns, name, run.WaitOptions{PullTimeout: o.PullTimeout, OnChange: func(s run.Status) {
-		// Progress on stderr, once per state ("Running for 3s" ticks are not news).
-		if shown := string(s.Phase) + ": " + stableMessage(s.Message); !s.Phase.Finished() && !o.Follow && shown != lastShown {
-			fmt.Fprintln(o.ErrOut, shown)
-			lastShown = shown
-		}
-	}})
+	progress := newProgress(o.ErrOut, o.Follow)
+	st, err := run.Wait(ctx, client, ns, name, run.WaitOptions{PullTimeout: o.PullTimeout, OnChange: progress.show})
+	progress.done()
 	if err != nil {
-		return err
+		return o.waitErr(ctx, name, err)
 	}
 	return finalExit(o.ErrOut, st)
+}
+
+// waitErr maps the end of --wait-timeout to its exit code.
+func (o *RunOptions) waitErr(ctx context.Context, name string, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &ExitError{Code: ExitWaitTimeout, Err: fmt.Errorf("run %s did not finish within --wait-timeout %s; it goes on (kubectl shipjob runs)", name, o.WaitTimeout)}
+	}
+	return err
 }

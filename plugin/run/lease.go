@@ -23,7 +23,7 @@ const LeasePrefix = "shipjob-trigger-"
 
 // leaseDuration is how long a holder that stopped renewing keeps the lock
 // (a killed trigger). Holders renew every leaseDuration/3.
-const leaseDuration = 15 * time.Second
+const leaseDuration = 10 * time.Second
 
 // locker acquires per-job Leases. Inside one process, triggers of one job
 // first queue on a mutex so only one of them polls the API server.

@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/release"
@@ -44,5 +48,33 @@ func TestTriggerHealsReleaseLeftPending(t *testing.T) {
 	}
 	if runs := listRuns(t, ns, "heal"); len(runs) != 4 {
 		t.Fatalf("%d runs, want 4", len(runs))
+	}
+}
+
+func TestTriggerKilledMidUpgradeDoesNotBlockTheNext(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "killed")
+	mustShipjob(t, "run", "killed", "-n", ns)
+	// Kill triggers at different points of their work (lock, Helm upgrade,
+	// release update); every following trigger must still succeed.
+	for _, after := range []time.Duration{40 * time.Millisecond, 120 * time.Millisecond, 200 * time.Millisecond} {
+		cmd := exec.Command(cluster.PluginBin, "run", "killed", "-n", ns)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		start := time.Now()
+		res := shipjob(t, "run", "killed", "-n", ns)
+		if res.Code != 0 {
+			t.Fatalf("trigger after one killed at %s: exit %d: %s", after, res.Code, res.Stderr)
+		}
+		t.Logf("killed after %s: next trigger took %s", after, time.Since(start).Round(time.Millisecond))
+	}
+	status := cluster.Kubectl(t, "-n", ns, "get", "secrets", "-l", "owner=helm,name=killed", "-o", "jsonpath={.items[*].metadata.labels.status}")
+	if strings.Contains(status, "pending") {
+		t.Fatalf("release records left pending: %s", status)
 	}
 }

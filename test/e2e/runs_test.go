@@ -231,7 +231,7 @@ func TestConcurrentTriggersFromManyProcesses(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "busy")
-	const n = 8
+	const n = 20
 	results := make([]cluster.Result, n)
 	var wg sync.WaitGroup
 	for i := range n {
