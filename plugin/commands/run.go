@@ -16,7 +16,7 @@ import (
 
 // Exit codes of `run --wait` / `run --follow` (documented in the help).
 const (
-	ExitTimeout   = 124 // the run did not finish within its timeout
+	ExitTimeout     = 124 // the run did not finish within its timeout
 	ExitImagePull   = 125 // the image could not be pulled
 	ExitWaitTimeout = 126 // --wait-timeout passed; the run goes on
 	ExitCancelled   = 130 // the run was cancelled
