@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -140,12 +141,19 @@ func (o *RunOptions) Validate() error {
 // Run triggers the run, then optionally waits and follows it.
 func (o *RunOptions) Run(ctx context.Context) error {
 	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags}
+	if v := os.Getenv("SHIPJOB_STALE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("invalid SHIPJOB_STALE_AFTER %q: want a positive duration", v)
+		}
+		t.StaleAfter = d
+	}
 	req := run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag,
 		DryRun: run.DryRun(map[dryRun]string{dryRunClient: "client", dryRunServer: "server"}[o.dryRun])}
 	if o.dryRun == dryRunClient {
 		req.TriggeredBy = "user:(dry run)"
 	} else {
-		req.TriggeredBy = run.WhoAmI(ctx, o.target.Client)
+		req.TriggeredBy = o.whoAmI(ctx)
 	}
 	res, err := t.Trigger(ctx, req)
 	if err != nil {
@@ -158,6 +166,19 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	return o.waitFor(ctx, res.Run)
+}
+
+// whoAmI names the user for the run's provenance (cached per credentials).
+func (o *RunOptions) whoAmI(ctx context.Context) string {
+	cfg, err := o.flags.ToRESTConfig()
+	if err != nil {
+		return run.WhoAmI(ctx, o.target.Client)
+	}
+	cacheDir := ""
+	if o.flags.CacheDir != nil {
+		cacheDir = *o.flags.CacheDir
+	}
+	return run.WhoAmICached(ctx, o.target.Client, cfg, cacheDir)
 }
 
 func (o *RunOptions) print(res *run.Result) error {

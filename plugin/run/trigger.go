@@ -3,17 +3,16 @@ package run
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -61,9 +60,10 @@ type Result struct {
 }
 
 // Triggerer triggers runs: `kubectl shipjob run` and the hook server share
-// it. It is safe for concurrent use; triggers of one job are serialized
-// across processes by a Lease, and a release left pending by a killed
-// trigger is healed on the next one.
+// it. It is safe for concurrent use. Triggers of one job are serialized in a
+// process by a semaphore and across processes by Helm's release records
+// (creating a revision is atomic; a busy release is retried, never shown to
+// the user), and a release left pending by a killed trigger is healed.
 type Triggerer struct {
 	Client kubernetes.Interface
 	// Getter is the client configuration Helm uses (the kubectl flags).
@@ -71,19 +71,20 @@ type Triggerer struct {
 	// LockTimeout bounds the wait for other triggers of the same job
 	// (default 2 minutes).
 	LockTimeout time.Duration
+	// StaleAfter is how long a release may stay pending before a trigger
+	// treats it as left by a killed trigger and heals it (default 20s; our
+	// upgrades never wait for resources, so a live one takes about a second).
+	StaleAfter time.Duration
 
 	once  sync.Once
-	locks *locker
+	local sync.Map // namespace/job -> chan struct{}: one trigger per job per process
 	mu    sync.Mutex
 	helm  map[string]*action.Configuration
 }
 
 // Trigger starts a run of req.Job as it is defined now.
 func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
-	t.once.Do(func() {
-		t.locks = newLocker(t.Client)
-		t.helm = map[string]*action.Configuration{}
-	})
+	t.once.Do(func() { t.helm = map[string]*action.Configuration{} })
 	store := &jobdef.Store{Client: t.Client, Namespace: req.Namespace}
 	def, err := store.Get(ctx, req.Job)
 	if err != nil {
@@ -113,38 +114,36 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		return res, err
 	}
 
-	lockTimeout := t.LockTimeout
-	if lockTimeout == 0 {
-		lockTimeout = 2 * time.Minute
+	deadline := t.LockTimeout
+	if deadline == 0 {
+		deadline = 2 * time.Minute
 	}
-	lockCtx, cancel := context.WithTimeout(ctx, lockTimeout)
-	unlock, err := t.locks.lock(lockCtx, req.Namespace, def.Name)
-	cancel()
-	if err != nil {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	// One trigger per job at a time in this process; across processes Helm's
+	// own release records are the lock (see upgrade).
+	sem, _ := t.local.LoadOrStore(req.Namespace+"/"+def.Name, make(chan struct{}, 1))
+	if err := lockCtx(ctx, sem.(chan struct{})); err != nil {
 		return nil, err
 	}
-	defer unlock()
-	// Named under the lock: names of one job's runs follow trigger order.
+	defer func() { <-sem.(chan struct{}) }()
 	plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	res.Run = plan.run
-	cfg, err := t.helmConfig(req.Namespace)
+	base, err := t.helmConfig(req.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	if err := healPending(cfg, def.Name); err != nil {
-		return nil, err
-	}
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
-	t.sweepOrphanFiles(ctx, req.Namespace, def.Name)
 	if plan.files != nil {
+		t.sweepOrphanFiles(ctx, req.Namespace, def.Name)
 		if _, err := secrets.Create(ctx, plan.files, metav1.CreateOptions{FieldManager: jobdef.ManagedBy}); err != nil {
 			return nil, fmt.Errorf("store files of run %s: %w", plan.run, err)
 		}
 	}
-	rel, err := upgradeOrInstall(ctx, cfg, req.Namespace, def.Name, plan)
+	rel, kc, err := t.upgrade(ctx, base, req.Namespace, def.Name, plan)
 	if err != nil {
 		if plan.files != nil {
 			_ = secrets.Delete(context.WithoutCancel(ctx), plan.files.Name, metav1.DeleteOptions{})
@@ -153,7 +152,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 	}
 	res.Manifest = rel.Manifest
 	if plan.files != nil {
-		if err := t.ownFiles(ctx, req.Namespace, plan); err != nil {
+		if err := t.ownFiles(ctx, req.Namespace, plan, kc); err != nil {
 			return nil, err
 		}
 	}
@@ -223,18 +222,29 @@ func filesSecret(def *jobdef.Job, run, name string) *corev1.Secret {
 	}
 }
 
-func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan) error {
-	job, err := t.Client.BatchV1().Jobs(ns).Get(ctx, p.run, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("read run %s: %w", p.run, err)
+func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan, kc *runKube) error {
+	var uid types.UID
+	for _, info := range kc.created {
+		if info.Mapping != nil && info.Mapping.GroupVersionKind.Kind == "Job" && info.Name == p.run {
+			if m, err := meta.Accessor(info.Object); err == nil {
+				uid = m.GetUID()
+			}
+		}
+	}
+	if uid == "" {
+		job, err := t.Client.BatchV1().Jobs(ns).Get(ctx, p.run, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("read run %s: %w", p.run, err)
+		}
+		uid = job.UID
 	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{{
-		APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, BlockOwnerDeletion: ptrTo(true),
+		APIVersion: "batch/v1", Kind: "Job", Name: p.run, UID: uid, BlockOwnerDeletion: ptrTo(true),
 	}}}})
 	if err != nil {
 		return err
 	}
-	if _, err := t.Client.CoreV1().Secrets(ns).Patch(ctx, p.files.Name, "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
+	if _, err := t.Client.CoreV1().Secrets(ns).Patch(ctx, p.files.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("hand the files of run %s to its Job: %w", p.run, err)
 	}
 	return nil
@@ -272,47 +282,4 @@ func (t *Triggerer) helmConfig(ns string) (*action.Configuration, error) {
 	}
 	t.helm[ns] = cfg
 	return cfg, nil
-}
-
-// healPending marks a release left pending-* by a killed trigger as
-// failed, so the next upgrade proceeds. Callers hold the job's Lease, so no
-// live trigger can be the one that left it pending.
-func healPending(cfg *action.Configuration, name string) error {
-	last, err := cfg.Releases.Last(name)
-	if errors.Is(err, driver.ErrReleaseNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read release %s: %w", name, err)
-	}
-	if !last.Info.Status.IsPending() {
-		return nil
-	}
-	last.SetStatus(release.StatusFailed, "interrupted trigger, healed by kubectl-shipjob")
-	if err := cfg.Releases.Update(last); err != nil {
-		return fmt.Errorf("heal release %s left %s: %w", name, last.Info.Status, err)
-	}
-	return nil
-}
-
-func upgradeOrInstall(ctx context.Context, cfg *action.Configuration, ns, name string, p *plan) (*release.Release, error) {
-	desc := "run " + p.run
-	if _, err := cfg.Releases.Last(name); errors.Is(err, driver.ErrReleaseNotFound) {
-		in := action.NewInstall(cfg)
-		in.ReleaseName, in.Namespace = name, ns
-		in.PostRenderer = p.renderer
-		in.Description = desc
-		in.DisableOpenAPIValidation = true
-		return in.RunWithContext(ctx, p.chart, p.values)
-	} else if err != nil {
-		return nil, err
-	}
-	up := action.NewUpgrade(cfg)
-	up.Namespace = ns
-	up.MaxHistory = MaxHistory
-	up.PostRenderer = p.renderer
-	up.ResetValues = true
-	up.Description = desc
-	up.DisableOpenAPIValidation = true
-	return up.RunWithContext(ctx, name, p.chart, p.values)
 }
