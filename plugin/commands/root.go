@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
 
 // Execute runs the command line args and returns the process exit code.
@@ -70,6 +74,15 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	flags.AddFlags(root.PersistentFlags())
+	// Every client (ours and Helm's) names itself and is not held to
+	// client-go's default 5 requests/s.
+	flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
+		c.UserAgent = "kubectl-shipjob/" + version.Get().Version + " (" + runtime.GOOS + "/" + runtime.GOARCH + ")"
+		if c.QPS == 0 {
+			c.QPS, c.Burst = 50, 100
+		}
+		return c
+	}
 
 	root.AddCommand(
 		newVersionCmd(streams),

@@ -114,4 +114,3 @@ func lockCtx(ctx context.Context, sem chan struct{}) error {
 }
 
 func ptrTo[T any](v T) *T { return &v }
-
