@@ -38,6 +38,10 @@ func resolveTarget(flags *genericclioptions.ConfigFlags) (target, error) {
 	if cfg.QPS == 0 { // client-go's default (5/s) throttles delete of many runs
 		cfg.QPS, cfg.Burst = 50, 100
 	}
+	// Built-in types travel as protobuf: listing thousands of runs decodes
+	// several times faster than JSON.
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return target{}, fmt.Errorf("create client: %w", err)

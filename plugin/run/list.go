@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -22,8 +23,23 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 	if len(jobs.Items) == 0 {
 		return nil, nil
 	}
+	// Pods only tell more about runs that are active or failed (messages,
+	// exit codes); a history of succeeded runs needs no pod list at all.
+	var need []string
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		if condition(j, batchv1.JobComplete) == nil && j.Annotations[AnnotationCancelledAt] == "" {
+			need = append(need, j.Name)
+		}
+	}
+	if len(need) == 0 {
+		return FromObjects(jobs.Items, nil, time.Now()), nil
+	}
 	podSel := LabelRun
-	if job != "" {
+	switch {
+	case len(need) <= 20:
+		podSel = LabelRun + " in (" + strings.Join(need, ",") + ")"
+	case job != "":
 		podSel += "," + LabelJob + "=" + job
 	}
 	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: podSel})

@@ -104,6 +104,9 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 
 	if c := condition(job, batchv1.JobComplete); c != nil {
 		s.Phase = Succeeded
+		if s.ExitCode == nil {
+			s.ExitCode = new(int32) // completed: 0, also when its pods are not at hand
+		}
 		s.setFinished(job, c)
 		s.Message = "Completed in " + HumanDuration(s.Duration(now))
 		return s

@@ -26,8 +26,15 @@ func main() {
 	state := flag.String("state", ".cache/cluster-state", "state dir of a cluster started by make cluster-up")
 	plugin := flag.String("plugin", "bin/kubectl-shipjob", "kubectl-shipjob binary under test")
 	n := flag.Int("n", 21, "measured repetitions of each operation")
+	runs := flag.Int("history", 0, "instead: measure `runs` over a job with this many finished runs")
 	flag.Parse()
-	if err := run(*state, *plugin, *n); err != nil {
+	var err error
+	if *runs > 0 {
+		err = withCluster(*state, *plugin, func(c *cluster.Cluster, plugin string) error { return history(c, plugin, *runs, *n) })
+	} else {
+		err = run(*state, *plugin, *n)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "runbench:", err)
 		os.Exit(1)
 	}
@@ -41,7 +48,7 @@ type op struct {
 	reqs  []int
 }
 
-func run(state, plugin string, n int) error {
+func withCluster(state, plugin string, fn func(*cluster.Cluster, string) error) error {
 	dir, err := os.ReadFile(filepath.Join(state, "current"))
 	if err != nil {
 		return fmt.Errorf("no running local cluster (make cluster-up): %w", err)
@@ -54,6 +61,14 @@ func run(state, plugin string, n int) error {
 	if err != nil {
 		return err
 	}
+	return fn(c, plugin)
+}
+
+func run(state, plugin string, n int) error {
+	return withCluster(state, plugin, func(c *cluster.Cluster, plugin string) error { return trigger(c, plugin, n) })
+}
+
+func trigger(c *cluster.Cluster, plugin string, n int) error {
 	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig, "PATH="+filepath.Dir(plugin)+":"+os.Getenv("PATH"))
 	ns := fmt.Sprintf("bench-%d", time.Now().Unix())
 	for _, args := range [][]string{
@@ -75,7 +90,15 @@ func run(state, plugin string, n int) error {
 			return command(env, plugin, "run", "bench", "-n", ns)
 		}},
 	}
-	const warmup = 3
+	if err := measure(c, ops, n, 3); err != nil {
+		return err
+	}
+	printTable(ops, n)
+	return nil
+}
+
+// measure runs every op n times after warmup rounds, alternating ops.
+func measure(c *cluster.Cluster, ops []*op, n, warmup int) error {
 	for i := -warmup; i < n; i++ {
 		for _, o := range ops {
 			before, err := lines(c.AuditLog)
@@ -98,13 +121,16 @@ func run(state, plugin string, n int) error {
 			}
 		}
 	}
+	return nil
+}
+
+func printTable(ops []*op, n int) {
 	peer := median(ops[0].walls)
 	fmt.Printf("| operation | wall (median of %d) | vs kubectl create job | API requests (median, max) |\n|---|---|---|---|\n", n)
 	for _, o := range ops {
 		fmt.Printf("| %s | %.3f s | %.2f× | %d, %d |\n", o.name, median(o.walls).Seconds(),
 			float64(median(o.walls))/float64(peer), medianInt(o.reqs), slices.Max(o.reqs))
 	}
-	return nil
 }
 
 func command(env []string, args ...string) *exec.Cmd {

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
+)
+
+// history measures `runs` over a job with n finished runs: it creates n
+// run-shaped Jobs that the real controllers and KWOK run to completion, then
+// times `kubectl-shipjob runs` next to `kubectl get jobs` over the same Jobs.
+func history(c *cluster.Cluster, plugin string, n, reps int) error {
+	ctx := context.Background()
+	cs, err := c.Client()
+	if err != nil {
+		return err
+	}
+	ns := fmt.Sprintf("history-%d", time.Now().Unix())
+	if err := c.CreateNamespace(ctx, ns); err != nil {
+		return err
+	}
+	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
+	if out, err := command(env, plugin, "create", "history", "-n", ns, "--image", "example.com/acme/sim:1").CombinedOutput(); err != nil {
+		return fmt.Errorf("create job: %w: %s", err, out)
+	}
+	start := time.Now()
+	sem := make(chan struct{}, 32)
+	errs := make(chan error, n)
+	for i := range n {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			name := fmt.Sprintf("history-%07d", i)
+			job := &batchv1.Job{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+					"shipjob.dev/kind": "run", "shipjob.dev/job": "history", "shipjob.dev/run": name},
+					Annotations: map[string]string{"shipjob.dev/triggered-by": "user:bench", "shipjob.dev/image": "example.com/acme/sim:1",
+						"shipjob.dev/parameters": `{"TARGET":"v` + strconv.Itoa(i) + `"}`, "helm.sh/resource-policy": "keep"}},
+				Spec: batchv1.JobSpec{BackoffLimit: new(int32), Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"shipjob.dev/job": "history", "shipjob.dev/run": name}},
+					Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+						Name: "job", Image: "example.com/acme/sim:1", Env: []corev1.EnvVar{{Name: "SIM_DURATION", Value: "100ms"}}}}}}},
+			}
+			_, err := cs.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			return fmt.Errorf("create run: %w", err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "created %d runs in %s; waiting for them to finish\n", n, time.Since(start).Round(time.Second))
+	for {
+		out, err := command(env, "kubectl", "get", "jobs", "-n", ns, "-o", "jsonpath={range .items[*]}{.status.succeeded}{\"\\n\"}{end}").Output()
+		if err != nil {
+			return err
+		}
+		done := strings.Count(string(out), "1\n")
+		if done == n {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "  %d/%d finished after %s\n", done, n, time.Since(start).Round(time.Second))
+		time.Sleep(10 * time.Second)
+	}
+	// The pods of succeeded runs stay (their Jobs are kept), as in real life.
+	ops := []*op{
+		{name: "kubectl get jobs -l shipjob.dev/job=history", agent: "kubectl/", cmd: func(int) *exec.Cmd {
+			return command(env, "kubectl", "get", "jobs", "-n", ns, "-l", "shipjob.dev/job=history")
+		}},
+		{name: fmt.Sprintf("kubectl-shipjob runs history (%d finished runs)", n), agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
+			return command(env, plugin, "runs", "history", "-n", ns)
+		}},
+	}
+	if err := measure(c, ops, reps, 1); err != nil {
+		return err
+	}
+	printTable(ops, reps)
+	return nil
+}
