@@ -26,6 +26,11 @@ func (c *runKube) Create(resources kube.ResourceList) (*kube.Result, error) {
 	if err == nil {
 		c.created = append(c.created, resources...)
 	}
+	if res == nil {
+		// Helm's Upgrade reads the result even on errors (in a goroutine,
+		// where a nil result would crash the process).
+		res = &kube.Result{}
+	}
 	return res, err
 }
 

@@ -1,0 +1,133 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// HooksServeOptions run the deploy hook HTTP server.
+type HooksServeOptions struct {
+	Listen          string
+	AllNamespaces   bool
+	RateLimit       float64
+	RateBurst       int
+	TriggerTimeout  time.Duration
+	ShutdownDelay   time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        string
+
+	flags  *genericclioptions.ConfigFlags
+	target target
+	level  slog.Level
+	genericiooptions.IOStreams
+}
+
+func newHooksServeCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &HooksServeOptions{flags: flags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "serve [--listen :8080] [-n NAMESPACE | -A]",
+		Short: "Serve the deploy hook HTTP API (Shipmight-compatible) for a namespace or all",
+		Long: `Serve deploy hooks over HTTP. Inside a pod (KUBERNETES_SERVICE_HOST set, no
+kubeconfig) it uses the pod's ServiceAccount, otherwise the kubeconfig.
+
+  POST /api/v1/dh             header X-Deploy-Hook-Token, JSON body
+                              {"instanceEnvironmentVariables":[{"name":"X","value":"y"}],"imageTag":"1.2.0"}
+                              (both optional) → 201 {"run": ..., "statusUrl": ...}
+  GET  /api/v1/dh/runs/RUN    same token → phase, message, exit code of a run of the hook's job
+  GET  /healthz, /readyz, /metrics
+
+Errors: 400 bad JSON or parameters, 404 unknown or deleted token, 405, 413 (over
+64 KiB), 415 (not JSON), 429 (rate limit per hook), 503 (API server unreachable),
+500. Run any number of replicas: state lives in the API server, and triggers of
+one job are serialized across replicas. Logs are JSON lines on stderr; SIGTERM
+finishes in-flight triggers before exiting.`,
+		Example: `  kubectl shipjob hooks serve -n team-a
+  kubectl shipjob hooks serve -A --listen 127.0.0.1:8080 --rate-limit 2 --rate-burst 20`,
+		Args: cobra.NoArgs,
+		RunE: runE(o),
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", ":8080", "Address to listen on")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Serve the hooks of every namespace (needs cluster-wide permissions)")
+	f.Float64Var(&o.RateLimit, "rate-limit", 1, "Triggers per second allowed per hook and replica (0: no limit); status reads get 10x")
+	f.IntVar(&o.RateBurst, "rate-burst", 10, "Triggers a hook may make at once before --rate-limit applies")
+	f.DurationVar(&o.TriggerTimeout, "trigger-timeout", 2*time.Minute, "Longest a trigger may take, including waiting for other triggers of its job")
+	f.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "On SIGTERM, keep accepting requests this long (with /readyz failing) before closing the listener")
+	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 150*time.Second, "On SIGTERM, longest wait for in-flight requests")
+	f.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn or error")
+	return cmd
+}
+
+// Complete builds the client (in-cluster or kubeconfig) with a client-side
+// rate limit fit for concurrent triggers.
+func (o *HooksServeOptions) Complete(_ *cobra.Command, _ []string) error {
+	if err := o.level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", o.LogLevel)
+	}
+	wrap := o.flags.WrapConfigFn
+	o.flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
+		if wrap != nil {
+			c = wrap(c)
+		}
+		// Concurrent triggers of many jobs must not queue behind a
+		// client-side limit meant for one command.
+		c.QPS, c.Burst = max(c.QPS, 100), max(c.Burst, 200)
+		if c.UserAgent == "" {
+			c.UserAgent = rest.DefaultKubernetesUserAgent()
+		}
+		c.UserAgent += " hooks-serve"
+		return c
+	}
+	var err error
+	o.target, err = resolveTarget(o.flags)
+	return err
+}
+
+// Validate checks flag values.
+func (o *HooksServeOptions) Validate() error {
+	switch {
+	case o.AllNamespaces && o.target.ExplicitNamespace:
+		return errors.New("--namespace and --all-namespaces cannot be used together")
+	case !o.AllNamespaces && o.target.Namespace == "":
+		return errors.New("no namespace: give -n NAMESPACE or --all-namespaces")
+	case o.RateLimit < 0 || o.RateBurst < 1:
+		return errors.New("--rate-limit must be >= 0 and --rate-burst >= 1")
+	case o.TriggerTimeout <= 0 || o.ShutdownTimeout <= 0 || o.ShutdownDelay < 0:
+		return errors.New("--trigger-timeout and --shutdown-timeout must be positive, --shutdown-delay not negative")
+	case strings.TrimSpace(o.Listen) == "":
+		return errors.New("--listen is required, e.g. :8080")
+	}
+	return nil
+}
+
+// Run serves until the command's context ends (SIGINT/SIGTERM).
+func (o *HooksServeOptions) Run(ctx context.Context) error {
+	ns := o.target.Namespace
+	if o.AllNamespaces {
+		ns = ""
+	}
+	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.level}))
+	cfg := hook.Config{
+		Client: o.target.Client,
+		// The very trigger of `kubectl shipjob run`.
+		Triggerer:      &run.Triggerer{Client: o.target.Client, Getter: o.flags},
+		Namespace:      ns,
+		Log:            log,
+		RateLimit:      o.RateLimit,
+		RateBurst:      o.RateBurst,
+		TriggerTimeout: o.TriggerTimeout,
+	}
+	return hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout})
+}

@@ -1,0 +1,179 @@
+package hook
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+var errHookNotFound = errorf(http.StatusNotFound, "hook not found")
+
+// trigger is POST /api/v1/dh: Shipmight's deploy hook call.
+func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.fail(w, r, errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use POST"))
+		return
+	}
+	e, aerr := s.authenticate(w, r, s.triggers)
+	if aerr != nil {
+		s.fail(w, r, aerr)
+		return
+	}
+	info := infoOf(r)
+	params, tag, aerr := decodeTrigger(w, r)
+	if aerr == nil {
+		aerr = s.confirm(r, e)
+	}
+	if aerr == nil {
+		aerr = s.validate(r, e, params, tag)
+	}
+	if aerr != nil {
+		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, -1)
+		s.fail(w, r, aerr)
+		return
+	}
+	// A caller that hangs up does not abort a half-done Helm upgrade, and
+	// a shutdown waits for it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.TriggerTimeout)
+	defer cancel()
+	start := time.Now()
+	res, err := s.cfg.Triggerer.Trigger(ctx, run.Request{Namespace: e.Namespace, Job: e.Job, Params: params, Tag: tag,
+		TriggeredBy: e.TriggeredBy()})
+	elapsed := time.Since(start).Seconds()
+	if err != nil {
+		info.err = err
+		aerr = classify(err)
+		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, elapsed)
+		s.fail(w, r, aerr)
+		return
+	}
+	info.run = res.Run
+	s.metrics.trigger(e.Namespace, e.Job, http.StatusCreated, elapsed)
+	writeJSON(w, http.StatusCreated, Triggered{Run: res.Run, Namespace: res.Namespace, Job: res.Job,
+		StatusURL: baseURL(r) + RunsPath + res.Run})
+}
+
+// confirm re-reads the hook from the API server before a trigger: the
+// cache answers unknown tokens cheaply, but a trigger (which writes) must
+// not depend on a watch being current. One GET.
+func (s *Server) confirm(r *http.Request, e Entry) *apiError {
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	sec, err := s.cfg.Client.CoreV1().Secrets(e.Namespace).Get(ctx, SecretName(e.ID), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return errHookNotFound
+	case err != nil:
+		infoOf(r).err = err
+		return classify(err)
+	case sec.DeletionTimestamp != nil || sec.Type != SecretType || !Verify(r.Header.Get(TokenHeader), string(sec.Data[DataKey])):
+		return errHookNotFound
+	}
+	return nil
+}
+
+// validate checks a trigger as `kubectl shipjob run` does, against the
+// job's definition as it is now, so bad input is a 400 and not a failed
+// trigger.
+func (s *Server) validate(r *http.Request, e Entry, params map[string]string, tag string) *apiError {
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	def, err := (&jobdef.Store{Client: s.cfg.Client, Namespace: e.Namespace}).Get(ctx, e.Job)
+	if apierrors.IsNotFound(err) {
+		// The job was deleted; its hooks go with it (garbage collection).
+		return errHookNotFound
+	}
+	if err != nil {
+		infoOf(r).err = err
+		return classify(err)
+	}
+	if _, err := run.Parameters(def, params); err != nil {
+		return errorf(http.StatusBadRequest, err.Error())
+	}
+	if tag != "" {
+		if err := jobdef.ValidateTag(tag); err != nil {
+			return errorf(http.StatusBadRequest, err.Error())
+		}
+	}
+	return nil
+}
+
+// status is GET /api/v1/dh/runs/{run}: a run of the hook's job, for CI to
+// wait on. Runs of other jobs do not exist for the token.
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		s.fail(w, r, errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use GET"))
+		return
+	}
+	e, aerr := s.authenticate(w, r, s.reads)
+	if aerr != nil {
+		s.fail(w, r, aerr)
+		return
+	}
+	info := infoOf(r)
+	name := strings.TrimPrefix(r.URL.Path, RunsPath)
+	info.run = name
+	notFound := errorf(http.StatusNotFound, "run not found")
+	if suffix, ok := strings.CutPrefix(name, e.Job+"-"); !ok || len(suffix) != 10 || strings.ContainsAny(suffix, "/-") {
+		s.fail(w, r, notFound)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	st, err := run.Get(ctx, s.cfg.Client, e.Namespace, name)
+	var status apierrors.APIStatus
+	switch {
+	case err == nil && st.Job == e.Job:
+		writeJSON(w, http.StatusOK, runStatus(st))
+	case err == nil, apierrors.IsNotFound(err), !Unavailable(err) && !errors.As(err, &status):
+		info.err = err
+		s.fail(w, r, notFound)
+	default:
+		info.err = err
+		s.fail(w, r, classify(err))
+	}
+}
+
+// authenticate finds the token's hook and takes a request from its rate
+// limit: 404 for any token that is not a live hook's, 429 over the limit,
+// 503 before the hooks are loaded.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, lim *limiter) (Entry, *apiError) {
+	if !s.index.Synced() {
+		return Entry{}, errorf(http.StatusServiceUnavailable, "starting: hooks are not loaded yet; retry later")
+	}
+	e, ok := s.index.Authenticate(r.Header.Get(TokenHeader))
+	if !ok {
+		return Entry{}, errHookNotFound
+	}
+	info := infoOf(r)
+	info.hook, info.job = e.ID, e.Job
+	now := time.Now()
+	if ok, wait := lim.allow(e.Namespace+"/"+e.ID, now); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return Entry{}, errorf(http.StatusTooManyRequests, "rate limit of this hook exceeded; retry in "+wait.Round(time.Millisecond).String())
+	}
+	s.usage.record(e, now)
+	return e, nil
+}
+
+// baseURL is the scheme and host the caller used (behind a TLS-terminating
+// proxy, X-Forwarded-Proto says https).
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
+)
+
+func TestHookCLIManagesHooks(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, true)
+	createSimJob(t, ns, "migrate")
+	createSimJob(t, ns, "report")
+
+	res := shipjob(t, "hook", "create", "nope", "--name", "x", "-n", ns)
+	if res.Code != 1 || !strings.Contains(res.Stderr, `Error from server (NotFound): jobs.shipjob.dev "nope" not found`) {
+		t.Fatalf("hook for a missing job: %d %q", res.Code, res.Stderr)
+	}
+	if res := shipjob(t, "hook", "create", "migrate", "-n", ns); res.Code != 1 || !strings.Contains(res.Stderr, "--name") {
+		t.Fatalf("hook without a name: %d %q", res.Code, res.Stderr)
+	}
+	id, token := createHook(t, ns, "migrate", "CI on main")
+	var created struct {
+		Kind     string
+		Metadata struct{ Name string }
+		Token    string
+	}
+	if err := json.Unmarshal([]byte(mustShipjob(t, "hook", "create", "report", "--name", "nightly", "-n", ns, "-o", "json")), &created); err != nil ||
+		created.Kind != "Hook" || !strings.HasPrefix(created.Token, created.Metadata.Name+"_") {
+		t.Fatalf("create -o json: %+v %v", created, err)
+	}
+
+	// Only the hash is stored, in a Secret named by the hook id and labelled.
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := cs.CoreV1().Secrets(ns).Get(context.Background(), "shipjob-hook-"+id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(token))
+	_, secret, _ := strings.Cut(token, "_")
+	if string(sec.Data["token-sha256"]) != hex.EncodeToString(sum[:]) || len(sec.Data) != 1 || sec.Type != "shipjob.dev/hook" {
+		t.Fatalf("stored hook: type %s data %v", sec.Type, sec.Data)
+	}
+	for _, v := range sec.Annotations {
+		if strings.Contains(v, secret) {
+			t.Fatal("token in an annotation")
+		}
+	}
+	for k, v := range map[string]string{"app.kubernetes.io/managed-by": "kubectl-shipjob", "shipjob.dev/kind": "hook", "shipjob.dev/hook": id, "shipjob.dev/job": "migrate"} {
+		if sec.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, sec.Labels[k], v)
+		}
+	}
+
+	// The limited user (namespace Role only) manages hooks as well.
+	limited := []string{"--context", cluster.LimitedContext, "-n", ns}
+	table := mustShipjob(t, append([]string{"hook", "list"}, limited...)...)
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID ") || !strings.Contains(lines[0], "LAST USED") ||
+		!strings.Contains(table, id+"   CI on main   migrate") || !strings.Contains(table, "<never>") {
+		t.Fatalf("hook list:\n%s", table)
+	}
+	if wide := mustShipjob(t, "hook", "list", "migrate", "-o", "wide", "-n", ns); !strings.Contains(wide, "CREATED BY") ||
+		!strings.Contains(wide, "user:"+cluster.AdminUser) || strings.Contains(wide, "nightly") {
+		t.Fatalf("hook list migrate -o wide:\n%s", wide)
+	}
+	if names := mustShipjob(t, "hook", "list", "-n", ns, "-o", "name"); strings.Count(names, "hook.shipjob.dev/") != 2 {
+		t.Fatalf("-o name:\n%s", names)
+	}
+	var list struct {
+		Kind  string
+		Items []struct {
+			Metadata struct{ Name string }
+			Spec     struct{ Job, Name string }
+			Token    string
+		}
+	}
+	if err := json.Unmarshal([]byte(mustShipjob(t, "hook", "list", "-n", ns, "-o", "json")), &list); err != nil ||
+		list.Kind != "HookList" || len(list.Items) != 2 || list.Items[0].Spec.Job != "migrate" || list.Items[0].Token != "" {
+		t.Fatalf("-o json: %+v %v", list, err)
+	}
+	if y := mustShipjob(t, "hook", "list", "report", "-n", ns, "-o", "yaml"); !strings.Contains(y, "kind: HookList") || !strings.Contains(y, "name: nightly") {
+		t.Fatalf("-o yaml:\n%s", y)
+	}
+
+	// Last use appears after the server used the hook and wrote it (on
+	// SIGTERM at the latest).
+	srv := startHookServer(t, "-n", ns)
+	if code, body, _ := hookCall(http.MethodPost, srv.URL+"/api/v1/dh", token, "", ""); code != 201 {
+		t.Fatalf("trigger: %d %s", code, body)
+	}
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("server exit code %d", code)
+	}
+	if table := mustShipjob(t, "hook", "list", "migrate", "-n", ns); !strings.Contains(table, "s ago") || strings.Contains(table, "<never>") {
+		t.Fatalf("last use not shown:\n%s", table)
+	}
+
+	if out := mustShipjob(t, append([]string{"hook", "delete", id}, limited...)...); out != "hook.shipjob.dev/"+id+" deleted\n" {
+		t.Fatalf("delete: %q", out)
+	}
+	res = shipjob(t, "hook", "delete", id, "-n", ns)
+	if res.Code != 1 || !strings.Contains(res.Stderr, `hooks.shipjob.dev "`+id+`" not found`) {
+		t.Fatalf("delete again: %d %q", res.Code, res.Stderr)
+	}
+	mustShipjob(t, "hook", "delete", id, "--ignore-not-found", "-n", ns)
+	// Deleting the job deletes its hooks (they are owned by its Secret).
+	mustShipjob(t, "delete", "report", "-n", ns)
+	eventually(t, 30*time.Second, "hooks of a deleted job collected", func() bool {
+		res := shipjob(t, "hook", "list", "-n", ns)
+		return res.Code == 0 && strings.TrimSpace(res.Stdout) == "" && strings.Contains(res.Stderr, "No hooks found")
+	})
+}
