@@ -23,10 +23,25 @@ HELM3       := $(TOOLS_BIN)/helm-$(HELM3_VERSION)/helm
 HELM4       := $(TOOLS_BIN)/helm-$(HELM4_VERSION)/helm
 KREW        := $(TOOLS_BIN)/krew-$(KREW_VERSION)/krew
 KREW_VALIDATE := $(TOOLS_BIN)/krew-$(KREW_VERSION)/validate-krew-manifest
+DISTPACK      := $(TOOLS_BIN)/distpack
 CLUSTER_STATE := $(CACHE)/cluster-state
 
 PKG := github.com/shipjob/kubectl-shipjob
 LDFLAGS := -s -w -X $(PKG)/plugin/version.version=$(VERSION) -X $(PKG)/plugin/version.commit=$(COMMIT)
+# Release builds (`make dist`): Krew wants a semver with a v prefix, so a
+# version from `git describe` without a tag becomes v0.0.0-<describe>.
+DIST_VERSION   := $(if $(filter v%,$(VERSION)),$(VERSION),v0.0.0-$(VERSION))
+DIST_DIR       ?= dist
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+RELEASE_URL    ?= https://github.com/shipjob/kubectl-shipjob/releases/download/$(DIST_VERSION)/
+KREW_MANIFEST  ?= krew/shipjob.yaml
+# Full install check of every platform after `make dist` (empty: skip).
+DIST_VALIDATE  ?= 1
+DIST_LDFLAGS   := -s -w -X $(PKG)/plugin/version.version=$(DIST_VERSION) -X $(PKG)/plugin/version.commit=$(COMMIT)
+# Go builds of release binaries; the bench builds the same. DIST_GOFLAGS adds
+# build flags (BENCHMARKS.md measures one trade-off of size for speed).
+DIST_GOFLAGS   ?=
+DIST_GOBUILD   := CGO_ENABLED=0 go build -trimpath $(DIST_GOFLAGS)
 K8S_LDFLAGS := -s -w $(foreach kv,gitVersion=$(K8S_VERSION) gitMajor=1 gitMinor=37 gitTreeState=clean buildDate=2026-01-01T00:00:00Z,-X k8s.io/component-base/version.$(kv))
 
 # Passed to the e2e test binary: where the cluster daemons and tools are.
@@ -107,12 +122,75 @@ demo: cluster-bins build ## Build, start the local cluster and run the main job 
 .PHONY: bench
 bench: cluster-bins build ## Benchmarks (results go to BENCHMARKS.md by hand)
 	go test -run '^$$' -bench . -benchmem $$(go list ./... | grep -v /test/)
-	./test/bench/startup.sh $(BIN)
+	$(MAKE) -s bench-startup
+
+# Size and start-up of the release binary (linux/amd64, as `make dist` builds
+# it) side by side with kubectl; prints the BENCHMARKS.md section.
+BENCH_DIR := $(CACHE)/bench
+.PHONY: bench-startup
+bench-startup: ## Binary size, start-up time and peak RSS vs kubectl
+	mkdir -p $(BENCH_DIR)
+	GOOS=linux GOARCH=amd64 $(DIST_GOBUILD) -ldflags '$(DIST_LDFLAGS)' -o $(BENCH_DIR)/kubectl-shipjob ./cmd/kubectl-shipjob
+	GOOS=linux GOARCH=amd64 $(DIST_GOBUILD) -ldflags '$(subst -s -w ,,$(DIST_LDFLAGS))' -o $(BENCH_DIR)/kubectl-shipjob.unstripped ./cmd/kubectl-shipjob
+	go build -o $(BENCH_DIR)/pkgsize ./test/bench/pkgsize
+	./test/bench/startup.sh $(BENCH_DIR)/kubectl-shipjob | tee $(BENCH_DIR)/startup.md
+
+.PHONY: dist
+dist: $(DISTPACK) $(if $(DIST_VALIDATE),$(KREW) $(KREW_VALIDATE)) ## Release archives ($(DIST_DIR)/), sha256 sums and krew/shipjob.yaml
+	rm -rf $(DIST_DIR) && mkdir -p $(DIST_DIR)
+	for p in $(DIST_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=tar.gz; exe=; extra=cmd/kubectl_complete-shipjob; \
+	  if [[ $$os == windows ]]; then ext=zip; exe=.exe; extra=; fi; \
+	  dir=$(DIST_DIR)/kubectl-shipjob_$(DIST_VERSION)_$${os}_$${arch}; \
+	  echo ">> $$os/$$arch"; \
+	  GOOS=$$os GOARCH=$$arch $(DIST_GOBUILD) -ldflags '$(DIST_LDFLAGS)' -o $$dir/kubectl-shipjob$$exe ./cmd/kubectl-shipjob; \
+	  $(DISTPACK) archive -o $$dir.$$ext $$dir/kubectl-shipjob$$exe LICENSE README.md $$extra; \
+	  rm -rf $$dir; \
+	done
+	cd $(DIST_DIR) && sha256sum kubectl-shipjob_$(DIST_VERSION)_* > kubectl-shipjob_$(DIST_VERSION)_sha256sums.txt
+	shopt -s nullglob; $(DISTPACK) manifest -template krew/shipjob.yaml.tmpl -version $(DIST_VERSION) \
+	  -url $(RELEASE_URL) -o $(KREW_MANIFEST) $(DIST_DIR)/*.tar.gz $(DIST_DIR)/*.zip
+	$(if $(DIST_VALIDATE),$(DISTPACK) validate -manifest $(KREW_MANIFEST) -dir $(DIST_DIR) -url $(RELEASE_URL) \
+	  -validator $(KREW_VALIDATE) -krew $(KREW))
+	@ls -l $(DIST_DIR)
+
+$(DISTPACK): $(wildcard cmd/distpack/*.go)
+	go build -o $@ ./cmd/distpack
+
+.PHONY: docs
+docs: ## Command reference docs/commands/*.md from the cobra commands
+	go run ./cmd/docgen -dir docs/commands
 
 .PHONY: clean
 clean:
-	rm -rf bin dist
+	rm -rf bin $(DIST_DIR)
 
 .PHONY: help
 help:
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+# --- Helm post-renderer (kubectl shipjob postrender) ------------------------
+# Helm v4 reads post-renderer plugins from HELM_PLUGINS, which defaults to the
+# folder Helm v3 uses too (v3 then warns about the v4 plugin on every
+# command): keep the v4 plugin in a folder of its own. Helm v4.3.1 installs a
+# local plugin into $HELM_DATA_HOME/plugins whatever HELM_PLUGINS says
+# (helm/helm#32646), so both point at the same folder here.
+HELM4_DATA    ?= $(CACHE)/helm4-data
+HELM4_PLUGINS ?= $(HELM4_DATA)/plugins
+
+.PHONY: helm-plugin
+helm-plugin: build $(HELM4) ## Install the Helm v4 post-renderer plugin into $(HELM4_PLUGINS)
+	@mkdir -p $(HELM4_PLUGINS)
+	@rm -f $(HELM4_PLUGINS)/shipjob-postrender
+	HELM_DATA_HOME=$(HELM4_DATA) HELM_PLUGINS=$(HELM4_PLUGINS) $(HELM4) plugin install $(CURDIR)/plugin/helm/shipjob-postrender
+	@HELM_PLUGINS=$(HELM4_PLUGINS) $(HELM4) plugin list
+	@echo
+	@echo "Use it with Helm v4 only, in the environment of each v4 command (kubectl-shipjob must be on the PATH):"
+	@echo "  export PATH=$(patsubst %/,%,$(dir $(BIN))):\$$PATH"
+	@echo "  HELM_PLUGINS=$(HELM4_PLUGINS) helm upgrade --install REL CHART \\"
+	@echo "    --post-renderer shipjob-postrender --post-renderer-args=--ttl=336h"
+	@echo "or: alias helm4='HELM_PLUGINS=$(HELM4_PLUGINS) helm'"
+
+.PHONY: bench-postrender
+bench-postrender: build ## Post-renderer vs kubectl kustomize as post-renderer, side by side (copy into BENCHMARKS.md)
+	go run ./test/bench/postrender -plugin $(BIN)

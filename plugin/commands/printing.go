@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/kubectl/pkg/cmd/get"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -122,11 +121,10 @@ type jobPrintFlags struct {
 	NoHeaders  bool
 	ShowLabels bool
 	print      *genericclioptions.PrintFlags
-	columns    *get.CustomColumnsPrintFlags
 }
 
 func newJobPrintFlags() *jobPrintFlags {
-	return &jobPrintFlags{print: genericclioptions.NewPrintFlags(""), columns: &get.CustomColumnsPrintFlags{}}
+	return &jobPrintFlags{print: genericclioptions.NewPrintFlags("")}
 }
 
 func (f *jobPrintFlags) addFlags(cmd *cobra.Command) {
@@ -135,7 +133,7 @@ func (f *jobPrintFlags) addFlags(cmd *cobra.Command) {
 	f.print.OutputFormat = &f.Output
 	f.print.OutputFlagSpecified = func() bool { return cmd.Flags().Changed("output") }
 	formats := append([]string{"wide"}, f.print.AllowedFormats()...)
-	formats = append(formats, f.columns.AllowedFormats()...)
+	formats = append(formats, columnsFormat, columnsFileFormat)
 	cmd.Flags().StringVarP(&f.Output, "output", "o", "", "Output format. One of: ("+strings.Join(formats, ", ")+").")
 	cmd.Flags().BoolVar(&f.NoHeaders, "no-headers", false, "When using the default, wide or custom-column output, don't print headers.")
 	cmd.Flags().BoolVar(&f.ShowLabels, "show-labels", false, "When printing a table, show all labels as the last column.")
@@ -154,8 +152,7 @@ func (f *jobPrintFlags) toPrinter(withNamespace bool) (printers.ResourcePrinter,
 		opts := printers.PrintOptions{Wide: f.Output == "wide", WithNamespace: withNamespace, NoHeaders: f.NoHeaders, ShowLabels: f.ShowLabels}
 		return tablePrinter{printers.NewTablePrinter(opts)}, nil
 	case strings.HasPrefix(f.Output, "custom-columns"):
-		f.columns.NoHeaders = f.NoHeaders
-		p, err := f.columns.ToPrinter(f.Output)
+		p, err := newColumnsPrinter(f.Output, f.NoHeaders)
 		if err != nil {
 			return nil, fmt.Errorf("-o %s: %w", f.Output, err)
 		}

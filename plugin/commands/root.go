@@ -16,12 +16,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/startup"
 	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
 
 // Execute runs the command line args and returns the process exit code.
 func Execute(ctx context.Context, args []string) int {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	startup.Done() // package initialization is over: collect garbage as usual
 	root := NewRootCmd(streams)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -98,7 +100,9 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 		newRunsCmd(flags, streams),
 		newLogsCmd(flags, streams),
 		newCancelCmd(flags, streams),
+		newHookCmd(flags, streams),
 		newDeleteRunCmd(flags, streams),
+		newPostrenderCmd(streams),
 	)
 	return root
 }

@@ -3,11 +3,12 @@ package hook
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -28,8 +29,9 @@ func (e Entry) TriggeredBy() string { return "hook:" + e.Name + " (" + e.ID + ")
 // Secrets, indexed by hook id. A deleted hook leaves it with the watch
 // event, typically within milliseconds; only the API server holds state.
 type Index struct {
-	factory  informers.SharedInformerFactory
 	informer cache.SharedIndexInformer
+	started  atomic.Bool
+	done     chan struct{}
 }
 
 const byID = "hook-id"
@@ -41,12 +43,13 @@ var dummyHash = strings.Repeat("0", 64)
 // NewIndex watches the hooks of namespace ("" = all). onDelete is called
 // with every deleted hook (may be nil).
 func NewIndex(client kubernetes.Interface, namespace string, onDelete func(namespace, id string)) *Index {
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+	// The Secret informer alone (not a SharedInformerFactory, which links
+	// informers for every API group: +9 MB of binary).
+	inf := coreinformers.NewFilteredSecretInformer(client, namespace, 0, cache.Indexers{},
+		func(o *metav1.ListOptions) {
 			o.LabelSelector = jobdef.LabelKind + "=" + KindHook
 			o.FieldSelector = "type=" + string(SecretType)
-		}))
-	inf := factory.Core().V1().Secrets().Informer()
+		})
 	_ = inf.SetTransform(func(obj any) (any, error) {
 		if s, ok := obj.(*corev1.Secret); ok {
 			s.ManagedFields = nil
@@ -69,11 +72,17 @@ func NewIndex(client kubernetes.Interface, namespace string, onDelete func(names
 			}
 		}})
 	}
-	return &Index{factory: factory, informer: inf}
+	return &Index{informer: inf, done: make(chan struct{})}
 }
 
 // Start runs the informer until ctx ends.
-func (x *Index) Start(ctx context.Context) { x.factory.Start(ctx.Done()) }
+func (x *Index) Start(ctx context.Context) {
+	x.started.Store(true)
+	go func() {
+		defer close(x.done)
+		x.informer.Run(ctx.Done())
+	}()
+}
 
 // WaitForSync blocks until the first list is in the cache or ctx ends.
 func (x *Index) WaitForSync(ctx context.Context) bool {
@@ -83,8 +92,12 @@ func (x *Index) WaitForSync(ctx context.Context) bool {
 // Synced reports whether the cache holds the first list.
 func (x *Index) Synced() bool { return x.informer.HasSynced() }
 
-// Shutdown stops the informer (after ctx of Start ended).
-func (x *Index) Shutdown() { x.factory.Shutdown() }
+// Shutdown waits for the informer to stop (after ctx of Start ended).
+func (x *Index) Shutdown() {
+	if x.started.Load() {
+		<-x.done
+	}
+}
 
 // Len is the number of hooks in the cache.
 func (x *Index) Len() int { return len(x.informer.GetStore().ListKeys()) }
