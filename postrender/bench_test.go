@@ -1,54 +1,17 @@
 package postrender
 
 import (
-	"bytes"
-	"fmt"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/shipjob/kubectl-shipjob/postrender/postrendertest"
 )
 
-// genManifests renders n resources the way Helm v3 prints them: half Jobs,
-// half ConfigMaps with comments and block scalars.
-func genManifests(n int) []byte {
-	var b bytes.Buffer
-	for i := 0; i < n; i++ {
-		if i%2 == 0 {
-			fmt.Fprintf(&b, `---
-# Source: app/templates/job.yaml
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: migrate-%d
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: main
-          image: "app:1.2.3"
-          args: ["migrate", "%d"]
-`, i, i)
-			continue
-		}
-		fmt.Fprintf(&b, `---
-# Source: app/templates/configmap.yaml
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: config-%d # per run
-data:
-  run.sh: |
-    #!/bin/sh
-    # wait for db
-    set -eu
-    exec run %d
-`, i, i)
-	}
-	return b.Bytes()
-}
+// genManifests is the shared benchmark input (see postrendertest).
+func genManifests(n int) []byte { return postrendertest.HelmV3Output(n) }
 
 func BenchmarkProcess(b *testing.B) {
 	ttl := 14 * 24 * time.Hour

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/shipjob/kubectl-shipjob/postrender/postrendertest"
 )
 
 type config struct {
@@ -377,48 +379,8 @@ func splitDocs(data []byte) [][]byte {
 	return docs
 }
 
-// generate renders n resources as Helm v3 prints them: even ones Jobs, odd
-// ones ConfigMaps with a block scalar and comments; ~240 bytes a resource
-// (45,000 resources ≈ 10.8 MB).
-func generate(n int) []byte {
-	var b bytes.Buffer
-	for i := range n {
-		if i%2 == 0 {
-			fmt.Fprintf(&b, `---
-# Source: app/templates/job.yaml
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: migrate-%d
-  annotations:
-    team: app
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: main
-          image: "app:1.2.3"
-          args: ["migrate", "%d"]
-`, i, i)
-			continue
-		}
-		fmt.Fprintf(&b, `---
-# Source: app/templates/configmap.yaml
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: config-%d # per run
-data:
-  run.sh: |
-    #!/bin/sh
-    # wait for db
-    set -eu
-    exec run %d
-`, i, i)
-	}
-	return b.Bytes()
-}
+// generate is the Go benchmark's input too: half Jobs, half ConfigMaps.
+func generate(n int) []byte { return postrendertest.HelmV3Output(n) }
 
 func parseInts(s string) ([]int, error) {
 	var out []int
