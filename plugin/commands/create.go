@@ -14,20 +14,13 @@ import (
 
 // CreateOptions create a job definition. Creating does not run it.
 type CreateOptions struct {
-	Name       string
-	Job        jobFlags
-	DryRun     string
-	PrintFlags *genericclioptions.PrintFlags
-
-	flags  *genericclioptions.ConfigFlags
-	target target
-	dryRun dryRun
-	job    *jobdef.Job
+	jobWrite
+	job *jobdef.Job
 	genericiooptions.IOStreams
 }
 
 func newCreateCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{flags: flags, IOStreams: streams}
+	o := &CreateOptions{jobWrite: jobWrite{flags: flags}, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "create NAME --image IMAGE [flags] [-- COMMAND [ARGS...]]",
 		Short: "Create a job definition (it does not run it)",
@@ -47,33 +40,17 @@ anything is written.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: runE(o),
 	}
-	o.Job.addFlags(cmd.Flags(), false)
-	addDryRunFlag(cmd, &o.DryRun)
-	o.PrintFlags = writePrintFlags(cmd)
-	_ = cmd.RegisterFlagCompletionFunc("registry", completeRegistryNames(flags))
+	o.jobWrite.addFlags(cmd, false)
 	return cmd
 }
 
 // Complete reads the arguments, the namespace and the local files, and
 // builds the job.
 func (o *CreateOptions) Complete(cmd *cobra.Command, args []string) error {
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		o.Job.Command, args = args[dash:], args[:dash]
+	if err := o.complete(cmd, args); err != nil {
+		return err
 	}
-	if len(args) != 1 {
-		return fmt.Errorf("exactly one NAME is required (a command goes after '--'), got %d arguments", len(args))
-	}
-	o.Name = args[0]
 	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-		return err
-	}
-	if err := checkOutput(o.PrintFlags); err != nil {
-		return err
-	}
-	if o.target, err = resolveTarget(o.flags); err != nil {
-		return err
-	}
 	o.job, err = o.build(o.target.Namespace)
 	return err
 }

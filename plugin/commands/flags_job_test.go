@@ -78,7 +78,7 @@ func TestCreateBuild(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			o := &CreateOptions{Name: "job", Job: *parseJobFlags(t, false, tc.args...)}
+			o := &CreateOptions{jobWrite: jobWrite{Name: "job", Job: *parseJobFlags(t, false, tc.args...)}}
 			o.Job.Command = tc.command
 			j, err := o.build("ns")
 			if tc.wantErr != "" {
@@ -112,9 +112,9 @@ func TestSetChange(t *testing.T) {
 	s.Files = []jobdef.File{{Path: "/etc/old", Content: "o"}}
 	s.ImagePullSecrets = []string{"pull"}
 
-	o := &SetOptions{Job: *parseJobFlags(t, true, "--tag", "1.5", "--env", "B=3", "--env", "C=4", "--unset-env", "A",
+	o := &SetOptions{jobWrite: jobWrite{Job: *parseJobFlags(t, true, "--tag", "1.5", "--env", "B=3", "--env", "C=4", "--unset-env", "A",
 		"--unset-param", "P", "--required-param", "R", "--unset-file", "/etc/old", "--file", "/etc/new=./config.yaml",
-		"--label", "team=b", "--unset-label", "old", "--timeout", "1h", "--image-pull-secret=", "--unset-command")}
+		"--label", "team=b", "--unset-label", "old", "--timeout", "1h", "--image-pull-secret=", "--unset-command")}}
 	if !o.Job.given() {
 		t.Fatal("flags not seen as given")
 	}
@@ -136,14 +136,14 @@ func TestSetChange(t *testing.T) {
 		t.Fatal("change modified the stored job")
 	}
 
-	if _, err := (&SetOptions{Job: *parseJobFlags(t, true, "--env", "R=1")}).change(want); err == nil ||
+	if _, err := (&SetOptions{jobWrite: jobWrite{Job: *parseJobFlags(t, true, "--env", "R=1")}}).change(want); err == nil ||
 		!strings.Contains(err.Error(), "both a static env and a parameter") {
 		t.Fatalf("env clashing with a parameter: %v", err)
 	}
-	if (&SetOptions{Name: "job", Job: *parseJobFlags(t, true)}).Validate() != errNoChanges {
+	if (&SetOptions{jobWrite: jobWrite{Name: "job", Job: *parseJobFlags(t, true)}}).Validate() != errNoChanges {
 		t.Fatal("set without flags accepted")
 	}
-	keep, _ := (&SetOptions{Job: *parseJobFlags(t, true, "--image", "ghcr.io/acme/other")}).change(stored)
+	keep, _ := (&SetOptions{jobWrite: jobWrite{Job: *parseJobFlags(t, true, "--image", "ghcr.io/acme/other")}}).change(stored)
 	if keep.Spec.Image != "ghcr.io/acme/other" || keep.Spec.Tag != "1.4" {
 		t.Fatalf("--image without a tag must keep the tag: %+v", keep.Spec)
 	}

@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -15,19 +14,12 @@ import (
 
 // SetOptions change single fields of a stored job.
 type SetOptions struct {
-	Name       string
-	Job        jobFlags
-	DryRun     string
-	PrintFlags *genericclioptions.PrintFlags
-
-	flags  *genericclioptions.ConfigFlags
-	target target
-	dryRun dryRun
+	jobWrite
 	genericiooptions.IOStreams
 }
 
 func newSetCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SetOptions{flags: flags, IOStreams: streams}
+	o := &SetOptions{jobWrite: jobWrite{flags: flags}, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "set NAME [flags] [-- COMMAND [ARGS...]]",
 		Short: "Change single fields of a job definition",
@@ -44,31 +36,13 @@ sets those too. A concurrent change is retried on a fresh read, never overwritte
 		ValidArgsFunction: completeJobName(flags),
 		RunE:              runE(o),
 	}
-	o.Job.addFlags(cmd.Flags(), true)
-	addDryRunFlag(cmd, &o.DryRun)
-	o.PrintFlags = writePrintFlags(cmd)
-	_ = cmd.RegisterFlagCompletionFunc("registry", completeRegistryNames(flags))
+	o.jobWrite.addFlags(cmd, true)
 	return cmd
 }
 
 // Complete reads the name, a command after "--", the namespace and client.
 func (o *SetOptions) Complete(cmd *cobra.Command, args []string) error {
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		o.Job.Command, args = args[dash:], args[:dash]
-	}
-	if len(args) != 1 {
-		return fmt.Errorf("exactly one NAME is required (a command goes after '--'), got %d arguments", len(args))
-	}
-	o.Name = args[0]
-	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-		return err
-	}
-	if err := checkOutput(o.PrintFlags); err != nil {
-		return err
-	}
-	o.target, err = resolveTarget(o.flags)
-	return err
+	return o.complete(cmd, args)
 }
 
 // Validate requires at least one change.
