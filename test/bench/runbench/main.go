@@ -27,9 +27,12 @@ func main() {
 	plugin := flag.String("plugin", "bin/kubectl-shipjob", "kubectl-shipjob binary under test")
 	n := flag.Int("n", 21, "measured repetitions of each operation")
 	runs := flag.Int("history", 0, "instead: measure `runs` over a job with this many finished runs")
+	defs := flag.Int("jobs", 0, "instead: measure `list` over this many job definitions")
 	flag.Parse()
 	var err error
-	if *runs > 0 {
+	if *defs > 0 {
+		err = withCluster(*state, *plugin, func(c *cluster.Cluster, plugin string) error { return jobs(c, plugin, *defs, *n) })
+	} else if *runs > 0 {
 		err = withCluster(*state, *plugin, func(c *cluster.Cluster, plugin string) error { return history(c, plugin, *runs, *n) })
 	} else {
 		err = run(*state, *plugin, *n)
