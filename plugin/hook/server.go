@@ -41,7 +41,7 @@ type Config struct {
 
 // Server is the hook HTTP API. Every replica is equal: hooks are read
 // from the API server through a watch, triggers are serialized per job by
-// the Triggerer's Lease.
+// the Triggerer (Helm release records as the lock).
 type Server struct {
 	cfg      Config
 	index    *Index

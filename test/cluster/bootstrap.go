@@ -122,7 +122,6 @@ func (c *Cluster) waitServiceAccount(ctx context.Context, cs kubernetes.Interfac
 var LimitedRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps", "pods", "pods/log", "events", "serviceaccounts"}, Verbs: []string{"*"}},
 	{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"*"}},
-	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"*"}},
 	{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},
 }
 
