@@ -123,6 +123,8 @@ demo: cluster-bins build ## Build, start the local cluster and run the main job 
 bench: cluster-bins build ## Benchmarks (results go to BENCHMARKS.md by hand)
 	go test -run '^$$' -bench . -benchmem $$(go list ./... | grep -v /test/)
 	$(MAKE) -s bench-startup
+	$(MAKE) -s bench-runs
+	$(MAKE) -s bench-postrender
 
 # Size and start-up of the release binary (linux/amd64, as `make dist` builds
 # it) side by side with kubectl; prints the BENCHMARKS.md section.
@@ -194,3 +196,10 @@ helm-plugin: build $(HELM4) ## Install the Helm v4 post-renderer plugin into $(H
 .PHONY: bench-postrender
 bench-postrender: build ## Post-renderer vs kubectl kustomize as post-renderer, side by side (copy into BENCHMARKS.md)
 	go run ./test/bench/postrender -plugin $(BIN)
+
+.PHONY: bench-runs
+bench-runs: cluster-bins build ## Trigger vs kubectl create job, list over 1,000 jobs, runs over 10,000 runs (local cluster)
+	$(MAKE) -s cluster-up >/dev/null
+	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -n 15
+	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -jobs 1000 -n 7
+	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -history 10000 -n 5
