@@ -206,11 +206,7 @@ func (o *DeleteOptions) deleteRuns(ctx context.Context, name string) (int, error
 // helmUninstall uninstalls the job's release (named like the job); runs
 // survive it (they carry helm.sh/resource-policy: keep).
 func (o *DeleteOptions) helmUninstall(name string, dry bool) error {
-	cfg, err := run.HelmConfig(o.flags, o.target.Namespace)
-	if err != nil {
-		return err
-	}
-	u := action.NewUninstall(cfg)
+	u := action.NewUninstall(run.HelmConfig(o.flags, o.target.Client, o.target.Namespace))
 	u.IgnoreNotFound, u.DryRun = true, dry
 	if _, err := u.Run(name); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return fmt.Errorf("uninstall the Helm release of job %s: %w", name, err)

@@ -119,10 +119,11 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		ns = ""
 	}
 	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.level}))
+	// The very trigger of `kubectl shipjob run` (as a func: see TriggerFunc).
+	trigger := &run.Triggerer{Client: o.target.Client, Getter: o.flags}
 	cfg := hook.Config{
-		Client: o.target.Client,
-		// The very trigger of `kubectl shipjob run`.
-		Triggerer:      &run.Triggerer{Client: o.target.Client, Getter: o.flags},
+		Client:         o.target.Client,
+		Triggerer:      hook.TriggerFunc(trigger.Trigger),
 		Namespace:      ns,
 		Log:            log,
 		RateLimit:      o.RateLimit,

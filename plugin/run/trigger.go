@@ -132,10 +132,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	res.Run = plan.run
-	base, err := t.helmConfig(req.Namespace)
-	if err != nil {
-		return nil, err
-	}
+	base := t.helmConfig(req.Namespace)
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
 	if plan.files != nil {
 		t.sweepOrphanFiles(ctx, req.Namespace, def.Name)
@@ -270,16 +267,13 @@ func (t *Triggerer) sweepOrphanFiles(ctx context.Context, ns, job string) {
 }
 
 // helmConfig returns the (cached) Helm configuration of a namespace.
-func (t *Triggerer) helmConfig(ns string) (*action.Configuration, error) {
+func (t *Triggerer) helmConfig(ns string) *action.Configuration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cfg, ok := t.helm[ns]; ok {
-		return cfg, nil
+		return cfg
 	}
-	cfg, err := HelmConfig(NamespacedGetter(t.Getter, ns), ns)
-	if err != nil {
-		return nil, err
-	}
+	cfg := HelmConfig(NamespacedGetter(t.Getter, ns), t.Client, ns)
 	t.helm[ns] = cfg
-	return cfg, nil
+	return cfg
 }

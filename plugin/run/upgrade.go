@@ -10,7 +10,6 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -28,7 +27,7 @@ func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns,
 	}
 	backoff := 20 * time.Millisecond
 	for {
-		kc := &runKube{Client: base.KubeClient.(*kube.Client)}
+		kc := &runKube{helmKube: base.KubeClient.(*helmKube)}
 		cache := newReleaseCache(t.Client.CoreV1().Secrets(ns), name)
 		cfg := &action.Configuration{
 			RESTClientGetter: base.RESTClientGetter,

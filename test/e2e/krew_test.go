@@ -193,12 +193,33 @@ func TestKrewInstall(t *testing.T) {
 		t.Fatalf("kubectl shipjob version: exit %d, want version %s\n%s%s", res.Code, version, res.Stdout, res.Stderr)
 	}
 	ns := cluster.Namespace(t, false)
-	if res = run("shipjob", "-n", ns, "create", "hello", "--image", "busybox"); res.Code != 0 {
+	if res = run("shipjob", "-n", ns, "create", "hello", "--image", "busybox", "--env", "SIM_DURATION=1s"); res.Code != 0 {
 		t.Fatalf("kubectl shipjob create: exit %d\n%s", res.Code, res.Stderr)
 	}
 	res = run("shipjob", "-n", ns, "list", "-o", "custom-columns=NAME:.metadata.name,IMAGE:.spec.image")
 	if res.Code != 0 || res.Stdout != "NAME    IMAGE\nhello   busybox\n" {
 		t.Fatalf("kubectl shipjob list: exit %d\n%q\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+
+	// The release binary is built with other compiler flags than the
+	// harness's (DIST_GCFLAGS) and talks to Helm through the narrowed kube
+	// client: trigger (Helm install, then upgrade), wait, list and delete
+	// (Helm uninstall) through it.
+	for i := range 2 {
+		if res = run("shipjob", "-n", ns, "run", "hello", "--wait"); res.Code != 0 || !strings.Contains(res.Stderr, "Completed in") {
+			t.Fatalf("kubectl shipjob run --wait #%d: exit %d\n%s%s", i+1, res.Code, res.Stdout, res.Stderr)
+		}
+	}
+	res = run("shipjob", "-n", ns, "runs", "hello", "-o", "name")
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("kubectl shipjob runs: exit %d, want 2 runs\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res = run("shipjob", "-n", ns, "delete", "hello"); res.Code != 0 {
+		t.Fatalf("kubectl shipjob delete: exit %d\n%s", res.Code, res.Stderr)
+	}
+	res = run("get", "secrets", "-n", ns, "-l", "owner=helm,name=hello", "-o", "name")
+	if res.Code != 0 || res.Stdout != "" {
+		t.Fatalf("Helm release records left after delete: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 }
 

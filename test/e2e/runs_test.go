@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -327,23 +328,39 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 	os.WriteFile(f, []byte("x"), 0o644)
 	createSimJob(t, ns, "w", "--env", "SIM_DURATION=2s", "--file", "/f="+f)
 
-	// runs --watch prints the header, then a line per change, until stopped.
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
+	// runs --watch prints the header, then a line per change, until stopped
+	// (here: once it has shown what the test waits for, or after a minute:
+	// on a busy machine scheduling alone can take seconds).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	watchOut := make(chan string, 1)
-	go func() {
-		cmd := exec.CommandContext(ctx, "kubectl", "shipjob", "runs", "w", "-n", ns, "--watch")
-		out, _ := cmd.Output()
-		watchOut <- string(out)
-	}()
-	time.Sleep(time.Second)
+	var watchOut, watchErr syncBuffer
+	watch := exec.CommandContext(ctx, "kubectl", "shipjob", "runs", "w", "-n", ns, "--watch")
+	watch.Stdout, watch.Stderr = &watchOut, &watchErr
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "runs --watch to start watching", func() bool {
+		return strings.Contains(watchErr.String(), "Waiting for runs")
+	})
 	first := runName(t, mustShipjob(t, "run", "w", "-n", ns, "--wait"))
 	second := runName(t, mustShipjob(t, "run", "w", "-n", ns))
-	out := <-watchOut
-	for _, want := range []string{"RUN", first + " ", "Running", "Succeeded", second} {
-		if !strings.Contains(out, want) {
-			t.Errorf("runs --watch output lacks %q:\n%s", want, out)
+	wants := []string{"RUN", first + " ", "Running", "Succeeded", second}
+	seen := func() bool {
+		out := watchOut.String()
+		for _, want := range wants {
+			if !strings.Contains(out, want) {
+				return false
+			}
 		}
+		return true
+	}
+	for !seen() && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	watch.Wait()
+	if !seen() {
+		t.Errorf("runs --watch output within a minute lacks one of %q:\n%s", wants, watchOut.String())
 	}
 
 	res := shipjob(t, "delete", "run/"+first, "-n", ns)
@@ -363,4 +380,22 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 	if res.Code != 1 || !strings.Contains(res.Stderr, `runs.shipjob.dev "`+first+`" not found`) {
 		t.Fatalf("deleting a deleted run: exit %d %q", res.Code, res.Stderr)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
