@@ -23,6 +23,7 @@ type HooksServeOptions struct {
 	AllNamespaces   bool
 	RateLimit       float64
 	RateBurst       int
+	KubeAPIQPS      float64
 	TriggerTimeout  time.Duration
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
@@ -63,6 +64,7 @@ finishes in-flight triggers before exiting.`,
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Serve the hooks of every namespace (needs cluster-wide permissions)")
 	f.Float64Var(&o.RateLimit, "rate-limit", 1, "Triggers per second allowed per hook and replica (0: no limit); status reads get 10x")
 	f.IntVar(&o.RateBurst, "rate-burst", 10, "Triggers a hook may make at once before --rate-limit applies")
+	f.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 0, "Client-side limit of requests per second to the API server, bursts of twice that (0: none; the API server's priority and fairness applies either way; a trigger makes about 7)")
 	f.DurationVar(&o.TriggerTimeout, "trigger-timeout", 2*time.Minute, "Longest a trigger may take, including waiting for other triggers of its job")
 	f.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "On SIGTERM, keep accepting requests this long (with /readyz failing) before closing the listener")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 150*time.Second, "On SIGTERM, longest wait for in-flight requests")
@@ -82,8 +84,13 @@ func (o *HooksServeOptions) Complete(_ *cobra.Command, _ []string) error {
 			c = wrap(c)
 		}
 		// Concurrent triggers of many jobs must not queue behind a
-		// client-side limit meant for one command.
-		c.QPS, c.Burst = max(c.QPS, 100), max(c.Burst, 200)
+		// client-side limit meant for one command (at 100/s it capped the
+		// server at 20 triggers/s): none by default, the API server's
+		// priority and fairness applies; --kube-api-qps sets one.
+		c.QPS, c.Burst = -1, 0
+		if o.KubeAPIQPS > 0 {
+			c.QPS, c.Burst = float32(o.KubeAPIQPS), max(1, int(2*o.KubeAPIQPS))
+		}
 		if c.UserAgent == "" {
 			c.UserAgent = rest.DefaultKubernetesUserAgent()
 		}
@@ -104,6 +111,8 @@ func (o *HooksServeOptions) Validate() error {
 		return errors.New("no namespace: give -n NAMESPACE or --all-namespaces")
 	case o.RateLimit < 0 || o.RateBurst < 1:
 		return errors.New("--rate-limit must be >= 0 and --rate-burst >= 1")
+	case o.KubeAPIQPS < 0:
+		return errors.New("--kube-api-qps must be >= 0 (0: no client-side limit)")
 	case o.TriggerTimeout <= 0 || o.ShutdownTimeout <= 0 || o.ShutdownDelay < 0:
 		return errors.New("--trigger-timeout and --shutdown-timeout must be positive, --shutdown-delay not negative")
 	case strings.TrimSpace(o.Listen) == "":

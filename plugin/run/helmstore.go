@@ -9,6 +9,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
@@ -28,7 +29,27 @@ type releaseCache struct {
 var _ driver.Driver = (*releaseCache)(nil)
 
 func newReleaseCache(secrets corev1client.SecretInterface, name string) *releaseCache {
-	return &releaseCache{Secrets: driver.NewSecrets(secrets), secrets: secrets, name: name, byKey: map[string]*release.Release{}}
+	return &releaseCache{Secrets: driver.NewSecrets(cachedLists{secrets}), secrets: secrets, name: name, byKey: map[string]*release.Release{}}
+}
+
+// cachedLists lists Secrets from the API server's watch cache
+// (resourceVersion "0") instead of with a consistent read. A consistent LIST
+// waits until the watch cache has caught up with etcd's newest revision,
+// which on a cluster with writes going on (every run's pods are) took 60 ms
+// of a 70 ms trigger here. A history read from the cache may miss a revision
+// written a moment ago; that is safe because every write that depends on it
+// is checked by the API server: the next revision is a Create that fails
+// with AlreadyExists (the trigger retries, see busy), and healing a pending
+// release re-reads it consistently first (see attempt).
+type cachedLists struct {
+	corev1client.SecretInterface
+}
+
+func (s cachedLists) List(ctx context.Context, opts metav1.ListOptions) (*corev1.SecretList, error) {
+	if opts.ResourceVersion == "" {
+		opts.ResourceVersion = "0"
+	}
+	return s.SecretInterface.List(ctx, opts)
 }
 
 func (c *releaseCache) load() error {

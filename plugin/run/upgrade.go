@@ -75,7 +75,17 @@ func attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache
 		if age := time.Since(last.Info.LastDeployed.Time); age < stale {
 			return nil, errBusy
 		}
-		// Left behind by a trigger that was killed mid-upgrade.
+		// Left behind by a trigger that was killed mid-upgrade — unless the
+		// history, read from the API server's cache, is behind: confirm
+		// with a consistent read of the record.
+		fresh, err := cache.Secrets.Get(releaseKey(name, last.Version))
+		if err != nil {
+			return nil, fmt.Errorf("read release %s: %w", name, err)
+		}
+		if !fresh.Info.Status.IsPending() {
+			return nil, errBusy
+		}
+		last = fresh
 		last.SetStatus(release.StatusFailed, "interrupted trigger, healed by kubectl-shipjob")
 		if err := cfg.Releases.Update(last); err != nil {
 			return nil, fmt.Errorf("heal release %s left pending: %w", name, err)

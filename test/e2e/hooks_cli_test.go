@@ -123,3 +123,30 @@ func TestHookCLIManagesHooks(t *testing.T) {
 		return res.Code == 0 && strings.TrimSpace(res.Stdout) == "" && strings.Contains(res.Stderr, "No hooks found")
 	})
 }
+
+func TestHookServeBadFlags(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "report")
+	before := objectVersions(t, ns)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate-limit", "-1"}, "error: --rate-limit must be >= 0 and --rate-burst >= 1"},
+		{[]string{"--rate-burst", "0"}, "error: --rate-limit must be >= 0 and --rate-burst >= 1"},
+		{[]string{"--kube-api-qps", "-1"}, "error: --kube-api-qps must be >= 0 (0: no client-side limit)"},
+		{[]string{"--trigger-timeout", "0s"}, "error: --trigger-timeout and --shutdown-timeout must be positive, --shutdown-delay not negative"},
+		{[]string{"--log-level", "loud"}, `error: invalid --log-level "loud": use debug, info, warn or error`},
+		{[]string{"--listen", " "}, "error: --listen is required, e.g. :8080"},
+		{[]string{"-A"}, "error: --namespace and --all-namespaces cannot be used together"},
+	} {
+		res := shipjob(t, append([]string{"hooks", "serve", "-n", ns}, tc.args...)...)
+		if res.Code != 1 || res.Stderr != tc.want+"\n" {
+			t.Errorf("hooks serve %v: exit %d, stderr %q; want exit 1, %q", tc.args, res.Code, res.Stderr, tc.want)
+		}
+	}
+	if after := objectVersions(t, ns); after != before {
+		t.Fatalf("bad hooks serve flags changed the namespace:\n%s\n%s", before, after)
+	}
+}
