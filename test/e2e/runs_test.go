@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -333,7 +332,7 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 	// on a busy machine scheduling alone can take seconds).
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var watchOut, watchErr syncBuffer
+	var watchOut, watchErr lockedBuffer
 	watch := exec.CommandContext(ctx, "kubectl", "shipjob", "runs", "w", "-n", ns, "--watch")
 	watch.Stdout, watch.Stderr = &watchOut, &watchErr
 	if err := watch.Start(); err != nil {
@@ -380,22 +379,4 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 	if res.Code != 1 || !strings.Contains(res.Stderr, `runs.shipjob.dev "`+first+`" not found`) {
 		t.Fatalf("deleting a deleted run: exit %d %q", res.Code, res.Stderr)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
