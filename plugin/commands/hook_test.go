@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +115,7 @@ func TestHookServeValidate(t *testing.T) {
 		"negative delay":   func(o *HooksServeOptions) { o.ShutdownDelay = -time.Second },
 		"no listen":        func(o *HooksServeOptions) { o.Listen = " " },
 		"shutdown timeout": func(o *HooksServeOptions) { o.ShutdownTimeout = 0 },
+		"negative api qps": func(o *HooksServeOptions) { o.KubeAPIQPS = -1 },
 	} {
 		o := ok
 		mutate(&o)
@@ -124,5 +127,44 @@ func TestHookServeValidate(t *testing.T) {
 	all.AllNamespaces, all.target.Namespace = true, "default"
 	if err := all.Validate(); err != nil {
 		t.Fatalf("-A from the kubeconfig's namespace: %v", err)
+	}
+}
+
+// TestHookServeClientRateLimit: the server's API clients have no
+// client-side rate limit unless --kube-api-qps sets one (client-go's limit
+// capped the server at 20 triggers/s, BENCHMARKS.md).
+func TestHookServeClientRateLimit(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: team}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		qps   float64
+		want  float32
+		burst int
+	}{
+		{0, -1, 0}, // -1: client-go makes no rate limiter
+		{40, 40, 80},
+		{0.2, 0.2, 1},
+	} {
+		flags := genericclioptions.NewConfigFlags(false)
+		flags.KubeConfig = &kubeconfig
+		o := &HooksServeOptions{flags: flags, KubeAPIQPS: tc.qps, LogLevel: "info"}
+		if err := o.Complete(nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := flags.ToRESTConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.QPS != tc.want || cfg.Burst != tc.burst || !strings.HasSuffix(cfg.UserAgent, " hooks-serve") {
+			t.Errorf("--kube-api-qps %v: QPS %v burst %d agent %q; want QPS %v burst %d", tc.qps, cfg.QPS, cfg.Burst, cfg.UserAgent, tc.want, tc.burst)
+		}
 	}
 }
