@@ -162,7 +162,7 @@ size: ## Release binary (linux/amd64, stripped) within SIZE_BUDGET bytes
 size-why: ## Why the linker keeps SYMBOLS (symbol prefixes) in the release binary
 	mkdir -p $(CACHE)/size
 	GOOS=linux GOARCH=amd64 $(DIST_GOBUILD) -ldflags '$(DIST_LDFLAGS) -dumpdep' -o $(CACHE)/size/kubectl-shipjob.dumpdep ./cmd/kubectl-shipjob 2> $(CACHE)/size/dumpdep.txt
-	go run ./test/bench/linkwhy -dump $(CACHE)/size/dumpdep.txt $(SYMBOLS)
+	go run ./test/bench/linkwhy -dump $(CACHE)/size/dumpdep.txt $(foreach s,$(SYMBOLS),'$(s)')
 
 .PHONY: bench-decode
 bench-decode: ## Hot-path decoding with and without the release compiler flags

@@ -48,12 +48,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "linkwhy:", err)
 		os.Exit(1)
 	}
-	missing := false
 	for _, prefix := range flag.Args() {
 		syms := g.find(prefix, *limit)
 		if len(syms) == 0 {
 			fmt.Printf("%s: not reachable\n", prefix)
-			missing = true
 			continue
 		}
 		for _, s := range syms {
@@ -62,9 +60,6 @@ func main() {
 				fmt.Printf("    %s\n", step)
 			}
 		}
-	}
-	if missing {
-		os.Exit(3)
 	}
 }
 
@@ -106,7 +101,10 @@ func parse(r io.Reader) (*graph, error) {
 }
 
 // find returns up to limit symbols starting with prefix, in marking order,
-// leaving out package initialization bookkeeping.
+// leaving out package initialization bookkeeping and the compiler's
+// per-function metadata (stack maps and the like), which the linker
+// deduplicates by content: such a symbol can be marked on behalf of another
+// function with the same metadata.
 func (g *graph) find(prefix string, limit int) []string {
 	var out []string
 	for _, s := range g.order {
@@ -114,11 +112,20 @@ func (g *graph) find(prefix string, limit int) []string {
 			break
 		}
 		name := strings.TrimSuffix(s, ifaceTag)
-		if strings.HasPrefix(name, prefix) && !strings.HasSuffix(name, "..inittask") {
+		if strings.HasPrefix(name, prefix) && !strings.HasSuffix(name, "..inittask") && !funcMetadata(name) {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+func funcMetadata(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	switch name[i+1:] {
+	case "stkobj", "argliveinfo", "arginfo0", "arginfo1", "opendefer", "args_stackmap", "wrapinfo":
+		return true
+	}
+	return false
 }
 
 // chain returns sym and its markers up to the entry point, skipping the

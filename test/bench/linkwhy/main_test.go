@@ -17,6 +17,7 @@ type:example.com/run.T <UsedInIface> -> type:*example.com/reg.Client <UsedInIfac
 type:*example.com/reg.Client <UsedInIface> -> example.com/reg.(*Client).Push <ReflectMethod>
 example.com/reg.(*Client).Push <ReflectMethod> -> oras.land/remote.Push
 main.main -> oras.land/remote.Push
+crypto/rsa.Validate -> oras.land/remote.Pull.stkobj
 go:main.inittasks -> oras.land/remote..inittask
 `
 
