@@ -149,6 +149,11 @@ bench-startup: ## Binary size, start-up time and peak RSS vs kubectl
 	go build -o $(BENCH_DIR)/pkgsize ./test/bench/pkgsize
 	./test/bench/startup.sh $(BENCH_DIR)/kubectl-shipjob | tee $(BENCH_DIR)/startup.md
 
+.PHONY: release-bin
+release-bin: ## One release binary, built as make dist builds it: OUT=path (GOOS/GOARCH from the environment)
+	@[[ -n "$(OUT)" ]] || { echo "make release-bin needs OUT=path"; exit 1; }
+	$(DIST_GOBUILD) -ldflags '$(DIST_LDFLAGS)' -o $(OUT) ./cmd/kubectl-shipjob
+
 .PHONY: size
 size: ## Release binary (linux/amd64, stripped) within SIZE_BUDGET bytes
 	mkdir -p $(CACHE)/size
