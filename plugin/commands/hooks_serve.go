@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
@@ -21,6 +22,7 @@ import (
 type HooksServeOptions struct {
 	Listen          string
 	AllNamespaces   bool
+	Namespaces      []string
 	RateLimit       float64
 	RateBurst       int
 	KubeAPIQPS      float64
@@ -38,8 +40,8 @@ type HooksServeOptions struct {
 func newHooksServeCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &HooksServeOptions{flags: flags, IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:   "serve [--listen :8080] [-n NAMESPACE | -A]",
-		Short: "Serve the deploy hook HTTP API (Shipmight-compatible) for a namespace or all",
+		Use:   "serve [--listen :8080] [-n NAMESPACE | --namespaces NS1,NS2 | -A]",
+		Short: "Serve the deploy hook HTTP API (Shipmight-compatible) for the given namespaces",
 		Long: `Serve deploy hooks over HTTP. Inside a pod (KUBERNETES_SERVICE_HOST set, no
 kubeconfig) it uses the pod's ServiceAccount, otherwise the kubeconfig.
 
@@ -55,13 +57,14 @@ Errors: 400 bad JSON or parameters, 404 unknown or deleted token, 405, 413 (over
 one job are serialized across replicas. Logs are JSON lines on stderr; SIGTERM
 finishes in-flight triggers before exiting.`,
 		Example: `  kubectl shipjob hooks serve -n team-a
-  kubectl shipjob hooks serve -A --listen 127.0.0.1:8080 --rate-limit 2 --rate-burst 20`,
+  kubectl shipjob hooks serve --namespaces jobs-a,jobs-b --listen 127.0.0.1:8080 --rate-limit 2 --rate-burst 20`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Listen, "listen", ":8080", "Address to listen on")
-	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Serve the hooks of every namespace (needs cluster-wide permissions)")
+	f.StringSliceVar(&o.Namespaces, "namespaces", nil, "Serve the hooks of these namespaces (comma-separated or repeated; one watch each): a Role in each suffices")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Serve the hooks of every namespace. Needs read and write access to every Secret of the cluster, and lets whoever can write Secrets in any namespace run Jobs there through the server; prefer --namespaces (docs/security.md)")
 	f.Float64Var(&o.RateLimit, "rate-limit", 1, "Triggers per second allowed per hook and replica (0: no limit); status reads get 10x")
 	f.IntVar(&o.RateBurst, "rate-burst", 10, "Triggers a hook may make at once before --rate-limit applies")
 	f.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 0, "Client-side limit of requests per second to the API server, bursts of twice that (0: none; the API server's priority and fairness applies either way; a trigger makes about 7)")
@@ -107,8 +110,12 @@ func (o *HooksServeOptions) Validate() error {
 	switch {
 	case o.AllNamespaces && o.target.ExplicitNamespace:
 		return errors.New("--namespace and --all-namespaces cannot be used together")
-	case !o.AllNamespaces && o.target.Namespace == "":
-		return errors.New("no namespace: give -n NAMESPACE or --all-namespaces")
+	case o.AllNamespaces && len(o.Namespaces) > 0:
+		return errors.New("--namespaces and --all-namespaces cannot be used together")
+	case len(o.Namespaces) > 0 && o.target.ExplicitNamespace:
+		return errors.New("--namespace and --namespaces cannot be used together")
+	case !o.AllNamespaces && len(o.Namespaces) == 0 && o.target.Namespace == "":
+		return errors.New("no namespace: give -n NAMESPACE, --namespaces NS1,NS2 or --all-namespaces")
 	case o.RateLimit < 0 || o.RateBurst < 1:
 		return errors.New("--rate-limit must be >= 0 and --rate-burst >= 1")
 	case o.KubeAPIQPS < 0:
@@ -118,15 +125,29 @@ func (o *HooksServeOptions) Validate() error {
 	case strings.TrimSpace(o.Listen) == "":
 		return errors.New("--listen is required, e.g. :8080")
 	}
+	for _, ns := range o.Namespaces {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			return fmt.Errorf("invalid namespace %q in --namespaces: %s", ns, strings.Join(msgs, "; "))
+		}
+	}
 	return nil
+}
+
+// servedNamespaces is what Validate allowed: "" (all), --namespaces, or -n
+// (else the kubeconfig's namespace), comma-joined for hook.Config.
+func (o *HooksServeOptions) servedNamespaces() string {
+	switch {
+	case o.AllNamespaces:
+		return ""
+	case len(o.Namespaces) > 0:
+		return strings.Join(hook.ServedNamespaces(o.Namespaces), ",")
+	}
+	return o.target.Namespace
 }
 
 // Run serves until the command's context ends (SIGINT/SIGTERM).
 func (o *HooksServeOptions) Run(ctx context.Context) error {
-	ns := o.target.Namespace
-	if o.AllNamespaces {
-		ns = ""
-	}
+	ns := o.servedNamespaces()
 	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.level}))
 	// The very trigger of `kubectl shipjob run` (as a func: see TriggerFunc).
 	trigger := &run.Triggerer{Client: o.target.Client, Getter: o.flags}
