@@ -38,6 +38,34 @@ app.kubernetes.io/component: deploy-hooks
 {{- end }}
 {{- end }}
 
+{{/* The image: repository@digest when image.digest is set, else repository:tag. */}}
 {{- define "shipjob-hooks.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The served namespaces, sorted, unique and comma-separated: server.namespaces,
+else the release namespace. Every namespace is never an option (H4 of the
+2026-11-30 review, docs/security.md).
+*/}}
+{{- define "shipjob-hooks.namespaces" -}}
+{{- if .Values.server.allNamespaces }}
+{{- fail "server.allNamespaces was removed: list the namespaces to serve in server.namespaces (see docs/security.md)" }}
+{{- end }}
+{{- $namespaces := .Values.server.namespaces | default (list .Release.Namespace) }}
+{{- range $namespaces }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" (toString .)) }}
+{{- fail (printf "server.namespaces: %q is not a namespace name" (toString .)) }}
+{{- end }}
+{{- end }}
+{{- $namespaces | uniq | sortAlpha | join "," }}
+{{- end }}
+
+{{/* Name of the cluster-scoped role and of the bindings in served namespaces: unique per release. */}}
+{{- define "shipjob-hooks.rbacName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "shipjob-hooks.fullname" .) | trunc 253 | trimSuffix "-" }}
 {{- end }}
