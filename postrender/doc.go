@@ -24,9 +24,15 @@
 // spec.jobTemplate.metadata, so that the Jobs it creates carry both. A CronJob
 // never gets the keep annotation: it is not a one-off.
 //
-// The items of a v1 List are handled like top-level documents (Jobs in a List
-// are changed; Lists in Lists too), because Helm and kubectl flatten Lists
-// into their items. Typed lists such as batch/v1 JobList are left alone.
+// Lists are handled item by item, like top-level documents, because Helm and
+// kubectl flatten them into their items. As in Kubernetes' unstructured
+// decoder, which their resource builder uses, any mapping with an "items"
+// field is a list, whatever its kind: v1 List, batch/v1 JobList,
+// apps/v1 List, v1 ConfigMapList, even a batch/v1 Job (whose own fields are
+// then ignored, so it is not changed; null items are an empty list). An item
+// with neither apiVersion nor kind takes the list's apiVersion and the
+// list's kind without "List", so an item of a batch/v1 JobList that names
+// no kind is a Job. Lists in lists are handled too (Helm refuses them).
 // Other apiVersions of a kind named Job (batch/v1beta1, CRDs) are left alone.
 //
 // # What is kept
@@ -44,6 +50,12 @@
 // mapping. Annotations already present, such as Helm v4's
 // postrenderer.helm.sh/postrender-filename, are kept.
 //
+// Merge keys are resolved as Kubernetes' YAML decoder (sigs.k8s.io/yaml,
+// goyaml.v2, YAML 1.1) resolves them, not as yaml.v3 does: the entries of a
+// mapping apply in order, so {a: x, <<: {a: y}} has a: y, and of a sequence
+// of merged mappings the earlier ones win. The kind, the metadata and the
+// items the policy looks at are the ones Kubernetes sees.
+//
 // # Documents and the fast path
 //
 // The stream is split into documents here, as a YAML parser does: a line
@@ -58,10 +70,14 @@
 //
 // Errors name the document (1-based) and the input line; a *DocumentError
 // carries both. Besides syntax errors, parsed documents are checked for alias
-// cycles and alias expansions beyond a million nodes, and documents about to
-// be changed for duplicate keys and fields of the wrong kind (such as
+// cycles, merge keys whose value is not a mapping or a sequence of them, and
+// alias expansion beyond a budget for the whole stream: the parsed documents,
+// aliases expanded, may hold at most 10 times the nodes they hold as written,
+// and at least 65536 ("billion laughs"); documents about to be changed are
+// checked for duplicate keys and fields of the wrong kind (such as
 // metadata.annotations being a list). Process returns either the whole
-// output or no output.
+// output or no output. ProcessContext stops, with an error, when its context
+// is done: it looks before each document and while expanding aliases.
 // Input without YAML content (empty, whitespace, comments or markers only) is
 // ErrEmptyInput unless Options.AllowEmpty is set, since Helm would apply an
 // empty manifest as "delete every resource of the release".

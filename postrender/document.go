@@ -25,13 +25,13 @@ type docProcessor struct {
 // appendChunk appends the output for chunk c, the num-th document, to out.
 // Documents that cannot be Jobs, CronJobs or Lists are copied without being
 // parsed; parsed documents that need no change are copied too.
-func (p docProcessor) appendChunk(out []byte, c chunk, num int) ([]byte, error) {
+func (p docProcessor) appendChunk(out []byte, c chunk, num int, st *stream) ([]byte, error) {
 	if !p.mayChange(c) {
 		return append(out, c.raw...), nil
 	}
 	start, synth := c.bodyStart()
 	body := c.raw[start:c.bodyEnd]
-	enc, err := p.rewrite(body)
+	enc, err := p.rewrite(body, st)
 	if err != nil {
 		return nil, docError(num, c.line+bytes.Count(c.raw[:start], lf), err)
 	}
@@ -69,7 +69,7 @@ func mayBeRelevant(body []byte) bool {
 
 // rewrite parses one document, applies the policy and returns the document
 // re-encoded, or nil if the policy changed nothing.
-func (p docProcessor) rewrite(body []byte) ([]byte, error) {
+func (p docProcessor) rewrite(body []byte, st *stream) ([]byte, error) {
 	useCRLF := bytes.Contains(body, crlf)
 	if useCRLF {
 		body = bytes.ReplaceAll(body, crlf, lf)
@@ -78,11 +78,12 @@ func (p docProcessor) rewrite(body []byte) ([]byte, error) {
 	if err != nil || doc == nil {
 		return nil, err
 	}
-	root := yaml.NewRNode(doc.Content[0])
-	if err := expandAliases(root); err != nil {
+	expanded, err := st.expandAliases(doc.Content[0])
+	if err != nil {
 		return nil, err
 	}
-	doc.Content[0] = root.YNode()
+	doc.Content[0] = expanded
+	root := yaml.NewRNode(expanded)
 	// Duplicate keys only matter, and are only reported, if the policy
 	// changes the document.
 	dupErr := checkDuplicateKeys(doc)

@@ -2,6 +2,7 @@ package postrender
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -54,8 +55,8 @@ func TestFastPathAgrees(t *testing.T) {
 
 func compareFastPath(t testing.TB, in []byte, opts Options) {
 	t.Helper()
-	fast, errFast := process(in, docProcessor{opts: opts})
-	slow, errSlow := process(in, docProcessor{opts: opts, parseAll: true})
+	fast, errFast := process(context.Background(), in, docProcessor{opts: opts})
+	slow, errSlow := process(context.Background(), in, docProcessor{opts: opts, parseAll: true})
 	switch {
 	case errFast != nil && errSlow == nil:
 		t.Fatalf("fast path fails where parsing all succeeds: %v", errFast)

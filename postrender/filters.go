@@ -163,12 +163,3 @@ func isString(rn *yaml.RNode, want string) bool {
 	n := rn.YNode()
 	return n.Kind == yaml.ScalarNode && n.Value == want
 }
-
-// scalar returns the value of the scalar field name of rn, or "".
-func scalar(rn *yaml.RNode, name string) string {
-	f := rn.Field(name)
-	if f == nil || f.Value.YNode().Kind != yaml.ScalarNode {
-		return ""
-	}
-	return f.Value.YNode().Value
-}

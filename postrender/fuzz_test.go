@@ -42,6 +42,9 @@ func FuzzProcess(f *testing.F) {
 		"apiVersion: batch/v1\nkind: CronJob\nspec:\n  jobTemplate: {}\n",
 		"--- !!map\napiVersion: batch/v1\nkind: Job\n",
 		"apiVersion: batch/v1\r\nkind: Job\r\n",
+		"apiVersion: batch/v1\nkind: JobList\nitems:\n- metadata: {name: a}\n- {kind: Job, apiVersion: batch/v1, items: [{}]}\n",
+		"apiVersion: batch/v1\nkind: Job\nmetadata:\n  labels: {a: explicit, <<: {a: merged, b: merged}}\n",
+		"b: &b {kind: Job}\napiVersion: batch/v1\nkind: List\n<<: [*b, {items: [*b]}]\n",
 	} {
 		f.Add([]byte(s), uint8(0x37))
 	}

@@ -2,6 +2,7 @@ package postrender
 
 import (
 	"fmt"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -10,16 +11,14 @@ import (
 // Kinds the policy acts on, by apiVersion and kind.
 const (
 	batchV1 = "batch/v1"
-	coreV1  = "v1"
 
 	specField = "spec"
 )
 
 // jobPolicy is a kio.Filter applying Options to the resources it is given:
 // batch/v1 Jobs get the keep annotation and the TTL, batch/v1 CronJobs (with
-// Options.CronJobs) the TTL in their job template, and the items of a v1 List
-// are handled like top-level resources, Lists in Lists included. Everything
-// else is left alone.
+// Options.CronJobs) the TTL in their job template, and lists are handled
+// item by item, lists in lists included. Everything else is left alone.
 type jobPolicy struct {
 	opts  Options
 	track *tracker
@@ -29,25 +28,35 @@ var _ kio.Filter = jobPolicy{}
 
 func (p jobPolicy) Filter(nodes []*yaml.RNode) ([]*yaml.RNode, error) {
 	for _, rn := range nodes {
-		if err := p.apply(rn); err != nil {
+		if err := p.apply(rn, "", ""); err != nil {
 			return nil, err
 		}
 	}
 	return nodes, nil
 }
 
-func (p jobPolicy) apply(rn *yaml.RNode) error {
+// apply applies the policy to the object rn. As Kubernetes' unstructured
+// decoder (apimachinery's UnstructuredJSONScheme, which Helm's and kubectl's
+// resource builder use) does, a mapping with an "items" field is a list,
+// whatever its kind, and an item with neither apiVersion nor kind takes the
+// list's apiVersion and the list's kind without the "List" suffix, given to
+// apply as apiVersion and kind.
+func (p jobPolicy) apply(rn *yaml.RNode, listAPIVersion, listItemKind string) error {
 	if rn.YNode().Kind != yaml.MappingNode {
 		return nil
 	}
-	apiVersion, kind := scalar(rn, yaml.APIVersionField), scalar(rn, yaml.KindField)
+	apiVersion, kind := stringField(rn, yaml.APIVersionField), stringField(rn, yaml.KindField)
+	if apiVersion == "" && kind == "" {
+		apiVersion, kind = listAPIVersion, listItemKind
+	}
+	if items := rn.Field("items"); items != nil {
+		return p.items(items.Value, apiVersion, strings.TrimSuffix(kind, "List"))
+	}
 	switch {
 	case apiVersion == batchV1 && kind == "Job":
 		return rn.PipeE(p.jobFilters()...)
 	case apiVersion == batchV1 && kind == "CronJob":
 		return rn.PipeE(p.cronJobFilters()...)
-	case apiVersion == coreV1 && kind == "List":
-		return p.items(rn)
 	}
 	return nil
 }
@@ -81,19 +90,54 @@ func (p jobPolicy) cronJobFilters() []yaml.Filter {
 	}}
 }
 
-// items applies the policy to each element of a List's items.
-func (p jobPolicy) items(list *yaml.RNode) error {
-	items, err := list.Pipe(yaml.Lookup("items"))
-	if err != nil || yaml.IsMissingOrNull(items) {
-		return err
+// items applies the policy to each element of a list's items. Null items
+// are an empty list.
+func (p jobPolicy) items(items *yaml.RNode, apiVersion, itemKind string) error {
+	if yaml.IsMissingOrNull(items) {
+		return nil
 	}
 	if k := items.YNode().Kind; k != yaml.SequenceNode {
 		return &shapeError{Path: "items", Line: items.YNode().Line, Got: k, Want: yaml.SequenceNode}
 	}
 	for i, item := range items.Content() {
-		if err := p.apply(yaml.NewRNode(item)); err != nil {
+		if err := p.apply(yaml.NewRNode(item), apiVersion, itemKind); err != nil {
 			return fmt.Errorf("items[%d]: %w", i, err)
 		}
 	}
 	return nil
+}
+
+// stringField returns the string held by the field name of rn as the
+// Kubernetes decoder reads it, or "" if the field is missing or is not a
+// string: null, a number, a mapping, or a YAML 1.1 boolean such as a plain
+// yes or off (goyaml.v2 reads those as booleans, yaml.v3 as strings).
+func stringField(rn *yaml.RNode, name string) string {
+	f := rn.Field(name)
+	if f == nil {
+		return ""
+	}
+	n := f.Value.YNode()
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	switch n.Tag {
+	case yaml.NodeTagNull, yaml.NodeTagBool, yaml.NodeTagInt, yaml.NodeTagFloat:
+		return ""
+	case yaml.NodeTagString:
+		if n.Style == 0 && isYAML11Bool(n.Value) {
+			return ""
+		}
+	}
+	return n.Value
+}
+
+// isYAML11Bool reports whether a plain scalar is a boolean in YAML 1.1 but
+// not in YAML 1.2.
+func isYAML11Bool(s string) bool {
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
+		"n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return true
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package postrender
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 )
 
@@ -11,10 +12,17 @@ import (
 // all; it never returns an empty result without an error, except for empty
 // input with opts.AllowEmpty.
 func Process(in []byte, opts Options) ([]byte, error) {
-	return process(in, docProcessor{opts: opts})
+	return ProcessContext(context.Background(), in, opts)
 }
 
-func process(in []byte, p docProcessor) ([]byte, error) {
+// ProcessContext is Process that gives up once ctx is done: it looks at ctx
+// before each document and while it expands aliases, and then returns an
+// error wrapping context.Cause(ctx) and no output.
+func ProcessContext(ctx context.Context, in []byte, opts Options) ([]byte, error) {
+	return process(ctx, in, docProcessor{opts: opts})
+}
+
+func process(ctx context.Context, in []byte, p docProcessor) ([]byte, error) {
 	if err := p.opts.validate(); err != nil {
 		return nil, fmt.Errorf("postrender: %w", err)
 	}
@@ -23,15 +31,22 @@ func process(in []byte, p docProcessor) ([]byte, error) {
 	}
 	out := make([]byte, 0, p.sizeHint(in))
 	sp := newSplitter(in)
+	st := &stream{ctx: ctx}
 	content := false
 	for num := 1; ; num++ {
+		if ctx.Err() != nil {
+			return nil, stopped(ctx)
+		}
 		c, ok := sp.next()
 		if !ok {
 			break
 		}
 		content = content || c.content
 		var err error
-		if out, err = p.appendChunk(out, c, num); err != nil {
+		if out, err = p.appendChunk(out, c, num, st); err != nil {
+			if ctx.Err() != nil {
+				return nil, stopped(ctx)
+			}
 			return nil, err
 		}
 	}
@@ -42,6 +57,11 @@ func process(in []byte, p docProcessor) ([]byte, error) {
 		return nil, ErrEmptyInput
 	}
 	return out, nil
+}
+
+// stopped is the error of a Process that gave up because ctx is done.
+func stopped(ctx context.Context) error {
+	return fmt.Errorf("postrender: stopped: %w", context.Cause(ctx))
 }
 
 // growthPerDocument estimates how many bytes re-encoding a Job adds: the

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,7 @@ Errors: on input it cannot handle (malformed YAML, no documents at all, a bad fl
 it prints one line on stderr, exits 1 and prints nothing on stdout, so that Helm fails
 instead of applying an empty manifest (which Helm v3 would read as "delete every
 resource of the release"). Input without any document is an error unless --allow-empty.
+On SIGTERM or SIGINT it stops at once, in the same way.
 
 Helm v4 discards a plugin's stderr and only says
   plugin "shipjob-postrender" exited with error
@@ -95,7 +97,7 @@ at /dev/tty to have the error printed on your terminal right away.`,
 				err = o.Validate()
 			}
 			if err == nil {
-				err = o.Run()
+				err = o.Run(cmd.Context())
 			}
 			return o.report(err)
 		},
@@ -134,21 +136,43 @@ func (o *PostrenderOptions) Validate() error {
 }
 
 // Run reads all of stdin, processes it and writes the result in one piece:
-// on any error nothing reaches stdout.
-func (o *PostrenderOptions) Run() error {
-	in, err := io.ReadAll(o.In)
-	if err != nil {
-		return fmt.Errorf("read manifests from stdin: %w", err)
+// on any error nothing reaches stdout. When ctx is done (SIGTERM, SIGINT)
+// it returns an error right away, even while stdin is still open.
+func (o *PostrenderOptions) Run(ctx context.Context) error {
+	type result struct {
+		out []byte
+		err error
 	}
-	defer o.tuneGC(len(in))()
-	out, err := postrender.Process(in, o.opts)
-	if err != nil {
-		return err
+	done := make(chan result, 1)
+	go func() {
+		out, err := o.process(ctx)
+		done <- result{out, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
 	}
-	if _, err := o.Out.Write(out); err != nil {
+	if ctx.Err() != nil {
+		return fmt.Errorf("postrender: stopped before writing any output: %w", context.Cause(ctx))
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if _, err := o.Out.Write(r.out); err != nil {
 		return fmt.Errorf("write manifests to stdout: %w", err)
 	}
 	return nil
+}
+
+// process reads stdin and processes it.
+func (o *PostrenderOptions) process(ctx context.Context) ([]byte, error) {
+	in, err := io.ReadAll(o.In)
+	if err != nil {
+		return nil, fmt.Errorf("read manifests from stdin: %w", err)
+	}
+	defer o.tuneGC(len(in))()
+	return postrender.ProcessContext(ctx, in, o.opts)
 }
 
 // Garbage collection for short runs: the manifests of a typical chart (tens

@@ -3,6 +3,8 @@ package commands
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -302,6 +305,34 @@ func TestPostrenderNoCluster(t *testing.T) {
 	out, errOut, code := postrenderCLI(t, prStream, "postrender", "--kubeconfig", "/nonexistent", "--context", "nope")
 	if code != 0 || !strings.Contains(out, "helm.sh/resource-policy") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestPostrenderStopsWhenSignalled: SIGTERM or SIGINT (the context main
+// cancels) ends a run at once, also while stdin is still open, with an error
+// and nothing on stdout (security review L3).
+func TestPostrenderStopsWhenSignalled(t *testing.T) {
+	t.Setenv(PostrenderErrorFileEnv, "")
+	stdin, w := io.Pipe() // Helm has not closed it yet
+	defer w.Close()
+	var out, errOut bytes.Buffer
+	root := NewRootCmd(genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut})
+	root.SetArgs([]string{"postrender"})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel(errors.New("terminated signal received"))
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "postrender: stopped before writing any output: terminated signal received" {
+			t.Errorf("error %v", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("still running a second after the signal")
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout: %q", out.String())
 	}
 }
 
