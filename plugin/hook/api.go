@@ -24,12 +24,12 @@ const (
 )
 
 // TriggerBody is the JSON body of POST /api/v1/dh; both fields are
-// optional and so is the body.
+// optional and so is the body. ParseTriggerBody reads it strictly.
 type TriggerBody struct {
 	// InstanceEnvironmentVariables are the run's parameters.
-	InstanceEnvironmentVariables []EnvVar `json:"instanceEnvironmentVariables"`
+	InstanceEnvironmentVariables []EnvVar `json:"instanceEnvironmentVariables,omitempty"`
 	// ImageTag overrides the job's image tag for this run.
-	ImageTag string `json:"imageTag"`
+	ImageTag string `json:"imageTag,omitempty"`
 }
 
 // EnvVar is one parameter.
@@ -106,47 +106,6 @@ func decodeTrigger(w http.ResponseWriter, r *http.Request) (params map[string]st
 		params[v.Name] = v.Value
 	}
 	return params, body.ImageTag, nil
-}
-
-// ParseTriggerBody decodes and checks a trigger's JSON: unknown fields,
-// trailing data, empty or repeated parameter names are errors.
-func ParseTriggerBody(data []byte) (*TriggerBody, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var body TriggerBody
-	if err := dec.Decode(&body); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return nil, fmt.Errorf("malformed JSON body: %s must be %s, not %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
-		}
-		return nil, fmt.Errorf("malformed JSON body: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("malformed JSON body: unexpected data after the JSON object")
-	}
-	seen := map[string]bool{}
-	for i, v := range body.InstanceEnvironmentVariables {
-		if v.Name == "" {
-			return nil, fmt.Errorf("instanceEnvironmentVariables[%d]: name is required", i)
-		}
-		if seen[v.Name] {
-			return nil, fmt.Errorf("instanceEnvironmentVariables: %q is given twice", v.Name)
-		}
-		seen[v.Name] = true
-	}
-	return &body, nil
-}
-
-func jsonType(goKind string) string {
-	switch goKind {
-	case "slice":
-		return "an array"
-	case "struct", "map":
-		return "an object"
-	case "bool":
-		return "a boolean"
-	}
-	return "a " + goKind
 }
 
 func runStatus(st run.Status) RunStatus {

@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -32,11 +33,12 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	}
 	info := infoOf(r)
 	params, tag, aerr := decodeTrigger(w, r)
+	var owner types.UID
 	if aerr == nil {
-		aerr = s.confirm(r, e)
+		owner, aerr = s.confirm(r, e)
 	}
 	if aerr == nil {
-		aerr = s.validate(r, e, params, tag)
+		aerr = s.validate(r, e, owner, params, tag)
 	}
 	if aerr != nil {
 		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, -1)
@@ -66,27 +68,30 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 
 // confirm re-reads the hook from the API server before a trigger: the
 // cache answers unknown tokens cheaply, but a trigger (which writes) must
-// not depend on a watch being current. One GET.
-func (s *Server) confirm(r *http.Request, e Entry) *apiError {
+// not depend on a watch being current. One GET. It returns the UID of the
+// job Secret that owns the hook.
+func (s *Server) confirm(r *http.Request, e Entry) (types.UID, *apiError) {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
 	sec, err := s.cfg.Client.CoreV1().Secrets(e.Namespace).Get(ctx, SecretName(e.ID), metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return errHookNotFound
+		return "", errHookNotFound
 	case err != nil:
 		infoOf(r).err = err
-		return classify(err)
+		return "", classify(err)
 	case sec.DeletionTimestamp != nil || sec.Type != SecretType || !Verify(r.Header.Get(TokenHeader), string(sec.Data[DataKey])):
-		return errHookNotFound
+		return "", errHookNotFound
 	}
-	return nil
+	return OwnerJobUID(sec), nil
 }
 
 // validate checks a trigger as `kubectl shipjob run` does, against the
 // job's definition as it is now, so bad input is a 400 and not a failed
-// trigger.
-func (s *Server) validate(r *http.Request, e Entry, params map[string]string, tag string) *apiError {
+// trigger. The definition must be the very one the hook was created for
+// (owner is the UID its Secret records): a job deleted and created again
+// under the same name is a new job, and the old hook's token is not found.
+func (s *Server) validate(r *http.Request, e Entry, owner types.UID, params map[string]string, tag string) *apiError {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
 	def, err := (&jobdef.Store{Client: s.cfg.Client, Namespace: e.Namespace}).Get(ctx, e.Job)
@@ -97,6 +102,9 @@ func (s *Server) validate(r *http.Request, e Entry, params map[string]string, ta
 	if err != nil {
 		infoOf(r).err = err
 		return classify(err)
+	}
+	if aerr := bound(r, owner, def.UID); aerr != nil {
+		return aerr
 	}
 	if _, err := run.Parameters(def, params); err != nil {
 		return errorf(http.StatusBadRequest, err.Error())

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -72,6 +73,7 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
+		sec.UID = types.UID("uid-" + name) // the fake clientset sets none
 		if _, err := cs.CoreV1().Secrets(testNS).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
