@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 // target is where a command works: the namespace (from -n or the
@@ -22,6 +23,8 @@ type target struct {
 	// ExplicitNamespace is true when -n was given.
 	ExplicitNamespace bool
 	Client            kubernetes.Interface
+	// Clock is the API server's clock, read off Client's responses.
+	Clock *run.ServerClock
 }
 
 // resolveTarget reads the namespace and builds the client. It makes no API
@@ -42,11 +45,13 @@ func resolveTarget(flags *genericclioptions.ConfigFlags) (target, error) {
 	// several times faster than JSON.
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	clock := &run.ServerClock{}
+	cfg.Wrap(clock.Wrap)
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return target{}, fmt.Errorf("create client: %w", err)
 	}
-	return target{Namespace: ns, ExplicitNamespace: explicit, Client: client}, nil
+	return target{Namespace: ns, ExplicitNamespace: explicit, Client: client, Clock: clock}, nil
 }
 
 // store is the job store of the target namespace ("" with allNamespaces).

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -77,6 +78,11 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		// Shown all the same (to be fixed with edit or apply), marked.
+		if err := j.CheckStored(); err != nil {
+			j.Status = &jobdef.Status{Invalid: err.Error()}
+			fmt.Fprintf(o.ErrOut, "Warning: %v\n", err)
 		}
 		jobs = append(jobs, *j)
 	}

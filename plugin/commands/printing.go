@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,9 +46,15 @@ func jobTable(jobs []jobdef.Job, now time.Time) *metav1.Table {
 				lastRun = age(*j.Status.LastRunStarted, now)
 			}
 		}
+		if j.Status != nil && j.Status.Invalid != "" {
+			status = "Invalid"
+		}
 		t.Rows = append(t.Rows, metav1.TableRow{
-			Cells: []any{j.Name, imageText(j.Spec), lastRun, status, age(j.CreationTimestamp, now),
-				orNone(j.Spec.Description), orNone(paramsText(j.Spec.Parameters)), j.Spec.Timeout, j.Spec.Retention},
+			// A definition may have been edited by hand: no control
+			// characters reach the terminal.
+			Cells: []any{j.Name, printable(imageText(j.Spec)), lastRun, status, age(j.CreationTimestamp, now),
+				printable(orNone(j.Spec.Description)), printable(orNone(paramsText(j.Spec.Parameters))),
+				printable(j.Spec.Timeout), printable(j.Spec.Retention)},
 			Object: runtime.RawExtension{Object: j},
 		})
 	}
@@ -90,6 +97,17 @@ func age(t metav1.Time, now time.Time) string {
 	return duration.HumanDuration(now.Sub(t.Time))
 }
 
+// printable replaces control characters (newlines, escape sequences) by
+// '?' so a table row stays one line and cannot drive the terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 func orNone(s string) string {
 	if s == "" {
 		return none
@@ -109,7 +127,11 @@ func attachStatus(jobs []jobdef.Job, runs []run.Status) {
 		if r.Started != nil {
 			started = *r.Started
 		}
-		jobs[i].Status = &jobdef.Status{LastRun: r.Name, LastRunStatus: string(r.Phase), LastRunStarted: &metav1.Time{Time: started}}
+		invalid := ""
+		if jobs[i].Status != nil {
+			invalid = jobs[i].Status.Invalid
+		}
+		jobs[i].Status = &jobdef.Status{Invalid: invalid, LastRun: r.Name, LastRunStatus: string(r.Phase), LastRunStarted: &metav1.Time{Time: started}}
 	}
 }
 

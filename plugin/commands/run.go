@@ -140,14 +140,11 @@ func (o *RunOptions) Validate() error {
 
 // Run triggers the run, then optionally waits and follows it.
 func (o *RunOptions) Run(ctx context.Context) error {
-	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags}
-	if v := os.Getenv("SHIPJOB_STALE_AFTER"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("invalid SHIPJOB_STALE_AFTER %q: want a positive duration", v)
-		}
-		t.StaleAfter = d
+	stale, err := run.StaleAfterFromEnv(os.Getenv)
+	if err != nil {
+		return err
 	}
+	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock}
 	req := run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag,
 		DryRun: run.DryRun(map[dryRun]string{dryRunClient: "client", dryRunServer: "server"}[o.dryRun])}
 	if o.dryRun == dryRunClient {
@@ -158,6 +155,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	res, err := t.Trigger(ctx, req)
 	if err != nil {
 		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
 	if err := o.print(res); err != nil {
 		return err

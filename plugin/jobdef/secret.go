@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	kjson "sigs.k8s.io/json"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -79,13 +81,20 @@ func FromSecret(s *corev1.Secret) (*Job, error) {
 	if v := s.Annotations[AnnotationFormat]; v != FormatVersion {
 		return nil, fmt.Errorf("secret %s/%s has storage format %q; this kubectl-shipjob reads format %q (upgrade the plugin)", s.Namespace, s.Name, v, FormatVersion)
 	}
-	var st stored
-	if err := json.Unmarshal(s.Data[DataKey], &st); err != nil {
-		return nil, fmt.Errorf("decode job in secret %s/%s: %w", s.Namespace, s.Name, err)
-	}
 	name := s.Labels[LabelJob]
 	if name == "" {
 		name = strings.TrimPrefix(s.Name, SecretPrefix)
+	}
+	// Strict and case-sensitive like apply: a field this plugin does not
+	// know (written by hand, or by a newer plugin) must not be dropped
+	// silently, it may be a rule the run has to follow.
+	var st stored
+	strictErrs, err := kjson.UnmarshalStrict(s.Data[DataKey], &st, kjson.DisallowUnknownFields, kjson.DisallowDuplicateFields)
+	if err == nil && len(strictErrs) > 0 {
+		err = strictErrs[0]
+	}
+	if err != nil {
+		return nil, &InvalidError{Namespace: s.Namespace, Name: name, Err: fmt.Errorf("cannot decode the definition in secret %s: %w", s.Name, err)}
 	}
 	var labels map[string]string
 	for k, v := range s.Labels {

@@ -31,6 +31,20 @@ func (s *Store) Get(ctx context.Context, name string) (*Job, error) {
 	return FromSecret(sec)
 }
 
+// GetValid returns the job if it passes validation, the same as create and
+// apply: a definition read from the cluster is input like any other (its
+// Secret may have been edited by hand). Otherwise an *InvalidError.
+func (s *Store) GetValid(ctx context.Context, name string) (*Job, error) {
+	j, err := s.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.CheckStored(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
 // List returns the jobs matching selector (label syntax over the job's own
 // labels), sorted by namespace and name. One API request.
 func (s *Store) List(ctx context.Context, selector string) ([]Job, error) {
@@ -53,8 +67,21 @@ func (s *Store) List(ctx context.Context, selector string) ([]Job, error) {
 	jobs := make([]Job, 0, len(list.Items))
 	for i := range list.Items {
 		j, err := FromSecret(&list.Items[i])
-		if err != nil {
+		var invalid *InvalidError
+		switch {
+		case errors.As(err, &invalid):
+			// Listed all the same, marked: its owner has to see it to fix it.
+			sec := &list.Items[i]
+			j = &Job{TypeMeta: metav1.TypeMeta{APIVersion: APIVersion, Kind: Kind}, ObjectMeta: metav1.ObjectMeta{
+				Name: invalid.Name, Namespace: sec.Namespace, UID: sec.UID, ResourceVersion: sec.ResourceVersion,
+				CreationTimestamp: sec.CreationTimestamp}}
+			j.Status = &Status{Invalid: invalid.Error()}
+		case err != nil:
 			return nil, err
+		default:
+			if err := j.CheckStored(); err != nil {
+				j.Status = &Status{Invalid: err.Error()}
+			}
 		}
 		jobs = append(jobs, *j)
 	}

@@ -49,7 +49,7 @@ func TestFromSecretRejects(t *testing.T) {
 	for name, tc := range map[string]struct {
 		s    *corev1.Secret
 		want string
-	}{"not ours": {other, "is not a kubectl-shipjob job"}, "newer format": {newer, "upgrade the plugin"}, "broken": {broken, "decode job"}} {
+	}{"not ours": {other, "is not a kubectl-shipjob job"}, "newer format": {newer, "upgrade the plugin"}, "broken": {broken, "cannot decode the definition"}} {
 		if _, err := FromSecret(tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error = %v, want %q", name, err, tc.want)
 		}
@@ -153,4 +153,47 @@ func names(jobs []Job) []string {
 		out = append(out, j.Name)
 	}
 	return out
+}
+
+// TestStoredDefinitionsAreInput: a hand-edited Secret is decoded strictly
+// (unknown or wrongly cased fields are not dropped silently), GetValid
+// refuses what create would, and List still lists it, marked invalid.
+func TestStoredDefinitionsAreInput(t *testing.T) {
+	good, _ := ToSecret(validJob())
+	unknown := good.DeepCopy()
+	unknown.Name, unknown.Labels[LabelJob] = SecretName("unknown"), "unknown"
+	unknown.Data[DataKey] = []byte(strings.Replace(string(good.Data[DataKey]), `"spec":{`, `"spec":{"hostPID":true,`, 1))
+	cased := good.DeepCopy()
+	cased.Name, cased.Labels[LabelJob] = SecretName("cased"), "cased"
+	cased.Data[DataKey] = []byte(strings.Replace(string(good.Data[DataKey]), `"image"`, `"IMAGE"`, 1))
+	injected := validJob()
+	injected.Name = "injected"
+	injected.Spec.ServiceAccountName = "default\n  hostPID: true"
+	inj, _ := ToSecret(injected)
+	cs := fake.NewClientset(good, unknown, cased, inj)
+	store := &Store{Client: cs, Namespace: "ns"}
+	for name, want := range map[string]string{
+		"unknown":  `job unknown in namespace ns is invalid: job.json: cannot decode the definition in secret shipjob-job-unknown: unknown field "spec.hostPID"`,
+		"cased":    `job cased in namespace ns is invalid: job.json: cannot decode`,
+		"injected": `job injected in namespace ns is invalid: spec.serviceAccountName: invalid service account "default\n  hostPID: true"`,
+	} {
+		_, err := store.GetValid(context.Background(), name)
+		if !IsInvalid(err) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("GetValid(%s) = %v, want %q…", name, err, want)
+		}
+	}
+	if _, err := store.GetValid(context.Background(), "migrate"); err != nil {
+		t.Errorf("GetValid of a good job: %v", err)
+	}
+	jobs, err := store.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid := map[string]bool{}
+	for _, j := range jobs {
+		invalid[j.Name] = j.Status != nil && j.Status.Invalid != ""
+	}
+	if len(jobs) != 4 || !invalid["unknown"] || !invalid["cased"] || !invalid["injected"] || invalid["migrate"] {
+		t.Errorf("List marks invalid: %v", invalid)
+	}
 }

@@ -56,6 +56,9 @@ type Spec struct {
 	Tag string `json:"tag,omitempty"`
 	// Digest pins the image ("sha256:…"); when set, runs use it, not Tag.
 	Digest string `json:"digest,omitempty"`
+	// AllowTagOverride lets a run of a digest-pinned job pull another tag
+	// (`run --tag`, a hook's imageTag). Off by default: a pin holds.
+	AllowTagOverride bool `json:"allowTagOverride,omitempty"`
 	// Registry names a registry added with `kubectl shipjob registry add`:
 	// its server prefixes Image and its credentials pull the image.
 	Registry string `json:"registry,omitempty"`
@@ -127,6 +130,9 @@ type Resources struct {
 
 // Status summarizes the job's last run.
 type Status struct {
+	// Invalid says why a stored definition does not pass validation (it
+	// was edited by hand): it cannot run until it is fixed.
+	Invalid        string       `json:"invalid,omitempty"`
 	LastRun        string       `json:"lastRun,omitempty"`
 	LastRunStatus  string       `json:"lastRunStatus,omitempty"`
 	LastRunStarted *metav1.Time `json:"lastRunStarted,omitempty"`

@@ -99,86 +99,93 @@ func SplitImage(ref string) (repo, tag, digest string, err error) {
 }
 
 // Validate checks the whole definition and returns the first problem as one
-// line. Registries are resolved separately (they live in the cluster).
+// line, a *FieldError naming the field. Registries are resolved separately
+// (they live in the cluster).
 func (j *Job) Validate() error {
 	if err := ValidateName(j.Name); err != nil {
-		return err
+		return fieldErr("metadata.name", err)
 	}
 	for k := range j.Labels {
 		if strings.HasPrefix(k, ReservedLabelPrefix) {
-			return fmt.Errorf("invalid label %q: the %s prefix is reserved", k, ReservedLabelPrefix)
+			return fieldErr("metadata.labels", fmt.Errorf("invalid label %q: the %s prefix is reserved", k, ReservedLabelPrefix))
 		}
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			return fmt.Errorf("invalid label key %q: %s", k, errs[0])
+			return fieldErr("metadata.labels", fmt.Errorf("invalid label key %q: %s", k, errs[0]))
 		}
 		if errs := validation.IsValidLabelValue(j.Labels[k]); len(errs) > 0 {
-			return fmt.Errorf("invalid label value %q: %s", j.Labels[k], errs[0])
+			return fieldErr("metadata.labels", fmt.Errorf("invalid label value %q: %s", j.Labels[k], errs[0]))
 		}
 	}
 	return j.Spec.validate()
 }
 
 func (s *Spec) validate() error {
-	if s.Image == "" {
-		return errors.New("an image is required (--image)")
+	if err := s.validateImage(); err != nil {
+		return err
 	}
-	parsed, err := reference.Parse(s.Image)
-	if err != nil {
-		return fmt.Errorf("invalid image reference %q: %w", s.Image, err)
-	}
-	_, tagged := parsed.(reference.Tagged)
-	_, digested := parsed.(reference.Digested)
-	if _, named := parsed.(reference.Named); !named || tagged || digested {
-		return fmt.Errorf("invalid image %q: give the repository only; the tag and digest are separate fields", s.Image)
-	}
-	if s.Tag != "" {
-		if err := ValidateTag(s.Tag); err != nil {
-			return err
-		}
-	}
-	if s.Digest != "" && !digestPattern.MatchString(s.Digest) {
-		return fmt.Errorf("invalid image digest %q: want sha256:<64 hex digits>", s.Digest)
-	}
-	if s.Tag == "" && s.Digest == "" {
-		return errors.New("an image tag or digest is required")
-	}
-	if s.Registry != "" {
-		if errs := validation.IsDNS1123Label(s.Registry); len(errs) > 0 {
-			return fmt.Errorf("invalid registry name %q: %s", s.Registry, errs[0])
-		}
-	}
-	for _, n := range s.ImagePullSecrets {
+	for i, n := range s.ImagePullSecrets {
 		if err := validSecretName("image pull secret", n); err != nil {
-			return err
+			return fieldErr(fmt.Sprintf("spec.imagePullSecrets[%d]", i), err)
 		}
 	}
-	for _, n := range s.EnvFromSecrets {
+	for i, n := range s.EnvFromSecrets {
 		if err := validSecretName("env secret", n); err != nil {
-			return err
+			return fieldErr(fmt.Sprintf("spec.envFromSecrets[%d]", i), err)
 		}
 	}
 	if s.ServiceAccountName != "" {
 		if errs := validation.IsDNS1123Subdomain(s.ServiceAccountName); len(errs) > 0 {
-			return fmt.Errorf("invalid service account %q: %s", s.ServiceAccountName, errs[0])
+			return fieldErr("spec.serviceAccountName", fmt.Errorf("invalid service account %q: %s", s.ServiceAccountName, errs[0]))
 		}
 	}
-	if err := s.validateEnv(); err != nil {
-		return err
-	}
-	if err := s.validateFiles(); err != nil {
-		return err
-	}
-	if err := s.Resources.validate(); err != nil {
-		return err
+	for _, check := range []func() error{s.validateEnv, s.validateFiles, s.Resources.validate} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
 	if _, _, err := ParseDuration("timeout", s.Timeout); err != nil {
-		return err
+		return fieldErr("spec.timeout", err)
 	}
 	if _, _, err := ParseDuration("retention", s.Retention); err != nil {
-		return err
+		return fieldErr("spec.retention", err)
 	}
 	if s.Retries < 0 || s.Retries > 100 {
-		return fmt.Errorf("invalid retries %d: must be between 0 and 100", s.Retries)
+		return fieldErr("spec.retries", fmt.Errorf("invalid retries %d: must be between 0 and 100", s.Retries))
+	}
+	return s.validateSizes(nil)
+}
+
+func (s *Spec) validateImage() error {
+	if s.Image == "" {
+		return fieldErr("spec.image", errors.New("an image is required (--image)"))
+	}
+	parsed, err := reference.Parse(s.Image)
+	if err != nil {
+		return fieldErr("spec.image", fmt.Errorf("invalid image reference %q: %w", s.Image, err))
+	}
+	_, tagged := parsed.(reference.Tagged)
+	_, digested := parsed.(reference.Digested)
+	if _, named := parsed.(reference.Named); !named || tagged || digested {
+		return fieldErr("spec.image", fmt.Errorf("invalid image %q: give the repository only; the tag and digest are separate fields", s.Image))
+	}
+	if s.Tag != "" {
+		if err := ValidateTag(s.Tag); err != nil {
+			return fieldErr("spec.tag", err)
+		}
+	}
+	if s.Digest != "" && !digestPattern.MatchString(s.Digest) {
+		return fieldErr("spec.digest", fmt.Errorf("invalid image digest %q: want sha256:<64 hex digits>", s.Digest))
+	}
+	if s.Tag == "" && s.Digest == "" {
+		return fieldErr("spec.tag", errors.New("an image tag or digest is required"))
+	}
+	if s.AllowTagOverride && s.Digest == "" {
+		return fieldErr("spec.allowTagOverride", errors.New("allowTagOverride is only for a job pinned to a digest"))
+	}
+	if s.Registry != "" {
+		if errs := validation.IsDNS1123Label(s.Registry); len(errs) > 0 {
+			return fieldErr("spec.registry", fmt.Errorf("invalid registry name %q: %s", s.Registry, errs[0]))
+		}
 	}
 	return nil
 }
@@ -192,27 +199,29 @@ func validSecretName(what, name string) error {
 
 func (s *Spec) validateEnv() error {
 	seen := map[string]string{}
-	for _, e := range s.Env {
+	for i, e := range s.Env {
+		field := fmt.Sprintf("spec.env[%d]", i)
 		if err := ValidateEnvName("env", e.Name); err != nil {
-			return err
+			return fieldErr(field+".name", err)
 		}
 		if _, dup := seen[e.Name]; dup {
-			return fmt.Errorf("env %q is given twice", e.Name)
+			return fieldErr(field+".name", fmt.Errorf("env %q is given twice", e.Name))
 		}
 		seen[e.Name] = "env"
 	}
-	for _, p := range s.Parameters {
+	for i, p := range s.Parameters {
+		field := fmt.Sprintf("spec.parameters[%d]", i)
 		if err := ValidateEnvName("parameter", p.Name); err != nil {
-			return err
+			return fieldErr(field+".name", err)
 		}
 		switch seen[p.Name] {
 		case "env":
-			return fmt.Errorf("%q is both a static env and a parameter: choose one", p.Name)
+			return fieldErr(field+".name", fmt.Errorf("%q is both a static env and a parameter: choose one", p.Name))
 		case "parameter":
-			return fmt.Errorf("parameter %q is given twice", p.Name)
+			return fieldErr(field+".name", fmt.Errorf("parameter %q is given twice", p.Name))
 		}
 		if p.Required && p.Default != "" {
-			return fmt.Errorf("parameter %q is required and cannot have a default", p.Name)
+			return fieldErr(field+".default", fmt.Errorf("parameter %q is required and cannot have a default", p.Name))
 		}
 		seen[p.Name] = "parameter"
 	}
@@ -221,40 +230,51 @@ func (s *Spec) validateEnv() error {
 
 func (s *Spec) validateFiles() error {
 	seen := map[string]bool{}
-	for _, f := range s.Files {
+	for i, f := range s.Files {
+		field := fmt.Sprintf("spec.files[%d]", i)
 		if !path.IsAbs(f.Path) {
-			return fmt.Errorf("invalid file path %q: must be absolute", f.Path)
+			return fieldErr(field+".path", fmt.Errorf("invalid file path %q: must be absolute", f.Path))
 		}
 		if path.Clean(f.Path) != f.Path || f.Path == "/" || strings.HasSuffix(f.Path, "/") {
-			return fmt.Errorf("invalid file path %q: must be a clean path to a file (no '..', '//' or trailing '/')", f.Path)
+			return fieldErr(field+".path", fmt.Errorf("invalid file path %q: must be a clean path to a file (no '..', '//' or trailing '/')", f.Path))
 		}
 		if seen[f.Path] {
-			return fmt.Errorf("file path %q is mounted twice", f.Path)
+			return fieldErr(field+".path", fmt.Errorf("file path %q is mounted twice", f.Path))
 		}
 		if f.Content != "" && f.BinaryContent != nil {
-			return fmt.Errorf("file %q has both content and binaryContent", f.Path)
+			return fieldErr(field, fmt.Errorf("file %q has both content and binaryContent", f.Path))
 		}
 		seen[f.Path] = true
+	}
+	// A file cannot also be a directory holding another mounted file.
+	for i, f := range s.Files {
+		for dir := path.Dir(f.Path); dir != "/"; dir = path.Dir(dir) {
+			if seen[dir] {
+				return fieldErr(fmt.Sprintf("spec.files[%d].path", i), fmt.Errorf("file path %q is inside %q, which is mounted as a file", f.Path, dir))
+			}
+		}
 	}
 	return nil
 }
 
 func (r Resources) validate() error {
-	limits := map[string]string{"memory": r.Memory, "cpu": r.CPU}
-	for name, pair := range map[string][2]string{"memory": {r.Memory, r.RequestsMemory}, "cpu": {r.CPU, r.RequestsCPU}} {
-		limit, err := parsePositive(name, pair[0])
+	for _, q := range []struct{ name, limit, request, requestField string }{
+		{"memory", r.Memory, r.RequestsMemory, "spec.resources.requestsMemory"},
+		{"cpu", r.CPU, r.RequestsCPU, "spec.resources.requestsCPU"},
+	} {
+		limit, err := parsePositive(q.name, q.limit)
 		if err != nil {
-			return err
+			return fieldErr("spec.resources."+q.name, err)
 		}
-		if pair[1] == "" {
+		if q.request == "" {
 			continue
 		}
-		req, err := parsePositive(name+" request", pair[1])
+		req, err := parsePositive(q.name+" request", q.request)
 		if err != nil {
-			return err
+			return fieldErr(q.requestField, err)
 		}
 		if req.Cmp(limit) > 0 {
-			return fmt.Errorf("%s request %s is more than its limit %s", name, pair[1], limits[name])
+			return fieldErr(q.requestField, fmt.Errorf("%s request %s is more than its limit %s", q.name, q.request, q.limit))
 		}
 	}
 	return nil

@@ -13,43 +13,77 @@ func validJob() *Job {
 	return j
 }
 
+// TestValidateNamesTheField: every problem names its field, for the
+// stored-definition error and for front ends that show it by the field.
+func TestValidateNamesTheField(t *testing.T) {
+	for field, mutate := range map[string]func(*Job){
+		"spec.serviceAccountName":    func(j *Job) { j.Spec.ServiceAccountName = "A" },
+		"spec.imagePullSecrets[1]":   func(j *Job) { j.Spec.ImagePullSecrets = []string{"ok", "not ok"} },
+		"spec.resources.memory":      func(j *Job) { j.Spec.Resources.Memory = "lots" },
+		"spec.resources.requestsCPU": func(j *Job) { j.Spec.Resources.RequestsCPU = "9" },
+		"spec.files[1].path":         func(j *Job) { j.Spec.Files = []File{{Path: "/a"}, {Path: "/a"}} },
+		"spec.parameters[0].name":    func(j *Job) { j.Spec.Parameters = []Parameter{{Name: "a-b"}} },
+		"spec.timeout":               func(j *Job) { j.Spec.Timeout = "soon" },
+		"metadata.name":              func(j *Job) { j.Name = "A" },
+	} {
+		j := validJob()
+		mutate(j)
+		err := j.Validate()
+		if got := FieldOf(err); got != field {
+			t.Errorf("%v: field %q, want %q", err, got, field)
+		}
+		ie := j.CheckStored()
+		want := "job " + j.Name + " in namespace ns is invalid: " + field + ": "
+		if !IsInvalid(ie) || !strings.HasPrefix(ie.Error(), want) || !strings.HasSuffix(ie.Error(), "; fix it with 'kubectl shipjob edit "+j.Name+"'") {
+			t.Errorf("CheckStored = %q, want %q…", ie, want)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	cases := map[string]struct {
 		mutate  func(*Job)
 		wantErr string // "" = valid
 	}{
-		"defaults":              {func(*Job) {}, ""},
-		"digest only":           {func(j *Job) { j.Spec.Tag, j.Spec.Digest = "", "sha256:"+strings.Repeat("a", 64) }, ""},
-		"everything":            {fullSpec, ""},
-		"no name":               {func(j *Job) { j.Name = "" }, "a job name is required"},
-		"upper-case name":       {func(j *Job) { j.Name = "Migrate" }, `invalid job name "Migrate"`},
-		"name too long":         {func(j *Job) { j.Name = strings.Repeat("a", 53) }, "at most 52 characters"},
-		"name at limit":         {func(j *Job) { j.Name = strings.Repeat("a", 52) }, ""},
-		"reserved label":        {func(j *Job) { j.Labels = map[string]string{"shipjob.dev/x": "y"} }, "prefix is reserved"},
-		"bad label value":       {func(j *Job) { j.Labels = map[string]string{"a": "not ok"} }, "invalid label value"},
-		"no image":              {func(j *Job) { j.Spec.Image = "" }, "an image is required"},
-		"image with tag":        {func(j *Job) { j.Spec.Image = "busybox:1" }, "give the repository only"},
-		"bad image":             {func(j *Job) { j.Spec.Image = "Bad Image" }, "invalid image reference"},
-		"bad tag":               {func(j *Job) { j.Spec.Tag = "-x" }, "invalid image tag"},
-		"bad digest":            {func(j *Job) { j.Spec.Digest = "sha256:zz" }, "invalid image digest"},
-		"no tag nor digest":     {func(j *Job) { j.Spec.Tag = "" }, "tag or digest is required"},
-		"bad registry name":     {func(j *Job) { j.Spec.Registry = "Acme" }, "invalid registry name"},
-		"bad pull secret":       {func(j *Job) { j.Spec.ImagePullSecrets = []string{"a b"} }, "invalid image pull secret"},
-		"bad env name":          {func(j *Job) { j.Spec.Env = []EnvVar{{Name: "1A"}} }, `invalid env name "1A"`},
-		"env twice":             {func(j *Job) { j.Spec.Env = []EnvVar{{Name: "A"}, {Name: "A"}} }, "given twice"},
-		"bad param name":        {func(j *Job) { j.Spec.Parameters = []Parameter{{Name: "a-b"}} }, "invalid parameter name"},
-		"env and param":         {func(j *Job) { j.Spec.Env, j.Spec.Parameters = []EnvVar{{Name: "A"}}, []Parameter{{Name: "A"}} }, "both a static env and a parameter"},
-		"required with default": {func(j *Job) { j.Spec.Parameters = []Parameter{{Name: "A", Default: "x", Required: true}} }, "cannot have a default"},
-		"relative file":         {func(j *Job) { j.Spec.Files = []File{{Path: "etc/x"}} }, "must be absolute"},
-		"unclean file":          {func(j *Job) { j.Spec.Files = []File{{Path: "/etc/../x"}} }, "must be a clean path"},
-		"file twice":            {func(j *Job) { j.Spec.Files = []File{{Path: "/x"}, {Path: "/x"}} }, "mounted twice"},
-		"bad memory":            {func(j *Job) { j.Spec.Resources.Memory = "lots" }, `invalid memory "lots"`},
-		"zero cpu":              {func(j *Job) { j.Spec.Resources.CPU = "0" }, "must be more than 0"},
-		"request over limit":    {func(j *Job) { j.Spec.Resources.RequestsMemory = "1Gi" }, "more than its limit"},
-		"bad timeout":           {func(j *Job) { j.Spec.Timeout = "soon" }, `invalid timeout "soon"`},
-		"bad retention":         {func(j *Job) { j.Spec.Retention = "-1h" }, `invalid retention "-1h"`},
-		"negative retries":      {func(j *Job) { j.Spec.Retries = -1 }, "invalid retries"},
-		"bad service account":   {func(j *Job) { j.Spec.ServiceAccountName = "A" }, "invalid service account"},
+		"defaults":               {func(*Job) {}, ""},
+		"digest only":            {func(j *Job) { j.Spec.Tag, j.Spec.Digest = "", "sha256:"+strings.Repeat("a", 64) }, ""},
+		"everything":             {fullSpec, ""},
+		"no name":                {func(j *Job) { j.Name = "" }, "a job name is required"},
+		"upper-case name":        {func(j *Job) { j.Name = "Migrate" }, `invalid job name "Migrate"`},
+		"name too long":          {func(j *Job) { j.Name = strings.Repeat("a", 53) }, "at most 52 characters"},
+		"name at limit":          {func(j *Job) { j.Name = strings.Repeat("a", 52) }, ""},
+		"reserved label":         {func(j *Job) { j.Labels = map[string]string{"shipjob.dev/x": "y"} }, "prefix is reserved"},
+		"bad label value":        {func(j *Job) { j.Labels = map[string]string{"a": "not ok"} }, "invalid label value"},
+		"no image":               {func(j *Job) { j.Spec.Image = "" }, "an image is required"},
+		"image with tag":         {func(j *Job) { j.Spec.Image = "busybox:1" }, "give the repository only"},
+		"bad image":              {func(j *Job) { j.Spec.Image = "Bad Image" }, "invalid image reference"},
+		"bad tag":                {func(j *Job) { j.Spec.Tag = "-x" }, "invalid image tag"},
+		"bad digest":             {func(j *Job) { j.Spec.Digest = "sha256:zz" }, "invalid image digest"},
+		"no tag nor digest":      {func(j *Job) { j.Spec.Tag = "" }, "tag or digest is required"},
+		"bad registry name":      {func(j *Job) { j.Spec.Registry = "Acme" }, "invalid registry name"},
+		"bad pull secret":        {func(j *Job) { j.Spec.ImagePullSecrets = []string{"a b"} }, "invalid image pull secret"},
+		"bad env name":           {func(j *Job) { j.Spec.Env = []EnvVar{{Name: "1A"}} }, `invalid env name "1A"`},
+		"env twice":              {func(j *Job) { j.Spec.Env = []EnvVar{{Name: "A"}, {Name: "A"}} }, "given twice"},
+		"bad param name":         {func(j *Job) { j.Spec.Parameters = []Parameter{{Name: "a-b"}} }, "invalid parameter name"},
+		"env and param":          {func(j *Job) { j.Spec.Env, j.Spec.Parameters = []EnvVar{{Name: "A"}}, []Parameter{{Name: "A"}} }, "both a static env and a parameter"},
+		"required with default":  {func(j *Job) { j.Spec.Parameters = []Parameter{{Name: "A", Default: "x", Required: true}} }, "cannot have a default"},
+		"relative file":          {func(j *Job) { j.Spec.Files = []File{{Path: "etc/x"}} }, "must be absolute"},
+		"unclean file":           {func(j *Job) { j.Spec.Files = []File{{Path: "/etc/../x"}} }, "must be a clean path"},
+		"file twice":             {func(j *Job) { j.Spec.Files = []File{{Path: "/x"}, {Path: "/x"}} }, "mounted twice"},
+		"bad memory":             {func(j *Job) { j.Spec.Resources.Memory = "lots" }, `invalid memory "lots"`},
+		"zero cpu":               {func(j *Job) { j.Spec.Resources.CPU = "0" }, "must be more than 0"},
+		"request over limit":     {func(j *Job) { j.Spec.Resources.RequestsMemory = "1Gi" }, "more than its limit"},
+		"bad timeout":            {func(j *Job) { j.Spec.Timeout = "soon" }, `invalid timeout "soon"`},
+		"bad retention":          {func(j *Job) { j.Spec.Retention = "-1h" }, `invalid retention "-1h"`},
+		"negative retries":       {func(j *Job) { j.Spec.Retries = -1 }, "invalid retries"},
+		"bad service account":    {func(j *Job) { j.Spec.ServiceAccountName = "A" }, "invalid service account"},
+		"newline in account":     {func(j *Job) { j.Spec.ServiceAccountName = "default\n  hostPID: true" }, "invalid service account"},
+		"nested file":            {func(j *Job) { j.Spec.Files = []File{{Path: "/a/b"}, {Path: "/a"}} }, `file path "/a/b" is inside "/a"`},
+		"deeply nested file":     {func(j *Job) { j.Spec.Files = []File{{Path: "/a"}, {Path: "/a/b/c"}} }, `is inside "/a"`},
+		"sibling files":          {func(j *Job) { j.Spec.Files = []File{{Path: "/a/b"}, {Path: "/a/c"}, {Path: "/ab"}} }, ""},
+		"tag override no digest": {func(j *Job) { j.Spec.AllowTagOverride = true }, "only for a job pinned to a digest"},
+		"params over 256 KiB":    {func(j *Job) { j.Spec.Parameters = []Parameter{{Name: "P", Default: strings.Repeat("x", 253<<10)}} }, "the API server allows 256 KiB"},
+		"env over the record":    {func(j *Job) { j.Spec.Env = []EnvVar{{Name: "E", Value: strings.Repeat("x", 400<<10)}} }, "a Secret holds 1024 KiB"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

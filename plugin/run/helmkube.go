@@ -97,3 +97,17 @@ func (c *runKube) Create(resources kube.ResourceList) (*kube.Result, error) {
 func (c *runKube) Update(_, target kube.ResourceList, _ bool) (*kube.Result, error) {
 	return c.Create(target)
 }
+
+// job returns the run's Job if this client created it (nil otherwise, and
+// for a nil client).
+func (c *runKube) job(run string) *resource.Info {
+	if c == nil {
+		return nil
+	}
+	for _, info := range c.created {
+		if info.Mapping != nil && info.Mapping.GroupVersionKind.Kind == "Job" && info.Name == run {
+			return info
+		}
+	}
+	return nil
+}

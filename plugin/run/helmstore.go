@@ -6,10 +6,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
@@ -17,10 +19,12 @@ import (
 // releaseCache is a Helm storage driver for one trigger: Helm's own Secrets
 // driver does the writes, but a release's history is listed from the API
 // server once and then served from memory — Helm reads it four times per
-// upgrade (Last, Deployed, History...). Used by one goroutine at a time.
+// upgrade (Last, Deployed, History...). Used by one goroutine at a time
+// (Helm is never handed a context that ends, so its upgrade never goes on
+// in a goroutine of its own after returning: see Trigger).
 type releaseCache struct {
 	*driver.Secrets
-	secrets corev1client.SecretInterface
+	secrets *recordSecrets
 	name    string
 	loaded  bool
 	byKey   map[string]*release.Release
@@ -29,27 +33,83 @@ type releaseCache struct {
 var _ driver.Driver = (*releaseCache)(nil)
 
 func newReleaseCache(secrets corev1client.SecretInterface, name string) *releaseCache {
-	return &releaseCache{Secrets: driver.NewSecrets(cachedLists{secrets}), secrets: secrets, name: name, byKey: map[string]*release.Release{}}
+	rs := &recordSecrets{SecretInterface: secrets, meta: map[string]metav1.ObjectMeta{}, ifMatch: map[string]string{}}
+	return &releaseCache{Secrets: driver.NewSecrets(rs), secrets: rs, name: name, byKey: map[string]*release.Release{}}
 }
 
-// cachedLists lists Secrets from the API server's watch cache
-// (resourceVersion "0") instead of with a consistent read. A consistent LIST
-// waits until the watch cache has caught up with etcd's newest revision,
-// which on a cluster with writes going on (every run's pods are) took 60 ms
-// of a 70 ms trigger here. A history read from the cache may miss a revision
-// written a moment ago; that is safe because every write that depends on it
-// is checked by the API server: the next revision is a Create that fails
-// with AlreadyExists (the trigger retries, see busy), and healing a pending
-// release re-reads it consistently first (see attempt).
-type cachedLists struct {
+// recordSecrets is the Secrets client under Helm's driver. It lists from
+// the API server's watch cache (resourceVersion "0") instead of with a
+// consistent read: a consistent LIST waits until the watch cache has
+// caught up with etcd's newest revision, which on a cluster with writes
+// going on (every run's pods are) took 60 ms of a 70 ms trigger here. A
+// history read from the cache may miss a revision written a moment ago;
+// that is safe because every write that depends on it is checked by the
+// API server: the next revision is a Create that fails with AlreadyExists
+// (the trigger retries, see busy), and healing a pending release re-reads
+// it consistently and updates it only at the resourceVersion it read (see
+// heal). It also remembers the metadata of the records it has seen: their
+// creationTimestamp is the server's time of their creation.
+type recordSecrets struct {
 	corev1client.SecretInterface
+	meta    map[string]metav1.ObjectMeta
+	ifMatch map[string]string // record name -> resourceVersion its next Update must match
 }
 
-func (s cachedLists) List(ctx context.Context, opts metav1.ListOptions) (*corev1.SecretList, error) {
+func (s *recordSecrets) List(ctx context.Context, opts metav1.ListOptions) (*corev1.SecretList, error) {
 	if opts.ResourceVersion == "" {
 		opts.ResourceVersion = "0"
 	}
-	return s.SecretInterface.List(ctx, opts)
+	list, err := s.SecretInterface.List(ctx, opts)
+	if err == nil {
+		for i := range list.Items {
+			s.meta[list.Items[i].Name] = list.Items[i].ObjectMeta
+		}
+	}
+	return list, err
+}
+
+func (s *recordSecrets) Update(ctx context.Context, sec *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error) {
+	if rv, ok := s.ifMatch[sec.Name]; ok {
+		sec = sec.DeepCopy()
+		sec.ResourceVersion = rv
+		delete(s.ifMatch, sec.Name)
+	}
+	return s.SecretInterface.Update(ctx, sec, opts)
+}
+
+// fixedSecret serves one Secret already read to Helm's driver (which
+// decodes it), so a record read with its metadata costs one request.
+type fixedSecret struct {
+	corev1client.SecretInterface
+	secret *corev1.Secret
+}
+
+func (f fixedSecret) Get(context.Context, string, metav1.GetOptions) (*corev1.Secret, error) {
+	return f.secret, nil
+}
+
+// getFresh reads a record consistently, with its Secret's metadata.
+func (c *releaseCache) getFresh(ctx context.Context, key string) (*release.Release, metav1.ObjectMeta, error) {
+	sec, err := c.secrets.SecretInterface.Get(ctx, key, metav1.GetOptions{})
+	if err != nil {
+		return nil, metav1.ObjectMeta{}, err
+	}
+	rel, err := driver.NewSecrets(fixedSecret{secret: sec}).Get(key)
+	return rel, sec.ObjectMeta, err
+}
+
+// createdAt is the server's time of a record's creation as last listed
+// (zero if unknown).
+func (c *releaseCache) createdAt(key string) time.Time {
+	return c.secrets.meta[key].CreationTimestamp.Time
+}
+
+// updateIfUnchanged writes r only if its record is still at
+// resourceVersion rv: a heal never overwrites what a live trigger wrote
+// after the heal read it (the API server answers Conflict).
+func (c *releaseCache) updateIfUnchanged(key string, r *release.Release, rv string) error {
+	c.secrets.ifMatch[key] = rv
+	return c.Update(key, r)
 }
 
 func (c *releaseCache) load() error {
@@ -149,19 +209,23 @@ func (c *releaseCache) Delete(key string) (*release.Release, error) {
 	if !ok {
 		return c.Secrets.Delete(key)
 	}
-	if err := c.secrets.Delete(context.Background(), key, metav1.DeleteOptions{}); err != nil {
+	if err := c.secrets.SecretInterface.Delete(context.Background(), key, metav1.DeleteOptions{}); err != nil {
 		return nil, fmt.Errorf("delete release record %s: %w", key, err)
 	}
 	delete(c.byKey, key)
 	return r, nil
 }
 
-// prune deletes old records in one request once there are more than
-// keep+slack of them, keeping the newest keep and the last deployed one:
-// history stays bounded at about one request per slack triggers.
-func (c *releaseCache) prune(ctx context.Context, keep, slack int) error {
+// prune deletes old records once there are more than keep+slack of them,
+// keeping the newest keep and the last deployed one: history stays bounded.
+// It deletes them in one DeleteCollection (the verb "deletecollection")
+// unless byName, or the API server forbids that: then one Delete per record
+// (the verb "delete", which is all the hook chart's Role grants). It
+// returns whether DeleteCollection was forbidden, how many records it
+// could not delete, and the first error.
+func (c *releaseCache) prune(ctx context.Context, keep, slack int, byName bool) (forbidden bool, failed int, err error) {
 	if len(c.byKey) <= keep+slack {
-		return nil
+		return false, 0, nil
 	}
 	all := make([]*release.Release, 0, len(c.byKey))
 	for _, r := range c.byKey {
@@ -169,28 +233,47 @@ func (c *releaseCache) prune(ctx context.Context, keep, slack int) error {
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a].Version > all[b].Version })
 	deployedKept := false
-	var versions []string
+	var old []*release.Release
 	for i, r := range all {
 		deployed := r.Info != nil && r.Info.Status == release.StatusDeployed
 		if i < keep || (deployed && !deployedKept) {
 			deployedKept = deployedKept || deployed
 			continue
 		}
-		versions = append(versions, strconv.Itoa(r.Version))
+		old = append(old, r)
 	}
-	if len(versions) == 0 {
-		return nil
+	if len(old) == 0 {
+		return false, 0, nil
 	}
-	sel := fmt.Sprintf("owner=helm,name=%s,version in (%s)", c.name, strings.Join(versions, ","))
-	if err := c.secrets.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel}); err != nil {
-		return fmt.Errorf("prune release history of %s: %w", c.name, err)
-	}
-	for _, r := range all {
-		for _, v := range versions {
-			if strconv.Itoa(r.Version) == v {
+	if !byName {
+		versions := make([]string, len(old))
+		for i, r := range old {
+			versions[i] = strconv.Itoa(r.Version)
+		}
+		sel := fmt.Sprintf("owner=helm,name=%s,version in (%s)", c.name, strings.Join(versions, ","))
+		err := c.secrets.SecretInterface.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel})
+		switch {
+		case err == nil:
+			for _, r := range old {
 				delete(c.byKey, releaseKey(r.Name, r.Version))
 			}
+			return false, 0, nil
+		case !apierrors.IsForbidden(err):
+			return false, len(old), fmt.Errorf("prune release history of %s: %w", c.name, err)
 		}
+		forbidden = true
 	}
-	return nil
+	for _, r := range old {
+		key := releaseKey(r.Name, r.Version)
+		derr := c.secrets.SecretInterface.Delete(ctx, key, metav1.DeleteOptions{})
+		if derr != nil && !apierrors.IsNotFound(derr) {
+			failed++
+			if err == nil {
+				err = fmt.Errorf("prune release history of %s: %w", c.name, derr)
+			}
+			continue
+		}
+		delete(c.byKey, key)
+	}
+	return forbidden, failed, err
 }

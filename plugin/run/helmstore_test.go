@@ -77,7 +77,7 @@ func TestHealRereadsStaleHistory(t *testing.T) {
 
 	cache := newReleaseCache(cs.CoreV1().Secrets("ns"), "job")
 	cfg := &action.Configuration{Releases: storage.Init(cache)}
-	_, err = attempt(t.Context(), cfg, cache, "ns", "job", nil, 20*time.Second)
+	_, err = (&Triggerer{}).attempt(t.Context(), cfg, cache, "ns", "job", nil, 20*time.Second)
 	if !errors.Is(err, errBusy) {
 		t.Fatalf("attempt on a stale pending history: %v, want errBusy", err)
 	}

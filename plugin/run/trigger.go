@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/charts"
@@ -57,6 +59,10 @@ type Result struct {
 	Parameters map[string]string
 	// Manifest is the post-rendered Job (and files Secret) as YAML.
 	Manifest string
+	// Warnings are problems after the run's Job was created: the run
+	// exists and goes on (a caller must not retry), but something around
+	// it failed (recording it in its Helm release, handing it its files).
+	Warnings []string
 }
 
 // Triggerer triggers runs: `kubectl shipjob run` and the hook server share
@@ -69,35 +75,49 @@ type Triggerer struct {
 	// Getter is the client configuration Helm uses (the kubectl flags).
 	Getter genericclioptions.RESTClientGetter
 	// LockTimeout bounds the wait for other triggers of the same job
-	// (default 2 minutes).
+	// (default 2 minutes). Once a trigger has started its upgrade it is
+	// not interrupted (see upgrade).
 	LockTimeout time.Duration
 	// StaleAfter is how long a release may stay pending before a trigger
-	// treats it as left by a killed trigger and heals it (default 20s; our
-	// upgrades never wait for resources, so a live one takes about a second).
+	// treats it as left by a killed trigger and heals it (default 20s, or
+	// SHIPJOB_STALE_AFTER: see StaleAfterFromEnv; our upgrades never wait
+	// for resources, so a live one takes about a second). Measured on the
+	// API server's clock.
 	StaleAfter time.Duration
+	// Clock is the API server's clock (nil: the local one). Its Wrap must
+	// be on the transport of Client for it to know the server's time.
+	Clock *ServerClock
+	// OnPruneFailure, if set, is told when old release records could not
+	// be deleted (the history then grows until a later trigger can).
+	OnPruneFailure func(namespace, job string, failed int, err error)
 
-	once  sync.Once
-	local sync.Map // namespace/job -> chan struct{}: one trigger per job per process
-	mu    sync.Mutex
-	helm  map[string]*action.Configuration
+	local       sync.Map // namespace/job -> chan struct{}: one trigger per job per process
+	swept       sync.Map // namespace/job -> time.Time of the last orphan sweep
+	pruneByName atomic.Bool
+	mu          sync.Mutex
+	helm        map[string]*action.Configuration
 }
 
-// Trigger starts a run of req.Job as it is defined now.
+// Trigger starts a run of req.Job as it is defined now. Errors: a
+// NotFound API error (no such job), *jobdef.InvalidError (its stored
+// definition does not pass validation), *InputError (a parameter or tag),
+// *RenderError (a bug); nothing is written then. Once the run's Job exists
+// Trigger succeeds, with Warnings for what failed after it.
 func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
-	t.once.Do(func() { t.helm = map[string]*action.Configuration{} })
 	store := &jobdef.Store{Client: t.Client, Namespace: req.Namespace}
-	def, err := store.Get(ctx, req.Job)
+	def, err := store.GetValid(ctx, req.Job)
 	if err != nil {
 		return nil, err
 	}
 	params, err := Parameters(def, req.Params)
 	if err != nil {
-		return nil, err
+		return nil, &InputError{Err: err}
 	}
-	if req.Tag != "" {
-		if err := jobdef.ValidateTag(req.Tag); err != nil {
-			return nil, err
-		}
+	if err := checkTag(def, req.Tag); err != nil {
+		return nil, &InputError{Err: err}
+	}
+	if err := def.Spec.CheckRunSize(params); err != nil {
+		return nil, &InputError{Err: err}
 	}
 	img, err := store.ResolveImage(ctx, def, req.Tag)
 	if err != nil {
@@ -141,19 +161,46 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	rel, kc, err := t.upgrade(ctx, base, req.Namespace, def.Name, plan)
-	if err != nil {
+	job := kc.job(plan.run)
+	if err != nil && job == nil {
+		// No Job was created: nothing of this run may stay behind.
 		if plan.files != nil {
 			_ = secrets.Delete(context.WithoutCancel(ctx), plan.files.Name, metav1.DeleteOptions{})
 		}
 		return nil, fmt.Errorf("trigger job %s: %w", def.Name, err)
 	}
-	res.Manifest = rel.Manifest
+	if err != nil {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run %s was created, but its Helm release record was not updated: %v", plan.run, err))
+	}
+	res.Manifest = plan.rendered
+	if rel != nil {
+		res.Manifest = rel.Manifest
+	}
 	if plan.files != nil {
-		if err := t.ownFiles(ctx, req.Namespace, plan, kc); err != nil {
-			return nil, err
+		// The run exists whatever happens now: its files are handed to it
+		// even if the caller's deadline has passed.
+		octx, ocancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer ocancel()
+		if err := t.ownFiles(octx, req.Namespace, plan, job); err != nil {
+			res.Warnings = append(res.Warnings, err.Error()+" (the garbage collector will not remove them with the run)")
 		}
 	}
 	return res, nil
+}
+
+// checkTag refuses a per-run tag that is malformed, or that would un-pin a
+// job pinned to a digest (unless the job allows it).
+func checkTag(def *jobdef.Job, tag string) error {
+	if tag == "" {
+		return nil
+	}
+	if err := jobdef.ValidateTag(tag); err != nil {
+		return err
+	}
+	if def.Spec.Digest != "" && !def.Spec.AllowTagOverride {
+		return fmt.Errorf("job %s is pinned to digest %s: its runs cannot choose a tag (set allowTagOverride in its definition to allow it)", def.Name, def.Spec.Digest)
+	}
+	return nil
 }
 
 // plan is everything a trigger renders, computed before any write.
@@ -161,8 +208,10 @@ type plan struct {
 	run      string
 	chart    *chart.Chart
 	values   map[string]any
-	renderer postrender.Renderer
+	renderer *checkedRenderer
 	files    *corev1.Secret
+	// rendered is the last manifest the renderer produced.
+	rendered string
 }
 
 func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string, by string, now time.Time) (*plan, error) {
@@ -179,7 +228,9 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 	if keep {
 		opts.TTL = &ttl
 	}
-	p.renderer = postrender.Renderer{Options: opts}
+	p.renderer = &checkedRenderer{renderer: postrender.Renderer{Options: opts}, rendered: &p.rendered, want: renderWant{
+		Namespace: def.Namespace, Run: p.run, Image: img.Image, ServiceAccount: def.Spec.ServiceAccountName,
+		PullSecrets: img.PullSecrets, EnvFromSecrets: def.Spec.EnvFromSecrets}}
 	paramJSON, err := json.Marshal(params)
 	if err != nil {
 		return nil, fmt.Errorf("encode parameters: %w", err)
@@ -198,6 +249,7 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 	if len(def.Spec.Files) > 0 {
 		filesName = p.run + "-files"
 		p.files = filesSecret(def, p.run, filesName)
+		p.renderer.want.FilesSecret = filesName
 	}
 	p.values, err = chartValues(def, p.run, img, params, filesName, ann)
 	return p, err
@@ -219,19 +271,15 @@ func filesSecret(def *jobdef.Job, run, name string) *corev1.Secret {
 	}
 }
 
-func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan, kc *runKube) error {
+func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan, info *resource.Info) error {
 	var uid types.UID
-	for _, info := range kc.created {
-		if info.Mapping != nil && info.Mapping.GroupVersionKind.Kind == "Job" && info.Name == p.run {
-			if m, err := meta.Accessor(info.Object); err == nil {
-				uid = m.GetUID()
-			}
-		}
+	if m, err := meta.Accessor(info.Object); err == nil {
+		uid = m.GetUID()
 	}
 	if uid == "" {
 		job, err := t.Client.BatchV1().Jobs(ns).Get(ctx, p.run, metav1.GetOptions{})
 		if err != nil {
-			return fmt.Errorf("read run %s: %w", p.run, err)
+			return fmt.Errorf("read run %s to hand it its files: %w", p.run, err)
 		}
 		uid = job.UID
 	}
@@ -247,21 +295,32 @@ func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan, kc *runKub
 	return nil
 }
 
-// orphanAge is how old a files Secret without owner must be to count as
-// left behind by a killed trigger.
-const orphanAge = 2 * time.Minute
+// orphanAge is how old (on the API server's clock) a files Secret without
+// owner must be to count as left behind by a killed trigger; sweepEvery is
+// how often one process sweeps a job's orphans.
+const (
+	orphanAge  = 2 * time.Minute
+	sweepEvery = 5 * time.Minute
+)
 
 // sweepOrphanFiles deletes files Secrets of job that a killed trigger
-// created but never handed to a Job. Best effort.
+// created but never handed to a Job. Best effort, at most every sweepEvery
+// per job, and it lists metadata only: a job with many retained runs has as
+// many files Secrets, each up to 1 MiB.
 func (t *Triggerer) sweepOrphanFiles(ctx context.Context, ns, job string) {
-	list, err := t.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: LabelKind + "=" + KindRunFiles + "," + LabelJob + "=" + job})
+	key := ns + "/" + job
+	if last, ok := t.swept.Load(key); ok && time.Since(last.(time.Time)) < sweepEvery {
+		return
+	}
+	t.swept.Store(key, time.Now())
+	items, err := listMetadata(ctx, t.Client, ns, LabelKind+"="+KindRunFiles+","+LabelJob+"="+job)
 	if err != nil {
 		return
 	}
-	for _, s := range list.Items {
-		if len(s.OwnerReferences) == 0 && time.Since(s.CreationTimestamp.Time) > orphanAge {
-			_ = t.Client.CoreV1().Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{})
+	for _, m := range items {
+		if len(m.OwnerReferences) == 0 && t.Clock.Since(m.CreationTimestamp.Time) > orphanAge {
+			_ = t.Client.CoreV1().Secrets(ns).Delete(ctx, m.Name, metav1.DeleteOptions{
+				Preconditions: &metav1.Preconditions{UID: &m.UID, ResourceVersion: &m.ResourceVersion}})
 		}
 	}
 }
@@ -270,6 +329,9 @@ func (t *Triggerer) sweepOrphanFiles(ctx context.Context, ns, job string) {
 func (t *Triggerer) helmConfig(ns string) *action.Configuration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.helm == nil {
+		t.helm = map[string]*action.Configuration{}
+	}
 	if cfg, ok := t.helm[ns]; ok {
 		return cfg
 	}

@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // upgrade installs or upgrades the job's release with the plan, retrying
@@ -20,13 +21,23 @@ import (
 // healing a release a killed trigger left pending. Helm writes each new
 // revision with a Create, so of two concurrent upgrades exactly one goes
 // on; the other sees "already exists" or a pending release and retries.
+//
+// ctx bounds the retries only. Helm is handed a context that never ends:
+// once it has written the pending record it goes on to create the Job and
+// record the outcome, and it returns only then (given a context that
+// ends, Helm returns at once, marks the release failed and creates the Job
+// anyway from a goroutine that is never collected). The kube client whose
+// Create made the run's Job is returned also with an error: see Trigger.
 func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns, name string, p *plan) (*release.Release, *runKube, error) {
 	stale := t.StaleAfter
 	if stale == 0 {
-		stale = 20 * time.Second
+		stale = DefaultStaleAfter
 	}
 	backoff := 20 * time.Millisecond
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("another trigger of job %s kept its release busy: %w", name, err)
+		}
 		kc := &runKube{helmKube: base.KubeClient.(*helmKube)}
 		cache := newReleaseCache(t.Client.CoreV1().Secrets(ns), name)
 		cfg := &action.Configuration{
@@ -37,14 +48,13 @@ func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns,
 			Capabilities: chartutil.DefaultCapabilities,
 			Log:          func(string, ...interface{}) {},
 		}
-		rel, err := attempt(ctx, cfg, cache, ns, name, p, stale)
+		rel, err := t.attempt(ctx, cfg, cache, ns, name, p, stale)
 		if err == nil {
-			// Best effort: an unpruned history is pruned by the next trigger.
-			_ = cache.prune(ctx, MaxHistory, pruneSlack)
+			t.prune(ctx, cache, ns, name)
 			return rel, kc, nil
 		}
-		if !busy(err) {
-			return nil, nil, err
+		if kc.job(p.run) != nil || !busy(err) {
+			return rel, kc, err
 		}
 		select {
 		case <-ctx.Done():
@@ -55,11 +65,44 @@ func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns,
 	}
 }
 
+// DefaultStaleAfter is Triggerer.StaleAfter's default.
+const DefaultStaleAfter = 20 * time.Second
+
+// StaleAfterEnv overrides DefaultStaleAfter for every trigger of a
+// process, the CLI's and the hook server's alike.
+const StaleAfterEnv = "SHIPJOB_STALE_AFTER"
+
+// StaleAfterFromEnv reads StaleAfterEnv (0 when unset: the default).
+func StaleAfterFromEnv(getenv func(string) string) (time.Duration, error) {
+	v := getenv(StaleAfterEnv)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid %s %q: want a positive duration such as 20s", StaleAfterEnv, v)
+	}
+	return d, nil
+}
+
+// prune bounds the history (best effort: the next trigger tries again),
+// telling OnPruneFailure what it could not delete.
+func (t *Triggerer) prune(ctx context.Context, cache *releaseCache, ns, name string) {
+	forbidden, failed, err := cache.prune(ctx, MaxHistory, pruneSlack, t.pruneByName.Load())
+	if forbidden {
+		t.pruneByName.Store(true)
+	}
+	if err != nil && t.OnPruneFailure != nil {
+		t.OnPruneFailure(ns, name, failed, err)
+	}
+}
+
 // pruneSlack lets the history grow by this many records before one request
 // prunes it back to MaxHistory.
 const pruneSlack = 5
 
-func attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache, ns, name string, p *plan, stale time.Duration) (*release.Release, error) {
+func (t *Triggerer) attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache, ns, name string, p *plan, stale time.Duration) (*release.Release, error) {
+	helmCtx := context.WithoutCancel(ctx)
 	last, err := cfg.Releases.Last(name)
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
@@ -68,27 +111,12 @@ func attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache
 		in.PostRenderer = p.renderer
 		in.Description = "run " + p.run
 		in.DisableOpenAPIValidation = true
-		return in.RunWithContext(ctx, p.chart, p.values)
+		return in.RunWithContext(helmCtx, p.chart, p.values)
 	case err != nil:
 		return nil, fmt.Errorf("read release %s: %w", name, err)
 	case last.Info.Status.IsPending():
-		if age := time.Since(last.Info.LastDeployed.Time); age < stale {
-			return nil, errBusy
-		}
-		// Left behind by a trigger that was killed mid-upgrade — unless the
-		// history, read from the API server's cache, is behind: confirm
-		// with a consistent read of the record.
-		fresh, err := cache.Secrets.Get(releaseKey(name, last.Version))
-		if err != nil {
-			return nil, fmt.Errorf("read release %s: %w", name, err)
-		}
-		if !fresh.Info.Status.IsPending() {
-			return nil, errBusy
-		}
-		last = fresh
-		last.SetStatus(release.StatusFailed, "interrupted trigger, healed by kubectl-shipjob")
-		if err := cfg.Releases.Update(last); err != nil {
-			return nil, fmt.Errorf("heal release %s left pending: %w", name, err)
+		if err := t.heal(ctx, cache, releaseKey(name, last.Version), stale); err != nil {
+			return nil, err
 		}
 	}
 	up := action.NewUpgrade(cfg)
@@ -97,7 +125,37 @@ func attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache
 	up.ResetValues = true
 	up.Description = "run " + p.run
 	up.DisableOpenAPIValidation = true
-	return up.RunWithContext(ctx, name, p.chart, p.values)
+	up.MaxHistory = 0 // pruned by us, in fewer requests (see prune)
+	return up.RunWithContext(helmCtx, name, p.chart, p.values)
+}
+
+// heal marks a pending release record failed once it has been pending for
+// stale on the API server's clock (its Secret's creationTimestamp is when
+// its trigger began): it was left by a trigger that was killed mid-upgrade.
+// The history may come from the API server's cache, so the record is
+// re-read consistently, and it is updated only at the resourceVersion read:
+// a live trigger that finishes in between wins (Conflict → busy, retry).
+func (t *Triggerer) heal(ctx context.Context, cache *releaseCache, key string, stale time.Duration) error {
+	if created := cache.createdAt(key); !created.IsZero() && t.Clock.Since(created) < stale {
+		return errBusy
+	}
+	fresh, meta, err := cache.getFresh(ctx, key)
+	switch {
+	case apierrors.IsNotFound(err):
+		return errBusy
+	case err != nil:
+		return fmt.Errorf("read release record %s: %w", key, err)
+	case !fresh.Info.Status.IsPending(), t.Clock.Since(meta.CreationTimestamp.Time) < stale:
+		return errBusy
+	}
+	fresh.SetStatus(release.StatusFailed, "interrupted trigger, healed by kubectl-shipjob")
+	if err := cache.updateIfUnchanged(key, fresh, meta.ResourceVersion); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return errBusy
+		}
+		return fmt.Errorf("heal release record %s left pending: %w", key, err)
+	}
+	return nil
 }
 
 var errBusy = errors.New("release busy")

@@ -35,10 +35,12 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 	out := make(map[string]string, len(names))
 	for _, p := range def.Spec.Parameters {
 		v, ok := given[p.Name]
-		if !ok {
-			if p.Required {
-				return nil, fmt.Errorf("missing required parameter %q for job %s (give --param %s=VALUE)", p.Name, def.Name, p.Name)
-			}
+		switch {
+		case !ok && p.Required:
+			return nil, fmt.Errorf("missing required parameter %q for job %s (give --param %s=VALUE)", p.Name, def.Name, p.Name)
+		case p.Required && v == "":
+			return nil, fmt.Errorf("required parameter %q for job %s needs a value, not an empty one", p.Name, def.Name)
+		case !ok:
 			v = p.Default
 		}
 		out[p.Name] = v

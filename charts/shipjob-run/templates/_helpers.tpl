@@ -8,7 +8,7 @@ shipjob.dev/job: {{ .Values.job | quote }}
 shipjob.dev/run: {{ .Values.run | quote }}
 {{- range $k, $v := .Values.labels }}
 {{- if not (or (hasPrefix "shipjob.dev/" $k) (hasPrefix "app.kubernetes.io/" $k) (eq $k "helm.sh/chart")) }}
-{{ $k }}: {{ $v | quote }}
+{{ $k | quote }}: {{ $v | quote }}
 {{- end }}
 {{- end }}
 {{- end -}}

@@ -1,0 +1,27 @@
+package run
+
+import "errors"
+
+// InputError is a trigger refused for what the caller gave (a parameter,
+// a tag): the CLI exits 1 with its message, the hook server answers 400.
+// Nothing was written.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// IsInput reports whether err is an *InputError.
+func IsInput(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+// RenderError means the rendered run is not what the chart can produce:
+// a bug in kubectl-shipjob (or a chart that was tampered with), never a
+// run. Nothing was written.
+type RenderError struct{ Err error }
+
+func (e *RenderError) Error() string {
+	return "rendered run refused: " + e.Err.Error() + " (this is a bug in kubectl-shipjob: please report it)"
+}
+func (e *RenderError) Unwrap() error { return e.Err }
