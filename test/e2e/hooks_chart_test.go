@@ -2,14 +2,18 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
@@ -27,27 +31,86 @@ func helm3(t *testing.T) string {
 	return bin
 }
 
-// TestHookChartInstallsAndItsRoleIsEnough lints and installs
-// charts/shipjob-hooks, then runs the server as a process with the chart's
-// ServiceAccount token (so with exactly the chart's Role) and checks in the
-// API server's audit log that it never was forbidden anything.
-func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
+// hookChart is the path of charts/shipjob-hooks.
+func hookChart(t *testing.T) string {
+	t.Helper()
+	chart, err := filepath.Abs("../../charts/shipjob-hooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chart
+}
+
+// TestHookChartLintsAndRendersNoClusterBinding: helm lint --strict passes
+// for the default values and for a namespace list with NetworkPolicy and
+// Ingress; the removed server.allNamespaces and a NetworkPolicy without
+// the API server's address are refused; no values render a
+// ClusterRoleBinding (H4, L7).
+func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 	t.Parallel()
 	helm := helm3(t)
-	chart, _ := filepath.Abs("../../charts/shipjob-hooks")
-	for _, set := range []string{"", "server.allNamespaces=true,ingress.enabled=true"} {
+	chart := hookChart(t)
+	full := "server.namespaces={jobs-b,jobs-a},networkPolicy.enabled=true,networkPolicy.apiServer.cidrs={10.0.0.1/32},ingress.enabled=true"
+	for _, set := range []string{"", full, full + ",rbac.roleKind=Role", "image.digest=sha256:" + strings.Repeat("a", 64)} {
 		args := []string{"lint", "--strict", chart}
 		if set != "" {
 			args = append(args, "--set", set)
 		}
 		if out, err := exec.Command(helm, args...).CombinedOutput(); err != nil {
-			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+			t.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	ns := cluster.Namespace(t, false)
-	install := exec.Command(helm, "install", "hooks", chart, "-n", ns, "--kubeconfig", cluster.Shared.Kubeconfig,
-		"--set", "image.repository=example.com/acme/sim", "--set", "image.tag=1", "--wait", "--timeout", "90s")
-	if out, err := install.CombinedOutput(); err != nil {
+	// helm lint reports a template's fail only as INFO: render instead.
+	for set, want := range map[string]string{
+		"server.allNamespaces=true":           "server.allNamespaces was removed",
+		"networkPolicy.enabled=true":          "networkPolicy.apiServer.cidrs is required",
+		"server.namespaces={Not_A_Namespace}": "is not a namespace name",
+		"rbac.roleKind=ClusterRoleBinding":    "rbac.roleKind must be ClusterRole or Role",
+	} {
+		out, err := exec.Command(helm, "template", "hooks", chart, "--set", set).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("helm template --set %s: %v, want an error %q\n%s", set, err, want, out)
+		}
+	}
+	for _, set := range []string{"", full, full + ",rbac.roleKind=Role"} {
+		args := []string{"template", "hooks", chart, "-n", "hooks"}
+		if set != "" {
+			args = append(args, "--set", set)
+		}
+		out, err := exec.Command(helm, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm template --set %s: %v\n%s", set, err, out)
+		}
+		m := string(out)
+		if strings.Contains(m, "kind: ClusterRoleBinding") {
+			t.Errorf("--set %s renders a ClusterRoleBinding", set)
+		}
+		want := []string{"hooks"}
+		if set != "" {
+			want = []string{"jobs-a", "jobs-b"}
+		}
+		if n := strings.Count(m, "kind: RoleBinding"); n != len(want) {
+			t.Errorf("--set %s: %d RoleBindings, want %d", set, n, len(want))
+		}
+		if arg := "--namespaces=" + strings.Join(want, ","); !strings.Contains(m, arg) {
+			t.Errorf("--set %s: server args lack %s", set, arg)
+		}
+		if !strings.Contains(m, "unhealthyPodEvictionPolicy: AlwaysAllow") {
+			t.Errorf("--set %s: the PDB lacks unhealthyPodEvictionPolicy: AlwaysAllow", set)
+		}
+	}
+}
+
+// installHookChart installs the chart as release "hooks" in ns with extra
+// --set values and returns the server's ServiceAccount user name and token.
+func installHookChart(t *testing.T, ns string, set ...string) (user, token string) {
+	t.Helper()
+	args := []string{"install", "hooks", hookChart(t), "-n", ns, "--kubeconfig", cluster.Shared.Kubeconfig,
+		"--set", "image.repository=example.com/acme/sim", "--set", "image.tag=1", "--wait", "--timeout", "90s"}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	if out, err := exec.Command(helm3(t), args...).CombinedOutput(); err != nil {
 		t.Fatalf("helm install: %v\n%s", err, out)
 	}
 	ready := cluster.Kubectl(t, "-n", ns, "get", "deploy/hooks-shipjob-hooks", "-o", "jsonpath={.status.readyReplicas}")
@@ -55,7 +118,33 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 		t.Fatalf("ready replicas %q, want 2", ready)
 	}
 	sa := "hooks-shipjob-hooks"
-	saToken := strings.TrimSpace(cluster.Kubectl(t, "-n", ns, "create", "token", sa))
+	return "system:serviceaccount:" + ns + ":" + sa, strings.TrimSpace(cluster.Kubectl(t, "-n", ns, "create", "token", sa))
+}
+
+// releaseRecords counts the Helm release record Secrets of job in ns.
+func releaseRecords(t *testing.T, ns, job string) int {
+	t.Helper()
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,name=" + job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
+}
+
+// TestHookChartInstallsAndItsRoleIsEnough installs charts/shipjob-hooks,
+// then runs the server as a process with the chart's ServiceAccount token
+// (so with exactly the chart's role and bindings) and triggers a job 15
+// times: Helm history stays within MaxHistory+pruneSlack records (pruning
+// works under the chart's role, H2), and the API server's audit log shows
+// that it never was forbidden anything.
+func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	user, saToken := installHookChart(t, ns)
 
 	files := filepath.Join(t.TempDir(), "app.conf")
 	if err := os.WriteFile(files, []byte("x=1\n"), 0o644); err != nil {
@@ -63,16 +152,25 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	}
 	createSimJob(t, ns, "deploy", "--param", "TARGET=a", "--file", "/etc/app.conf="+files)
 	_, token := createHook(t, ns, "deploy", "CI")
-	srv := startHookServer(t, "-n", ns, "--token", saToken, "--rate-limit", "0")
-	// Install, then upgrades past the history limit (pruning), with files.
+	srv := startHookServer(t, "--namespaces", ns, "--token", saToken, "--rate-limit", "0")
+	// Install, then upgrades well past the history limit (pruning twice),
+	// with files. run.MaxHistory (3) + pruneSlack (5).
+	const triggers, maxRecords = 15, 3 + 5
 	var last string
-	for i := range 5 {
+	most := 0
+	for i := range triggers {
 		code, body, err := hookCall(http.MethodPost, srv.URL+"/api/v1/dh", token, "application/json", `{"imageTag":"2"}`)
 		if err != nil || code != 201 {
 			t.Fatalf("trigger %d as the chart's ServiceAccount: %d %s %v", i, code, body, err)
 		}
 		last = decodeTriggered(t, body).StatusURL
+		n := releaseRecords(t, ns, "deploy")
+		most = max(most, n)
+		if n > maxRecords {
+			t.Fatalf("after trigger %d: %d Helm release records, want at most %d (history not pruned)", i+1, n, maxRecords)
+		}
 	}
+	t.Logf("at most %d Helm release records over %d triggers", most, triggers)
 	if code, body, _ := hookCall(http.MethodGet, last, token, "", ""); code != 200 {
 		t.Fatalf("status as the chart's ServiceAccount: %d %s", code, body)
 	}
@@ -80,11 +178,77 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 		t.Fatalf("server exit %d", code)
 	}
 
-	user := "system:serviceaccount:" + ns + ":" + sa
 	used, forbidden := auditedRequests(t, user)
 	t.Logf("requests of %s: %s", user, strings.Join(used, " "))
+	if slices.Contains(forbidden, "deletecollection secrets") {
+		t.Errorf("pruning tried deletecollection, which the chart's role does not grant (one delete per record needs only delete)")
+	}
 	if len(forbidden) > 0 || len(used) == 0 {
-		t.Fatalf("forbidden to the chart's Role: %v (used %v)", forbidden, used)
+		t.Fatalf("forbidden to the chart's role: %v (used %v)", forbidden, used)
+	}
+	if !slices.Contains(used, "delete secrets") {
+		t.Fatalf("no delete of Secrets by name: history was not pruned (used %v)", used)
+	}
+}
+
+// TestHookChartServesListedNamespacesOnly installs the chart in its own
+// namespace serving two others: the server (with the chart's ServiceAccount
+// token) triggers the hooks of both, a hook in a third namespace is 404,
+// and the ServiceAccount can touch no Secret outside the two (H4).
+func TestHookChartServesListedNamespacesOnly(t *testing.T) {
+	t.Parallel()
+	home, a, b, other := cluster.Namespace(t, false), cluster.Namespace(t, false), cluster.Namespace(t, false), cluster.Namespace(t, false)
+	user, saToken := installHookChart(t, home, "server.namespaces={"+a+","+b+"}")
+	tokens := map[string]string{}
+	for _, ns := range []string{a, b, other} {
+		createSimJob(t, ns, "deploy")
+		_, tokens[ns] = createHook(t, ns, "deploy", "CI")
+	}
+	srv := startHookServer(t, "--namespaces", a+","+b, "--token", saToken, "--rate-limit", "0")
+	for _, ns := range []string{a, b} {
+		code, body, err := hookCall(http.MethodPost, srv.URL+"/api/v1/dh", tokens[ns], "application/json", "")
+		if err != nil || code != 201 {
+			t.Fatalf("trigger in listed namespace %s: %d %s %v", ns, code, body, err)
+		}
+		if tr := decodeTriggered(t, body); tr.Namespace != ns || tr.Job != "deploy" {
+			t.Fatalf("trigger in %s ran %s/%s", ns, tr.Namespace, tr.Job)
+		}
+	}
+	if code, body, err := hookCall(http.MethodPost, srv.URL+"/api/v1/dh", tokens[other], "application/json", ""); err != nil || code != 404 {
+		t.Fatalf("hook of unlisted namespace %s: %d %s %v, want 404", other, code, body, err)
+	}
+	if runs := runJobs(t, other, "deploy"); len(runs) != 0 {
+		t.Fatalf("runs in unlisted namespace: %v", runs)
+	}
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("server exit %d", code)
+	}
+
+	for _, tc := range []struct {
+		ns, verb string
+		want     string
+	}{
+		{a, "get", "yes"}, {b, "watch", "yes"},
+		{other, "get", "no"}, {other, "list", "no"}, {other, "create", "no"},
+		{home, "get", "no"}, {"kube-system", "list", "no"}, {"", "list", "no"},
+	} {
+		args := []string{"auth", "can-i", tc.verb, "secrets", "--as=" + user}
+		if tc.ns == "" {
+			args = append(args, "--all-namespaces")
+		} else {
+			args = append(args, "-n", tc.ns)
+		}
+		res := cluster.Run(t, "", "kubectl", args...)
+		if got := strings.TrimSpace(res.Stdout); got != tc.want {
+			t.Errorf("kubectl %s: %q (%s), want %q", strings.Join(args, " "), got, res.Stderr, tc.want)
+		}
+	}
+	if out := cluster.Kubectl(t, "get", "clusterrolebindings", "-o", "jsonpath={range .items[*]}{.subjects}{\"\\n\"}{end}"); strings.Contains(out, home) {
+		t.Errorf("a ClusterRoleBinding names the server's ServiceAccount:\n%s", out)
+	}
+	used, forbidden := auditedRequests(t, user)
+	if len(forbidden) > 0 || len(used) == 0 {
+		t.Fatalf("forbidden to the chart's role: %v (used %v)", forbidden, used)
 	}
 }
 
