@@ -194,11 +194,16 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 // TestHookChartServesListedNamespacesOnly installs the chart in its own
 // namespace serving two others: the server (with the chart's ServiceAccount
 // token) triggers the hooks of both, a hook in a third namespace is 404,
-// and the ServiceAccount can touch no Secret outside the two (H4).
+// and the ServiceAccount can touch no Secret outside the two (H4). The
+// NetworkPolicy and the PDB (unhealthyPodEvictionPolicy) are accepted by the
+// API server (L7).
 func TestHookChartServesListedNamespacesOnly(t *testing.T) {
 	t.Parallel()
 	home, a, b, other := cluster.Namespace(t, false), cluster.Namespace(t, false), cluster.Namespace(t, false), cluster.Namespace(t, false)
-	user, saToken := installHookChart(t, home, "server.namespaces={"+a+","+b+"}")
+	// The NetworkPolicy is not enforced here (no CNI), but the API server
+	// validates it.
+	user, saToken := installHookChart(t, home, "server.namespaces={"+a+","+b+"}",
+		"networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={127.0.0.1/32}")
 	tokens := map[string]string{}
 	for _, ns := range []string{a, b, other} {
 		createSimJob(t, ns, "deploy")
@@ -246,6 +251,10 @@ func TestHookChartServesListedNamespacesOnly(t *testing.T) {
 	if out := cluster.Kubectl(t, "get", "clusterrolebindings", "-o", "jsonpath={range .items[*]}{.subjects}{\"\\n\"}{end}"); strings.Contains(out, home) {
 		t.Errorf("a ClusterRoleBinding names the server's ServiceAccount:\n%s", out)
 	}
+	if got := cluster.Kubectl(t, "-n", home, "get", "pdb/hooks-shipjob-hooks", "-o", "jsonpath={.spec.unhealthyPodEvictionPolicy}"); got != "AlwaysAllow" {
+		t.Errorf("PDB unhealthyPodEvictionPolicy %q, want AlwaysAllow", got)
+	}
+	cluster.Kubectl(t, "-n", home, "get", "networkpolicy/hooks-shipjob-hooks")
 	used, forbidden := auditedRequests(t, user)
 	if len(forbidden) > 0 || len(used) == 0 {
 		t.Fatalf("forbidden to the chart's role: %v (used %v)", forbidden, used)
