@@ -67,11 +67,24 @@ build: ## Build bin/kubectl-shipjob
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-shipjob
 
 .PHONY: test
-test: lint unit size e2e ## Everything CI runs: lint, unit and e2e tests on the real local cluster
+test: lint unit fuzz size e2e ## Everything CI runs: lint, unit tests (race detector), fuzzing, e2e tests on the real local cluster
 
 .PHONY: unit
-unit: ## Unit tests (no cluster)
-	go test -count=1 $$(go list ./... | grep -v /test/)
+unit: ## Unit tests (no cluster), under the race detector
+	go test -race -count=1 $$(go list ./... | grep -v /test/)
+
+# Fuzz targets, each run for FUZZTIME by `make test` (the seed corpus and
+# testdata/fuzz run with the unit tests too). A failing input is saved
+# under the package's testdata/fuzz: commit it with the fix.
+FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hook:FuzzParseTriggerBody
+FUZZTIME ?= 20s
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 20s)
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo ">> fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	  go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 .PHONY: e2e
 e2e: cluster-bins tools build ## End-to-end tests against a fresh local cluster

@@ -26,7 +26,11 @@ func newCreateCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions
 		Short: "Create a job definition (it does not run it)",
 		Long: `Create a job definition, stored as one Secret in the namespace. Creating a job
 does not run it: use 'kubectl shipjob run NAME'. Everything is validated before
-anything is written.`,
+anything is written.
+
+Parameter values are not for secrets: each run records them in clear in its
+Job's annotations, its pod's environment and its Helm release record. Pass
+credentials with --env-from-secret (a Secret you manage) or --file.`,
 		Example: `  # A job from a full image reference, with a command
   kubectl shipjob create migrate --image ghcr.io/acme/migrate:1.4 -- ./migrate up
 

@@ -23,6 +23,7 @@ type jobFlags struct {
 	Memory, CPU, RequestsMemory, RequestsCPU   string
 	Timeout, Retention, ServiceAccount         string
 	Retries                                    int32
+	AllowTagOverride                           bool
 	Args                                       []string
 	// Command is what follows "--" on the command line.
 	Command []string
@@ -44,11 +45,12 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	defer target.AddFlagSet(fs)
 	fs.StringVar(&f.Image, "image", "", "Image: a full reference (ghcr.io/acme/migrate:1.4), or the repository within --registry (migrate)")
 	fs.StringVar(&f.Tag, "tag", "", "Image tag (default latest); runs may override it")
+	fs.BoolVar(&f.AllowTagOverride, "allow-tag-override", false, "Let runs of a job pinned to a digest choose a tag (run --tag, a hook's imageTag); off: the pin holds")
 	fs.StringVar(&f.Registry, "registry", "", "Registry added with 'kubectl shipjob registry add': prefixes --image and pulls it")
 	fs.StringArrayVar(&f.ImagePullSecrets, "image-pull-secret", nil, "Existing Secret to pull the image with (repeatable; set replaces the list)")
 	fs.StringArrayVar(&f.Env, "env", nil, "Static environment variable NAME=VALUE (repeatable)")
 	fs.StringArrayVar(&f.EnvFromSecrets, "env-from-secret", nil, "Secret whose keys become environment variables (repeatable; set replaces the list)")
-	fs.StringArrayVar(&f.Params, "param", nil, "Default parameter NAME=DEFAULT: an env var each run may override (repeatable)")
+	fs.StringArrayVar(&f.Params, "param", nil, "Default parameter NAME=DEFAULT: an env var each run may override (repeatable; not for secrets: recorded in clear on every run)")
 	fs.StringArrayVar(&f.RequiredParams, "required-param", nil, "Parameter NAME each run must give, with no default (repeatable)")
 	fs.StringArrayVar(&f.Files, "file", nil, "Mount a local file read-only: /abs/path/in/container=./local/file (repeatable)")
 	fs.StringVar(&f.Memory, "memory", "", "Memory limit (default "+jobdef.DefaultMemory+")")
@@ -107,6 +109,7 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	}
 	setIf(f.changed("description"), &s.Description, f.Description)
 	setIf(f.changed("registry"), &s.Registry, f.Registry)
+	setIf(f.changed("allow-tag-override"), &s.AllowTagOverride, f.AllowTagOverride)
 	if err := f.applyImage(s); err != nil {
 		return err
 	}
