@@ -236,12 +236,8 @@ func (x *Index) Lookup(namespace, id string) (Entry, bool) {
 }
 
 func entryOf(s *corev1.Secret) Entry {
-	e := Entry{ID: s.Labels[LabelHook], Namespace: s.Namespace, Job: s.Labels[jobdef.LabelJob], Name: s.Annotations[AnnotationName]}
-	for _, o := range s.OwnerReferences {
-		if o.APIVersion == "v1" && o.Kind == "Secret" && o.Name == jobdef.SecretName(e.Job) {
-			e.JobUID = o.UID
-		}
-	}
+	e := Entry{ID: s.Labels[LabelHook], Namespace: s.Namespace, Job: s.Labels[jobdef.LabelJob], Name: s.Annotations[AnnotationName],
+		JobUID: OwnerJobUID(s)}
 	if t, ok := lastUsed(s); ok {
 		e.LastUsed = t
 	}

@@ -132,11 +132,12 @@ func TestIndexDuplicateIDFailsClosed(t *testing.T) {
 			if e, ok := x.Authenticate(token); !ok || e.Namespace != "a" {
 				t.Fatalf("after deleting the copy: %+v %v", e, ok)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !slices.Equal(deleted, []string{"b/" + id}) {
-				t.Fatalf("onDelete %v", deleted)
-			}
+			// Handlers hear of the delete after the cache has it.
+			eventuallyTrue(t, "onDelete of b/"+id, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return slices.Equal(deleted, []string{"b/" + id})
+			})
 		})
 	}
 }
