@@ -51,7 +51,8 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 	helm := helm3(t)
 	chart := hookChart(t)
 	full := "server.namespaces={jobs-b,jobs-a},networkPolicy.enabled=true,networkPolicy.apiServer.cidrs={10.0.0.1/32},ingress.enabled=true"
-	for _, set := range []string{"", full, full + ",rbac.roleKind=Role", "image.digest=sha256:" + strings.Repeat("a", 64)} {
+	for _, set := range []string{"", full, full + ",rbac.roleKind=Role", "image.digest=sha256:" + strings.Repeat("a", 64),
+		"server.tls.secretName=hooks-tls,server.externalURL=https://hooks.example.com"} {
 		args := []string{"lint", "--strict", chart}
 		if set != "" {
 			args = append(args, "--set", set)
