@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,6 +150,7 @@ func TestPostrender(t *testing.T) {
 				t.Run("errors fail helm and delete nothing", func(t *testing.T) { prErrors(t, h, ns) })
 			})
 			t.Run("TTL controller removes Jobs when due", func(t *testing.T) { prShortTTL(t, h) })
+			t.Run("Jobs in a JobList are kept", func(t *testing.T) { prJobList(t, h) })
 		})
 	}
 }
@@ -343,6 +346,121 @@ func prShortTTL(t *testing.T, h *prHelm) {
 	}
 	// The TTL applies to Jobs only: the release's ConfigMap stays.
 	cluster.Kubectl(t, "get", "configmap", "short-settings", "-n", ns, "-o", "name")
+}
+
+// prListChart writes a chart whose Job, listed-REVISION, is an item of a
+// batch/v1 JobList (rendered unless --set jobs=false), next to a ConfigMap.
+func prListChart(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"Chart.yaml":               "apiVersion: v2\nname: postrender-joblist\nversion: 0.1.0\n",
+		"values.yaml":              "jobs: true\n",
+		"templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: listed-settings\ndata:\n  a: b\n",
+		"templates/jobs.yaml": `{{- if .Values.jobs }}
+apiVersion: batch/v1
+kind: JobList
+items:
+  - apiVersion: batch/v1
+    kind: Job
+    metadata:
+      name: listed-{{ .Release.Revision }}
+    spec:
+      backoffLimit: 0
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: main
+              image: example.com/acme/sim:1
+{{- end }}
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// prJobList: a Job that Helm creates from a batch/v1 JobList gets keep and
+// the TTL on the cluster and stays after an upgrade that renders no Jobs
+// (security review M3: it was created without them and deleted).
+func prJobList(t *testing.T, h *prHelm) {
+	ns := cluster.Namespace(t, false)
+	chart := prListChart(t)
+	h.must(t, append([]string{"install", "listed", chart, "-n", ns}, h.args("--ttl=1h")...)...)
+	h.must(t, append([]string{"upgrade", "listed", chart, "-n", ns, "--set", "jobs=false"}, h.args("--ttl=1h")...)...)
+	if manifest := h.must(t, "get", "manifest", "listed", "-n", ns); strings.Contains(manifest, "JobList") {
+		t.Fatalf("revision 2 should render no JobList:\n%s", manifest)
+	}
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := cs.BatchV1().Jobs(ns).Get(context.Background(), "listed-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the JobList's Job did not survive the upgrade: %v", err)
+	}
+	if j.Spec.TTLSecondsAfterFinished == nil || *j.Spec.TTLSecondsAfterFinished != 3600 ||
+		j.Annotations["helm.sh/resource-policy"] != "keep" || j.Annotations["shipjob.dev/ttl"] != "1h0m0s" {
+		t.Errorf("job %s: ttl %v, annotations %v; want 3600, keep, 1h0m0s", j.Name, j.Spec.TTLSecondsAfterFinished, j.Annotations)
+	}
+}
+
+// TestPostrenderSignals: the real binary ends within a second of SIGTERM or
+// SIGINT, while Helm still holds stdin open and while it processes, exits
+// non-zero and prints nothing on stdout (security review L3).
+func TestPostrenderSignals(t *testing.T) {
+	var big strings.Builder
+	for i := range 40000 {
+		fmt.Fprintf(&big, "---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j%d\nspec:\n  template:\n    spec:\n      containers: [{name: a, image: b}]\n", i)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		for name, input := range map[string]string{"stdin open": "", "processing": big.String()} {
+			t.Run(sig.String()+"/"+name, func(t *testing.T) {
+				cmd := exec.Command(cluster.PluginBin, "postrender", "--ttl=1h")
+				stdin, err := cmd.StdinPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out, errOut bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &errOut
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if input != "" {
+					_, _ = io.WriteString(stdin, input)
+					_ = stdin.Close()
+				}
+				time.Sleep(200 * time.Millisecond)
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				select {
+				case err := <-done:
+					if err == nil {
+						t.Errorf("exit 0 after %v", sig)
+					}
+				case <-time.After(time.Second):
+					_ = cmd.Process.Kill()
+					<-done
+					t.Fatalf("still running a second after %v", sig)
+				}
+				_ = stdin.Close()
+				if out.Len() != 0 || !strings.Contains(errOut.String(), "postrender: stopped") {
+					t.Errorf("stdout %d bytes, stderr %q", out.Len(), errOut.String())
+				}
+			})
+		}
+	}
 }
 
 // prDocs decodes a manifest stream into documents keyed by Kind/name.
