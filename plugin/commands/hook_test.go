@@ -102,6 +102,7 @@ func TestHookCommandsCreateListDelete(t *testing.T) {
 
 func TestHookServeValidate(t *testing.T) {
 	ok := HooksServeOptions{Listen: ":8080", RateLimit: 1, RateBurst: 10, TriggerTimeout: time.Minute, ShutdownTimeout: time.Minute,
+		UnauthRateLimit: 1, UnauthRateBurst: 20, ExternalURL: "https://hooks.example.com/base/", TLSCertFile: "c", TLSKeyFile: "k",
 		target: target{Namespace: "team"}}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
@@ -116,6 +117,15 @@ func TestHookServeValidate(t *testing.T) {
 		"no listen":        func(o *HooksServeOptions) { o.Listen = " " },
 		"shutdown timeout": func(o *HooksServeOptions) { o.ShutdownTimeout = 0 },
 		"negative api qps": func(o *HooksServeOptions) { o.KubeAPIQPS = -1 },
+		"unauth rate":      func(o *HooksServeOptions) { o.UnauthRateLimit = -1 },
+		"unauth burst":     func(o *HooksServeOptions) { o.UnauthRateBurst = -1 },
+		"cert only":        func(o *HooksServeOptions) { o.TLSKeyFile = "" },
+		"key only":         func(o *HooksServeOptions) { o.TLSCertFile = "" },
+		"relative url":     func(o *HooksServeOptions) { o.ExternalURL = "hooks.example.com" },
+		"url with query":   func(o *HooksServeOptions) { o.ExternalURL = "https://hooks.example.com/?a=b" },
+		"url with user":    func(o *HooksServeOptions) { o.ExternalURL = "https://u:p@hooks.example.com" },
+		"ftp url":          func(o *HooksServeOptions) { o.ExternalURL = "ftp://hooks.example.com" },
+		"url fragment":     func(o *HooksServeOptions) { o.ExternalURL = "https://hooks.example.com/#x" },
 	} {
 		o := ok
 		mutate(&o)

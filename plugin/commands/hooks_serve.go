@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -30,10 +34,18 @@ type HooksServeOptions struct {
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	// Unauthenticated requests, statusUrl and TLS (review L5, L7).
+	UnauthRateLimit float64
+	UnauthRateBurst int
+	TrustedProxies  []string
+	ExternalURL     string
+	TLSCertFile     string
+	TLSKeyFile      string
 
-	flags  *genericclioptions.ConfigFlags
-	target target
-	level  slog.Level
+	trusted []netip.Prefix
+	flags   *genericclioptions.ConfigFlags
+	target  target
+	level   slog.Level
 	genericiooptions.IOStreams
 }
 
@@ -52,12 +64,24 @@ kubeconfig) it uses the pod's ServiceAccount, otherwise the kubeconfig.
   GET  /healthz, /readyz, /metrics
 
 Errors: 400 bad JSON or parameters, 404 unknown or deleted token, 405, 413 (over
-64 KiB), 415 (not JSON), 429 (rate limit per hook), 503 (API server unreachable),
-500. Run any number of replicas: state lives in the API server, and triggers of
-one job are serialized across replicas. Logs are JSON lines on stderr; SIGTERM
-finishes in-flight triggers before exiting.`,
+64 KiB), 415 (not JSON), 429 (rate limit per hook, or per client address for
+requests without a valid token), 503 (API server unreachable), 500. The body is
+read strictly: field names are case-sensitive, a repeated key, null or a control
+character is a 400.
+
+statusUrl is --external-url plus /api/v1/dh/runs/RUN, or that path alone
+without --external-url; it never comes from the request's Host header. With
+--tls-cert-file and --tls-key-file the server speaks HTTPS only and re-reads
+the files when they change (certificate rotation without a restart).
+
+Run any number of replicas: state lives in the API server, and triggers of
+one job are serialized across replicas. Logs are JSON lines on stderr (requests
+without a valid token and 404s at debug level); SIGTERM finishes in-flight
+triggers before exiting.`,
 		Example: `  kubectl shipjob hooks serve -n team-a
-  kubectl shipjob hooks serve --namespaces jobs-a,jobs-b --listen 127.0.0.1:8080 --rate-limit 2 --rate-burst 20`,
+  kubectl shipjob hooks serve --namespaces jobs-a,jobs-b --listen 127.0.0.1:8080 --rate-limit 2 --rate-burst 20
+  kubectl shipjob hooks serve -n team-a --external-url https://hooks.example.com \
+    --tls-cert-file /tls/tls.crt --tls-key-file /tls/tls.key`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
@@ -72,6 +96,12 @@ finishes in-flight triggers before exiting.`,
 	f.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "On SIGTERM, keep accepting requests this long (with /readyz failing) before closing the listener")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 150*time.Second, "On SIGTERM, longest wait for in-flight requests")
 	f.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn or error")
+	f.Float64Var(&o.UnauthRateLimit, "unauthenticated-rate-limit", 1, "Requests per second per client address without a valid token (unknown token, path or method) before they are answered 429 (0: no limit); requests with a valid token never count")
+	f.IntVar(&o.UnauthRateBurst, "unauthenticated-rate-burst", 20, "Requests without a valid token a client address may make at once before --unauthenticated-rate-limit applies (0 or 1: one at a time)")
+	f.StringSliceVar(&o.TrustedProxies, "trusted-proxies", nil, "Proxies (CIDRs or addresses, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client for --unauthenticated-rate-limit; by default the connection's peer is the client")
+	f.StringVar(&o.ExternalURL, "external-url", "", "URL clients reach the server at, e.g. https://hooks.example.com: the base of statusUrl in 201 answers (default: statusUrl is a path such as /api/v1/dh/runs/RUN; never taken from the request's Host or X-Forwarded-* headers)")
+	f.StringVar(&o.TLSCertFile, "tls-cert-file", "", "Serve HTTPS with this PEM certificate (chain), re-read when it changes; needs --tls-key-file")
+	f.StringVar(&o.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file, re-read when it changes")
 	return cmd
 }
 
@@ -80,6 +110,10 @@ finishes in-flight triggers before exiting.`,
 func (o *HooksServeOptions) Complete(_ *cobra.Command, _ []string) error {
 	if err := o.level.UnmarshalText([]byte(o.LogLevel)); err != nil {
 		return fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", o.LogLevel)
+	}
+	var err error
+	if o.trusted, err = hook.ParseTrustedProxies(o.TrustedProxies); err != nil {
+		return fmt.Errorf("invalid --trusted-proxies: want CIDRs or addresses such as 10.0.0.0/8: %w", err)
 	}
 	wrap := o.flags.WrapConfigFn
 	o.flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
@@ -100,7 +134,6 @@ func (o *HooksServeOptions) Complete(_ *cobra.Command, _ []string) error {
 		c.UserAgent += " hooks-serve"
 		return c
 	}
-	var err error
 	o.target, err = resolveTarget(o.flags)
 	return err
 }
@@ -124,6 +157,12 @@ func (o *HooksServeOptions) Validate() error {
 		return errors.New("--trigger-timeout and --shutdown-timeout must be positive, --shutdown-delay not negative")
 	case strings.TrimSpace(o.Listen) == "":
 		return errors.New("--listen is required, e.g. :8080")
+	case o.UnauthRateLimit < 0 || o.UnauthRateBurst < 0:
+		return errors.New("--unauthenticated-rate-limit and --unauthenticated-rate-burst must be >= 0")
+	case (o.TLSCertFile == "") != (o.TLSKeyFile == ""):
+		return errors.New("--tls-cert-file and --tls-key-file must be given together")
+	case !validExternalURL(o.ExternalURL):
+		return fmt.Errorf("invalid --external-url %q: want an absolute http(s) URL without query or fragment, e.g. https://hooks.example.com", o.ExternalURL)
 	}
 	for _, ns := range o.Namespaces {
 		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
@@ -150,7 +189,22 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 	ns := o.servedNamespaces()
 	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.level}))
 	// The very trigger of `kubectl shipjob run` (as a func: see TriggerFunc).
-	trigger := &run.Triggerer{Client: o.target.Client, Getter: o.flags}
+	stale, err := run.StaleAfterFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	pruneFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "shipjob_hooks_prune_failures_total",
+		Help: "Old Helm release records a trigger could not delete, by namespace and job (the history grows until a later trigger can).",
+	}, []string{"namespace", "job"})
+	trigger := &run.Triggerer{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock, StaleAfter: stale,
+		// The trigger's whole budget may go to waiting for other triggers
+		// of its job (the lock wait was capped at 2 minutes before).
+		LockTimeout: o.TriggerTimeout,
+		OnPruneFailure: func(ns, job string, failed int, err error) {
+			log.Warn("pruning Helm history failed", "namespace", ns, "job", job, "records", failed, "err", err.Error())
+			pruneFailures.WithLabelValues(ns, job).Add(float64(failed))
+		}}
 	cfg := hook.Config{
 		Client:         o.target.Client,
 		Triggerer:      hook.TriggerFunc(trigger.Trigger),
@@ -159,6 +213,24 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		RateLimit:      o.RateLimit,
 		RateBurst:      o.RateBurst,
 		TriggerTimeout: o.TriggerTimeout,
+		// Review L5, L7.
+		UnauthRateLimit: o.UnauthRateLimit,
+		UnauthRateBurst: o.UnauthRateBurst,
+		TrustedProxies:  o.trusted,
+		ExternalURL:     o.ExternalURL,
+		Collectors:      []prometheus.Collector{pruneFailures},
 	}
-	return hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout})
+	return hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
+		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile})
+}
+
+// validExternalURL: empty, or an absolute http(s) URL with a host and no
+// user, query or fragment.
+func validExternalURL(s string) bool {
+	if s == "" {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery && u.Opaque == ""
 }

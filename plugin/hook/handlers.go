@@ -23,7 +23,7 @@ var errHookNotFound = errorf(http.StatusNotFound, "hook not found")
 func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		s.fail(w, r, errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use POST"))
+		s.fail(w, r, s.unauthenticated(w, r, errorf(http.StatusMethodNotAllowed, "method "+safeText(r.Method, 16)+" not allowed: use POST")))
 		return
 	}
 	e, aerr := s.authenticate(w, r, s.triggers)
@@ -63,7 +63,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	info.run = res.Run
 	s.metrics.trigger(e.Namespace, e.Job, http.StatusCreated, elapsed)
 	writeJSON(w, http.StatusCreated, Triggered{Run: res.Run, Namespace: res.Namespace, Job: res.Job,
-		StatusURL: baseURL(r) + RunsPath + res.Run})
+		StatusURL: s.cfg.ExternalURL + RunsPath + res.Run})
 }
 
 // confirm re-reads the hook from the API server before a trigger: the
@@ -122,7 +122,7 @@ func (s *Server) validate(r *http.Request, e Entry, owner types.UID, params map[
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		s.fail(w, r, errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: use GET"))
+		s.fail(w, r, s.unauthenticated(w, r, errorf(http.StatusMethodNotAllowed, "method "+safeText(r.Method, 16)+" not allowed: use GET")))
 		return
 	}
 	e, aerr := s.authenticate(w, r, s.reads)
@@ -132,7 +132,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	info := infoOf(r)
 	name := strings.TrimPrefix(r.URL.Path, RunsPath)
-	info.run = name
+	info.run = safeText(name, 80)
 	notFound := errorf(http.StatusNotFound, "run not found")
 	if suffix, ok := strings.CutPrefix(name, e.Job+"-"); !ok || len(suffix) != 10 || strings.ContainsAny(suffix, "/-") {
 		s.fail(w, r, notFound)
@@ -163,7 +163,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, lim *limit
 	}
 	e, ok := s.index.Authenticate(r.Header.Get(TokenHeader))
 	if !ok {
-		return Entry{}, errHookNotFound
+		return Entry{}, s.unauthenticated(w, r, errHookNotFound)
 	}
 	info := infoOf(r)
 	info.hook, info.job = e.ID, e.Job
@@ -176,12 +176,15 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, lim *limit
 	return e, nil
 }
 
-// baseURL is the scheme and host the caller used (behind a TLS-terminating
-// proxy, X-Forwarded-Proto says https).
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
+// unauthenticated is the answer to a request that did not authenticate:
+// e, or 429 once its client is over the unauthenticated limit.
+func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, e *apiError) *apiError {
+	info := infoOf(r)
+	info.unauth = true
+	if ok, wait := s.clients.allow(info.client, time.Now()); !ok {
+		s.metrics.limitedClient()
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return errorf(http.StatusTooManyRequests, "too many requests without a valid token from this address; retry in "+wait.Round(time.Millisecond).String())
 	}
-	return scheme + "://" + r.Host
+	return e
 }

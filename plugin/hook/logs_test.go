@@ -32,7 +32,9 @@ func (s *syncBuffer) String() string {
 
 func TestHookLogsAreJSONWithoutTokens(t *testing.T) {
 	var logs syncBuffer
-	f := newFixture(t, func(c *Config) { c.Log = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	f := newFixture(t, func(c *Config) {
+		c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	f.do(t, http.MethodPost, TriggerPath, f.token, `{}`, "Content-Type", "application/json", "X-Request-Id", "ci-build-42")
 	f.post(t, f.token+"x", `{}`)
 	f.do(t, http.MethodGet, RunsPath+"migrate-0abcdefgh1?token="+f.token, f.token, "")

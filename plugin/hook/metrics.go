@@ -16,9 +16,10 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	triggers *prometheus.CounterVec
+	limited  prometheus.Counter
 }
 
-func newMetrics(hooks func() int) *metrics {
+func newMetrics(hooks func() int, extra ...prometheus.Collector) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -34,13 +35,18 @@ func newMetrics(hooks func() int) *metrics {
 			Name: "shipjob_hooks_triggers_total",
 			Help: "Trigger attempts of authenticated hooks by namespace, job and status code.",
 		}, []string{"namespace", "job", "code"}),
+		limited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shipjob_hooks_unauthenticated_limited_total",
+			Help: "Requests without a valid token answered 429 because their client address was over its limit.",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.triggers,
+	m.registry.MustRegister(m.requests, m.latency, m.triggers, m.limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "shipjob_hooks_known",
 			Help: "Hooks in this replica's cache.",
 		}, func() float64 { return float64(hooks()) }))
+	m.registry.MustRegister(extra...)
 	return m
 }
 
@@ -51,6 +57,8 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) request(handler string, code int) {
 	m.requests.WithLabelValues(handler, strconv.Itoa(code)).Inc()
 }
+
+func (m *metrics) limitedClient() { m.limited.Inc() }
 
 func (m *metrics) trigger(ns, job string, code int, seconds float64) {
 	outcome := "created"

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -19,6 +21,9 @@ type ServeOptions struct {
 	ShutdownDelay time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests.
 	ShutdownTimeout time.Duration
+	// TLSCertFile and TLSKeyFile (both or neither) make the server speak
+	// HTTPS only; the files are re-read when they change (rotation).
+	TLSCertFile, TLSKeyFile string
 }
 
 // Serve runs the hook server until ctx ends (SIGTERM), then shuts down
@@ -28,6 +33,13 @@ type ServeOptions struct {
 func Serve(ctx context.Context, cfg Config, opts ServeOptions) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	var certs *certReloader
+	if opts.TLSCertFile != "" || opts.TLSKeyFile != "" {
+		var err error
+		if certs, err = newCertReloader(opts.TLSCertFile, opts.TLSKeyFile, cfg.Log); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -44,16 +56,25 @@ func Serve(ctx context.Context, cfg Config, opts ServeOptions) error {
 		WriteTimeout:      s.cfg.TriggerTimeout + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(serverErrors{cfg.Log}, "", 0),
+	}
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
 	}
 	scope := cfg.Namespace
 	if scope == "" {
 		scope = "(all)"
 	}
-	cfg.Log.Info("listening", "addr", ln.Addr().String(), "namespace", scope,
-		"rate_limit", cfg.RateLimit, "rate_burst", cfg.RateBurst)
+	cfg.Log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "namespace", scope,
+		"rate_limit", cfg.RateLimit, "rate_burst", cfg.RateBurst, "external_url", cfg.ExternalURL)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if certs != nil {
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	go func() {
 		start := time.Now()
 		if s.WaitForSync(bg) {
@@ -82,4 +103,18 @@ func Serve(ctx context.Context, cfg Config, opts ServeOptions) error {
 	}
 	cfg.Log.Info("stopped")
 	return nil
+}
+
+// serverErrors logs net/http's own errors at warn, except TLS handshake
+// failures (scanners, plain HTTP on the TLS port) at debug.
+type serverErrors struct{ log *slog.Logger }
+
+func (e serverErrors) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p[:min(len(p), 512)]))
+	level := slog.LevelWarn
+	if strings.Contains(msg, "TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	e.log.Log(context.Background(), level, "http server: "+msg)
+	return len(p), nil
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +52,20 @@ type Config struct {
 	TriggerTimeout time.Duration
 	// Probe checks that the API server answers (default: GET /readyz).
 	Probe func(context.Context) error
+	// Collectors are more metrics served on /metrics (the trigger's).
+	Collectors []prometheus.Collector
+	// UnauthRateLimit is requests per second per client address that fail
+	// authentication (unknown token, path or method) before they are
+	// answered 429 (<= 0: no limit), with bursts of UnauthRateBurst.
+	UnauthRateLimit float64
+	UnauthRateBurst int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// for UnauthRateLimit; otherwise the connection's address is.
+	TrustedProxies []netip.Prefix
+	// ExternalURL is the base of the statusUrl in 201 answers, e.g.
+	// https://hooks.example.com; empty: statusUrl is a path. Never derived
+	// from the request's Host or X-Forwarded-* headers.
+	ExternalURL string
 }
 
 // Server is the hook HTTP API. Every replica is equal: hooks are read
@@ -60,6 +77,7 @@ type Server struct {
 	usage    *usage
 	triggers *limiter
 	reads    *limiter
+	clients  *clientLimiter
 	metrics  *metrics
 	apiOK    atomic.Bool
 	draining atomic.Bool
@@ -76,13 +94,15 @@ func NewServer(cfg Config) *Server {
 	if cfg.Probe == nil {
 		cfg.Probe = defaultProbe(cfg.Client)
 	}
-	s := &Server{cfg: cfg, triggers: newLimiter(cfg.RateLimit, cfg.RateBurst), reads: newLimiter(10*cfg.RateLimit, 10*cfg.RateBurst)}
+	cfg.ExternalURL = strings.TrimRight(cfg.ExternalURL, "/")
+	s := &Server{cfg: cfg, triggers: newLimiter(cfg.RateLimit, cfg.RateBurst), reads: newLimiter(10*cfg.RateLimit, 10*cfg.RateBurst),
+		clients: newClientLimiter(cfg.UnauthRateLimit, cfg.UnauthRateBurst, MaxClients)}
 	s.index = NewIndex(cfg.Client, cfg.Namespace, func(ns, id string) {
 		s.triggers.forget(ns + "/" + id)
 		s.reads.forget(ns + "/" + id)
 	})
 	s.usage = newUsage(cfg.Client, s.index, cfg.Log)
-	s.metrics = newMetrics(s.index.Len)
+	s.metrics = newMetrics(s.index.Len, cfg.Collectors...)
 	return s
 }
 
@@ -147,7 +167,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/readyz", s.route("readyz", http.HandlerFunc(s.readyz)))
 	mux.Handle("/metrics", s.route("metrics", s.metrics.handler()))
 	mux.Handle("/", s.route("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, errorf(http.StatusNotFound, "not found"))
+		s.fail(w, r, s.unauthenticated(w, r, errorf(http.StatusNotFound, "not found")))
 	})))
 	return mux
 }
@@ -167,6 +187,10 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 type reqInfo struct {
 	id, hook, job, run string
 	err                error
+	// client is the address the unauthenticated limit counts by;
+	// unauth marks an answer to a request that did not authenticate.
+	client string
+	unauth bool
 }
 
 type infoKey struct{}
@@ -178,14 +202,20 @@ func infoOf(r *http.Request) *reqInfo {
 	return &reqInfo{}
 }
 
+// maxLoggedPath bounds the request path in a log line (the caller chose it).
+const maxLoggedPath = 128
+
 var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // route wraps h with a request id, metrics and one JSON log line per
-// request. Headers (the token) are never logged, nor the query.
+// request. Headers (the token) are never logged, nor the query; the path
+// and method only as a bounded, escaped prefix. Answers to requests that
+// did not authenticate, and every 404, are logged at debug level: they are
+// what a scan or flood produces.
 func (s *Server) route(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &reqInfo{id: r.Header.Get("X-Request-Id")}
+		info := &reqInfo{id: r.Header.Get("X-Request-Id"), client: clientOf(r, s.cfg.TrustedProxies)}
 		if !safeRequestID.MatchString(info.id) {
 			b := make([]byte, 8)
 			_, _ = rand.Read(b)
@@ -199,12 +229,18 @@ func (s *Server) route(name string, h http.Handler) http.Handler {
 		switch {
 		case rec.code >= 500:
 			level = slog.LevelError
-		case name == "healthz" || name == "readyz" || name == "metrics":
+		case name == "healthz" || name == "readyz" || name == "metrics", info.unauth, rec.code == http.StatusNotFound:
 			level = slog.LevelDebug
 		}
-		attrs := []slog.Attr{slog.String("request_id", info.id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", rec.code),
+		if !s.cfg.Log.Enabled(r.Context(), level) {
+			return
+		}
+		attrs := []slog.Attr{slog.String("request_id", info.id), slog.String("method", safeText(r.Method, 16)),
+			slog.String("path", safeText(r.URL.Path, maxLoggedPath)), slog.Int("status", rec.code),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("remote", r.RemoteAddr)}
+		if info.client != "" && !strings.HasPrefix(r.RemoteAddr, info.client+":") {
+			attrs = append(attrs, slog.String("client", info.client))
+		}
 		for _, kv := range [][2]string{{"hook", info.hook}, {"job", info.job}, {"run", info.run}} {
 			if kv[1] != "" {
 				attrs = append(attrs, slog.String(kv[0], kv[1]))

@@ -90,7 +90,7 @@ func TestHookTriggerAnswers(t *testing.T) {
 			}
 			var got Triggered
 			a.json(t, &got)
-			if got.Run == "" || got.Job != req.Job || got.Namespace != testNS || got.StatusURL != f.http.URL+RunsPath+got.Run {
+			if got.Run == "" || got.Job != req.Job || got.Namespace != testNS || got.StatusURL != RunsPath+got.Run {
 				t.Fatalf("answer %+v", got)
 			}
 			if after != before+1 || req.Tag != tc.tag || len(req.Params) != len(tc.params) || !strings.HasPrefix(req.TriggeredBy, "hook:") {

@@ -140,6 +140,16 @@ func TestHookServeBadFlags(t *testing.T) {
 		{[]string{"--log-level", "loud"}, `error: invalid --log-level "loud": use debug, info, warn or error`},
 		{[]string{"--listen", " "}, "error: --listen is required, e.g. :8080"},
 		{[]string{"-A"}, "error: --namespace and --all-namespaces cannot be used together"},
+		// Review L5, L7.
+		{[]string{"--unauthenticated-rate-limit", "-1"}, "error: --unauthenticated-rate-limit and --unauthenticated-rate-burst must be >= 0"},
+		{[]string{"--unauthenticated-rate-burst", "-1"}, "error: --unauthenticated-rate-limit and --unauthenticated-rate-burst must be >= 0"},
+		{[]string{"--trusted-proxies", "10.0.0.0/33"}, `error: invalid --trusted-proxies: want CIDRs or addresses such as 10.0.0.0/8: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range`},
+		{[]string{"--external-url", "hooks.example.com"}, `error: invalid --external-url "hooks.example.com": want an absolute http(s) URL without query or fragment, e.g. https://hooks.example.com`},
+		{[]string{"--external-url", "https://hooks.example.com/?a=b"}, `error: invalid --external-url "https://hooks.example.com/?a=b": want an absolute http(s) URL without query or fragment, e.g. https://hooks.example.com`},
+		{[]string{"--tls-cert-file", "/nonexistent/tls.crt"}, "error: --tls-cert-file and --tls-key-file must be given together"},
+		{[]string{"--tls-key-file", "/nonexistent/tls.key"}, "error: --tls-cert-file and --tls-key-file must be given together"},
+		{[]string{"--tls-cert-file", "/nonexistent/tls.crt", "--tls-key-file", "/nonexistent/tls.key"},
+			"error: load TLS certificate /nonexistent/tls.crt and key /nonexistent/tls.key: open /nonexistent/tls.crt: no such file or directory"},
 	} {
 		res := shipjob(t, append([]string{"hooks", "serve", "-n", ns}, tc.args...)...)
 		if res.Code != 1 || res.Stderr != tc.want+"\n" {

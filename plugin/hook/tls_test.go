@@ -1,0 +1,165 @@
+package hook
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// writeCert writes a self-signed certificate for 127.0.0.1 with serial to
+// dir/tls.crt and dir/tls.key, and returns it.
+func writeCert(t *testing.T, dir string, serial int64) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "hooks"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written next to the files and renamed over them, like a rotation.
+	for name, block := range map[string]*pem.Block{"tls.crt": {Type: "CERTIFICATE", Bytes: der}, "tls.key": {Type: "EC PRIVATE KEY", Bytes: kder}} {
+		tmp := filepath.Join(dir, "."+name)
+		if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Rotation may happen within the file system's timestamp
+		// granularity: make the change visible.
+		later := time.Now().Add(time.Duration(serial) * time.Second)
+		if err := os.Chtimes(tmp, later, later); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// serveTLS runs Serve with TLS on a random port and returns its address.
+func serveTLS(t *testing.T, dir string) string {
+	t.Helper()
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	cfg := Config{Client: fake.NewClientset(), Triggerer: &fakeTriggerer{}, Namespace: testNS,
+		Probe: func(context.Context) error { return nil }, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	go func() {
+		done <- Serve(ctx, cfg, ServeOptions{Listen: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
+			TLSCertFile: filepath.Join(dir, "tls.crt"), TLSKeyFile: filepath.Join(dir, "tls.key")})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		sc := bufio.NewScanner(strings.NewReader(logs.String()))
+		for sc.Scan() {
+			var line struct {
+				Msg, Addr string
+				TLS       bool
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" && line.TLS {
+				return line.Addr
+			}
+		}
+	}
+	t.Fatalf("not listening with TLS:\n%s", logs.String())
+	return ""
+}
+
+// servedSerial makes a new TLS connection that trusts only want and
+// returns the serial of the certificate served.
+func servedSerial(t *testing.T, addr string, trust ...*x509.Certificate) string {
+	t.Helper()
+	pool := x509.NewCertPool()
+	for _, c := range trust {
+		pool.AddCert(c)
+	}
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatalf("TLS handshake: %v", err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
+}
+
+// TestHookServesTLSAndReloadsRotatedCertificate is L7 of the security
+// review (TLS in the server): the certificate files are re-read when they
+// change, a broken rotation keeps the previous certificate.
+func TestHookServesTLSAndReloadsRotatedCertificate(t *testing.T) {
+	dir := t.TempDir()
+	first := writeCert(t, dir, 1)
+	addr := serveTLS(t, dir)
+	if got := servedSerial(t, addr, first); got != "1" {
+		t.Fatalf("serial %s, want 1", got)
+	}
+	second := writeCert(t, dir, 2)
+	if got := servedSerial(t, addr, second); got != "2" {
+		t.Fatalf("after rotation: serial %s, want 2", got)
+	}
+	// A half-written rotation (key not yet there) keeps serving serial 2.
+	if err := os.WriteFile(filepath.Join(dir, "tls.key"), []byte("not yet"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := servedSerial(t, addr, second); got != "2" {
+		t.Fatalf("during a broken rotation: serial %s, want 2", got)
+	}
+	third := writeCert(t, dir, 3)
+	if got := servedSerial(t, addr, third); got != "3" {
+		t.Fatalf("after the rotation completed: serial %s, want 3", got)
+	}
+	// Plain HTTP on the TLS port is refused, not served.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if strings.Contains(line, "200") {
+		t.Fatalf("plain HTTP answered %q", line)
+	}
+}
+
+func TestHookServeTLSFilesMustLoad(t *testing.T) {
+	dir := t.TempDir()
+	err := Serve(context.Background(), Config{Client: fake.NewClientset()}, ServeOptions{Listen: "127.0.0.1:0",
+		TLSCertFile: filepath.Join(dir, "missing.crt"), TLSKeyFile: filepath.Join(dir, "missing.key")})
+	if err == nil || !strings.Contains(err.Error(), "load TLS certificate") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Serve with missing files: %v", err)
+	}
+}
