@@ -201,6 +201,8 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		// The trigger's whole budget may go to waiting for other triggers
 		// of its job (the lock wait was capped at 2 minutes before).
 		LockTimeout: o.TriggerTimeout,
+		// The chart's Role grants delete, not deletecollection.
+		PruneByName: true,
 		OnPruneFailure: func(ns, job string, failed int, err error) {
 			log.Warn("pruning Helm history failed", "namespace", ns, "job", job, "records", failed, "err", err.Error())
 			pruneFailures.WithLabelValues(ns, job).Add(float64(failed))

@@ -87,6 +87,11 @@ type Triggerer struct {
 	// Clock is the API server's clock (nil: the local one). Its Wrap must
 	// be on the transport of Client for it to know the server's time.
 	Clock *ServerClock
+	// PruneByName prunes Helm history with one Delete per record (the
+	// verb "delete") instead of one DeleteCollection ("deletecollection"),
+	// which is also the fallback once a DeleteCollection was forbidden.
+	// The hook server sets it: its chart's Role grants delete only.
+	PruneByName bool
 	// OnPruneFailure, if set, is told when old release records could not
 	// be deleted (the history then grows until a later trigger can).
 	OnPruneFailure func(namespace, job string, failed int, err error)

@@ -88,7 +88,7 @@ func StaleAfterFromEnv(getenv func(string) string) (time.Duration, error) {
 // prune bounds the history (best effort: the next trigger tries again),
 // telling OnPruneFailure what it could not delete.
 func (t *Triggerer) prune(ctx context.Context, cache *releaseCache, ns, name string) {
-	forbidden, failed, err := cache.prune(ctx, MaxHistory, pruneSlack, t.pruneByName.Load())
+	forbidden, failed, err := cache.prune(ctx, MaxHistory, pruneSlack, t.PruneByName || t.pruneByName.Load())
 	if forbidden {
 		t.pruneByName.Store(true)
 	}
