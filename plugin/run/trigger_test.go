@@ -266,3 +266,22 @@ func TestTriggerErrorsAreTyped(t *testing.T) {
 		t.Errorf("unknown parameter: %v, want an InputError", err)
 	}
 }
+
+// TestParameterValuesAreText (review L6): invalid UTF-8 and NUL are
+// refused for every front end (the runtime would refuse the env).
+func TestParameterValuesAreText(t *testing.T) {
+	ft := newFakeTrigger(t, 0, jobSecret(t, nil))
+	for _, v := range []string{"\xff\xfe", "a\x00b"} {
+		_, err := ft.Trigger(t.Context(), Request{Namespace: "ns", Job: "migrate", Params: map[string]string{"TARGET": v}})
+		if !IsInput(err) || !strings.Contains(err.Error(), `invalid value for parameter "TARGET"`) {
+			t.Errorf("value %q: %v, want an InputError", v, err)
+		}
+	}
+	assertNothingWritten(t, ft)
+	if _, err := StaleAfterFromEnv(func(string) string { return "soon" }); err == nil || !strings.Contains(err.Error(), "invalid SHIPJOB_STALE_AFTER") {
+		t.Errorf("StaleAfterFromEnv(soon) = %v", err)
+	}
+	if d, err := StaleAfterFromEnv(func(string) string { return "45s" }); err != nil || d != 45*time.Second {
+		t.Errorf("StaleAfterFromEnv(45s) = %v, %v", d, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
@@ -31,6 +32,13 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 		}
 		sort.Strings(names)
 		return nil, fmt.Errorf("unknown parameter %q for job %s; allowed: %s", unknown[0], def.Name, strings.Join(names, ", "))
+	}
+	for k, v := range given {
+		// The container runtime refuses such an env value, and a run would
+		// sit in CreateContainerError until its timeout.
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return nil, fmt.Errorf("invalid value for parameter %q: it must be UTF-8 text without NUL characters", k)
+		}
 	}
 	out := make(map[string]string, len(names))
 	for _, p := range def.Spec.Parameters {
