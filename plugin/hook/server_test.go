@@ -43,6 +43,7 @@ func TestHookTriggerAnswers(t *testing.T) {
 		"L1 duplicate name":  {token: f.token, ctype: "application/json", body: `{"instanceEnvironmentVariables":[{"name":"EXAMPLE_VAR","name":"X","value":"1"}]}`, code: 400, msg: `duplicate field "name"`},
 		"L1 null body":       {token: f.token, ctype: "application/json", body: `null`, code: 400, msg: "not null"},
 		"L1 null required":   {token: f.strictToken, ctype: "application/json", body: `{"instanceEnvironmentVariables":[{"name":"REQ","value":null}]}`, code: 400, msg: "instanceEnvironmentVariables[0].value must be a string, not null"},
+		"L1 empty required":  {token: f.strictToken, ctype: "application/json", body: `{"instanceEnvironmentVariables":[{"name":"REQ","value":""}]}`, code: 400, msg: `required parameter "REQ" for job strict needs a value`},
 		"L1 NUL in value":    {token: f.token, ctype: "application/json", body: `{"instanceEnvironmentVariables":[{"name":"EXAMPLE_VAR","value":"a\u0000"}]}`, code: 400, msg: "control character U+0000"},
 		"wrong secret":       {token: wrongSecret, ctype: "application/json", body: `{}`, code: 404, msg: "hook not found"},
 		"unknown hook":       {token: other, ctype: "application/json", body: `{}`, code: 404, msg: "hook not found"},

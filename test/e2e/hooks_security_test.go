@@ -31,6 +31,7 @@ func TestHookStrictBodyIsRejected(t *testing.T) {
 		{"duplicate item key", `{"instanceEnvironmentVariables":[{"name":"OPT","name":"REQ","value":"1"}]}`, `instanceEnvironmentVariables[0]: duplicate field \"name\"`},
 		{"null body", `null`, "the body must be an object, not null"},
 		{"null required value", `{"instanceEnvironmentVariables":[{"name":"REQ","value":null}]}`, "instanceEnvironmentVariables[0].value must be a string, not null"},
+		{"empty required value", `{"instanceEnvironmentVariables":[{"name":"REQ","value":""}]}`, `required parameter \"REQ\" for job strict needs a value`},
 		{"null tag", `{"imageTag":null,"instanceEnvironmentVariables":[{"name":"REQ","value":"1"}]}`, "imageTag must be a string, not null"},
 		{"NUL in value", `{"instanceEnvironmentVariables":[{"name":"REQ","value":"a\u0000b"}]}`, "instanceEnvironmentVariables[0].value: control character U+0000 is not allowed"},
 		{"newline in value", `{"instanceEnvironmentVariables":[{"name":"REQ","value":"a\nb"}]}`, "control character U+000A"},
