@@ -22,7 +22,6 @@ import (
 type ApplyOptions struct {
 	Filenames  []string
 	Recursive  bool
-	DryRun     string
 	PrintFlags *genericclioptions.PrintFlags
 
 	flags  *genericclioptions.ConfigFlags
@@ -52,7 +51,7 @@ written. All documents are validated before anything is written.`,
 	}
 	cmd.Flags().StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files or directories (.yaml, .yml, .json) to apply, or - for stdin.")
 	cmd.Flags().BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directories given with -f recursively.")
-	addDryRunFlag(cmd, &o.DryRun)
+	addDryRunFlag(cmd, &o.dryRun)
 	o.PrintFlags = writePrintFlags(cmd)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
@@ -61,13 +60,10 @@ written. All documents are validated before anything is written.`,
 // Complete reads and decodes every input and puts each job in its
 // namespace.
 func (o *ApplyOptions) Complete(cmd *cobra.Command, args []string) error {
-	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-		return err
-	}
 	if err := checkOutput(o.PrintFlags); err != nil {
 		return err
 	}
+	var err error
 	if o.target, err = resolveTarget(o.flags); err != nil {
 		return err
 	}

@@ -13,10 +13,12 @@ import (
 
 // CancelOptions cancel running runs.
 type CancelOptions struct {
-	flags      *genericclioptions.ConfigFlags
-	Names      []string
-	DryRunFlag string
-	Wait       bool
+	Names []string
+	Wait  bool
+
+	flags  *genericclioptions.ConfigFlags
+	target target
+	dryRun dryRun
 	genericiooptions.IOStreams
 }
 
@@ -32,38 +34,35 @@ is kept like any finished run until its retention ends.`,
   kubectl shipjob cancel migrate --wait`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeJobNames(flags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Names = args
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(o),
 	}
 	cmd.Flags().BoolVarP(&o.Wait, "wait", "w", false, "Wait until the runs have stopped")
-	addDryRunFlag(cmd, &o.DryRunFlag)
+	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
 }
 
+// Complete takes the names and resolves the namespace and client.
+func (o *CancelOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.Names = args
+	var err error
+	o.target, err = resolveTarget(o.flags)
+	return err
+}
+
+// Validate has nothing to check: names are looked up as runs or jobs.
+func (o *CancelOptions) Validate() error { return nil }
+
 // Run cancels each run; it fails (exit 1) if any could not be cancelled.
 func (o *CancelOptions) Run(ctx context.Context) error {
-	dry, err := parseDryRun(o.DryRunFlag)
-	if err != nil {
-		return err
-	}
-	t, err := resolveTarget(o.flags)
-	if err != nil {
-		return err
-	}
+	t := o.target
 	by := run.WhoAmI(ctx, t.Client)
-	var opts []string
-	if dry == dryRunServer {
-		opts = []string{"All"}
-	}
 	var firstErr error
 	for _, n := range o.Names {
 		name, err := run.Resolve(ctx, t.Client, t.Namespace, n)
-		if err == nil && dry != dryRunClient {
-			_, err = run.Cancel(ctx, t.Client, t.Namespace, name, by, opts)
+		if err == nil {
+			_, err = run.Cancel(ctx, t.Client, t.Namespace, name, by, o.dryRun.domain())
 		}
-		if err == nil && o.Wait && dry == dryRunNone {
+		if err == nil && o.Wait && o.dryRun == dryRunNone {
 			_, err = run.Wait(ctx, t.Client, t.Namespace, name, run.WaitOptions{})
 		}
 		if err != nil {
@@ -73,7 +72,7 @@ func (o *CancelOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.ErrOut, FormatError(err))
 			continue
 		}
-		fmt.Fprintf(o.Out, "run.shipjob.dev/%s cancelled%s\n", name, dry.suffix())
+		fmt.Fprintf(o.Out, "run.shipjob.dev/%s cancelled%s\n", name, o.dryRun.suffix())
 	}
 	if firstErr != nil {
 		return &ExitError{Code: 1}

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
@@ -61,51 +60,6 @@ func (t target) store(allNamespaces bool) *jobdef.Store {
 		ns = ""
 	}
 	return &jobdef.Store{Client: t.Client, Namespace: ns}
-}
-
-// dryRun is the --dry-run strategy of write commands, as kubectl's.
-type dryRun string
-
-const (
-	dryRunNone   dryRun = "none"
-	dryRunClient dryRun = "client"
-	dryRunServer dryRun = "server"
-)
-
-// addDryRunFlag adds --dry-run=none|client|server into v (a bare
-// --dry-run means client).
-func addDryRunFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVar(v, "dry-run", string(dryRunNone),
-		`Must be "none", "server", or "client". If client strategy, only print the object that would be sent, without sending it. If server strategy, submit server-side request without persisting the resource.`)
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = string(dryRunClient)
-}
-
-func parseDryRun(s string) (dryRun, error) {
-	switch d := dryRun(s); d {
-	case dryRunNone, dryRunClient, dryRunServer:
-		return d, nil
-	}
-	return "", fmt.Errorf(`invalid --dry-run %q: must be "none", "server", or "client"`, s)
-}
-
-// writeOptions are the store's options for this strategy.
-func (d dryRun) writeOptions() jobdef.WriteOptions {
-	opts := jobdef.WriteOptions{FieldManager: jobdef.ManagedBy}
-	if d == dryRunServer {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	return opts
-}
-
-// suffix is what kubectl appends to its success messages.
-func (d dryRun) suffix() string {
-	switch d {
-	case dryRunClient:
-		return " (dry run)"
-	case dryRunServer:
-		return " (server dry run)"
-	}
-	return ""
 }
 
 // options is what every command's Options implement, in kubectl's order.

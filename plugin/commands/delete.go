@@ -2,15 +2,11 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -24,14 +20,10 @@ type DeleteOptions struct {
 	Names          []string
 	KeepRuns       bool
 	IgnoreNotFound bool
-	DryRun         string
 
 	flags  *genericclioptions.ConfigFlags
 	target target
 	dryRun dryRun
-	// uninstall removes the job's Helm release; a missing one is fine (a
-	// test seam).
-	uninstall func(name string, dry bool) error
 	genericiooptions.IOStreams
 }
 
@@ -56,7 +48,7 @@ finished or not.`,
 	}
 	cmd.Flags().BoolVar(&o.KeepRuns, "keep-runs", false, "Leave the job's runs until their retention ends.")
 	cmd.Flags().BoolVar(&o.IgnoreNotFound, "ignore-not-found", false, "Treat a missing job as a successful delete.")
-	addDryRunFlag(cmd, &o.DryRun)
+	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
 }
 
@@ -64,16 +56,8 @@ finished or not.`,
 func (o *DeleteOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Names = args
 	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-		return err
-	}
-	if o.target, err = resolveTarget(o.flags); err != nil {
-		return err
-	}
-	if o.uninstall == nil {
-		o.uninstall = o.helmUninstall
-	}
-	return nil
+	o.target, err = resolveTarget(o.flags)
+	return err
 }
 
 // Validate checks the names.
@@ -102,28 +86,17 @@ func runArg(arg string) (string, bool) {
 	return "", false
 }
 
-// deleteRun deletes one run.
-func (o *DeleteOptions) deleteRun(ctx context.Context, name string) error {
-	if o.dryRun != dryRunClient {
-		if err := run.Delete(ctx, o.target.Client, o.target.Namespace, name, o.dryRun.writeOptions().DryRun); err != nil {
-			return err
-		}
-	} else if _, err := run.Get(ctx, o.target.Client, o.target.Namespace, name); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.Out, "run.shipjob.dev/%s deleted%s\n", name, o.dryRun.suffix())
-	return nil
-}
-
-// Run deletes each job; one that fails does not stop the others.
+// Run deletes each job or run; one that fails does not stop the others.
 func (o *DeleteOptions) Run(ctx context.Context) error {
 	var errs []error
 	for _, name := range o.Names {
-		del := o.delete
+		var err error
 		if r, ok := runArg(name); ok {
-			name, del = r, o.deleteRun
+			err = deleteRun(ctx, o.target, r, o.dryRun, o.Out)
+		} else {
+			err = o.delete(ctx, strings.TrimPrefix(name, "job/"))
 		}
-		if err := del(ctx, strings.TrimPrefix(name, "job/")); err != nil {
+		if err != nil {
 			if o.IgnoreNotFound && apierrors.IsNotFound(err) {
 				continue
 			}
@@ -133,83 +106,22 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	return reportErrors(o.ErrOut, errs)
 }
 
-// delete removes runs and release first and the definition last, so a
-// failed delete can be retried.
+// delete deletes one job (run.DeleteJob) and reports what went with it.
 func (o *DeleteOptions) delete(ctx context.Context, name string) error {
-	store := o.target.store(false)
-	if _, err := store.Get(ctx, name); err != nil {
+	res, err := run.DeleteJob(ctx, o.target.Client, o.flags, o.target.Namespace, name,
+		run.DeleteJobOptions{KeepRuns: o.KeepRuns, DryRun: o.dryRun.domain()})
+	if err != nil {
 		return err
-	}
-	if err := o.uninstall(name, o.dryRun != dryRunNone); err != nil {
-		return err
-	}
-	runs := -1
-	if !o.KeepRuns {
-		n, err := o.deleteRuns(ctx, name)
-		if err != nil {
-			return err
-		}
-		runs = n
-	}
-	if o.dryRun != dryRunClient {
-		if err := store.Delete(ctx, name, o.dryRun.writeOptions()); err != nil {
-			return err
-		}
 	}
 	note := ""
 	switch {
-	case runs < 0:
+	case res.RunsKept:
 		note = " (runs kept)"
-	case runs == 1:
+	case res.Runs == 1:
 		note = " (1 run deleted)"
-	case runs > 1:
-		note = fmt.Sprintf(" (%d runs deleted)", runs)
+	case res.Runs > 1:
+		note = fmt.Sprintf(" (%d runs deleted)", res.Runs)
 	}
 	fmt.Fprintf(o.Out, "job.shipjob.dev/%s deleted%s%s\n", name, o.dryRun.suffix(), note)
-	return nil
-}
-
-// deleteRuns deletes the job's run Jobs (their pods go with them) and their
-// files Secrets, and returns how many runs there were.
-func (o *DeleteOptions) deleteRuns(ctx context.Context, name string) (int, error) {
-	ns, c := o.target.Namespace, o.target.Client
-	sel := metav1.ListOptions{LabelSelector: run.Selector(name)}
-	jobs, err := c.BatchV1().Jobs(ns).List(ctx, sel)
-	if err != nil {
-		return 0, fmt.Errorf("list runs of %s: %w", name, err)
-	}
-	if o.dryRun == dryRunClient {
-		return len(jobs.Items), nil
-	}
-	background := metav1.DeletePropagationBackground
-	del := metav1.DeleteOptions{PropagationPolicy: &background, DryRun: o.dryRun.writeOptions().DryRun}
-	for _, j := range jobs.Items {
-		err := c.BatchV1().Jobs(ns).Delete(ctx, j.Name, del)
-		if err != nil && !apierrors.IsNotFound(err) { // NotFound: its retention ended meanwhile
-			return 0, fmt.Errorf("delete run %s: %w", j.Name, err)
-		}
-	}
-	files := metav1.ListOptions{LabelSelector: run.LabelKind + "=" + run.KindRunFiles + "," + run.LabelJob + "=" + name}
-	secrets, err := c.CoreV1().Secrets(ns).List(ctx, files)
-	if err != nil {
-		return 0, fmt.Errorf("list run files of %s: %w", name, err)
-	}
-	for _, s := range secrets.Items {
-		err := c.CoreV1().Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{DryRun: del.DryRun})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return 0, fmt.Errorf("delete run files %s: %w", s.Name, err)
-		}
-	}
-	return len(jobs.Items), nil
-}
-
-// helmUninstall uninstalls the job's release (named like the job); runs
-// survive it (they carry helm.sh/resource-policy: keep).
-func (o *DeleteOptions) helmUninstall(name string, dry bool) error {
-	u := action.NewUninstall(run.HelmConfig(o.flags, o.target.Client, o.target.Namespace))
-	u.IgnoreNotFound, u.DryRun = true, dry
-	if _, err := u.Run(name); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
-		return fmt.Errorf("uninstall the Helm release of job %s: %w", name, err)
-	}
 	return nil
 }

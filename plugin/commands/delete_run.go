@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -15,10 +16,12 @@ import (
 
 // DeleteRunOptions delete single runs.
 type DeleteRunOptions struct {
-	flags       *genericclioptions.ConfigFlags
 	Runs        []string
 	AllFinished string
-	DryRun      string
+
+	flags  *genericclioptions.ConfigFlags
+	target target
+	dryRun dryRun
 	genericiooptions.IOStreams
 }
 
@@ -33,17 +36,19 @@ of a job and leaves running ones. Same as 'kubectl shipjob delete run/RUN'.`,
 		Example: `  kubectl shipjob delete-run migrate-09xi5scrch
   kubectl shipjob delete-run --all-finished migrate`,
 		ValidArgsFunction: completeJobNames(flags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Runs = args
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(o),
 	}
 	cmd.Flags().StringVar(&o.AllFinished, "all-finished", "", "Delete every finished run of this job")
-	addDryRunFlag(cmd, &o.DryRun)
+	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
+}
+
+// Complete takes the run names and resolves the namespace and client.
+func (o *DeleteRunOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.Runs = args
+	var err error
+	o.target, err = resolveTarget(o.flags)
+	return err
 }
 
 // Validate checks that exactly one way of naming runs is used.
@@ -59,17 +64,9 @@ func (o *DeleteRunOptions) Validate() error {
 
 // Run deletes the runs; one that fails does not stop the others.
 func (o *DeleteRunOptions) Run(ctx context.Context) error {
-	dry, err := parseDryRun(o.DryRun)
-	if err != nil {
-		return err
-	}
-	t, err := resolveTarget(o.flags)
-	if err != nil {
-		return err
-	}
 	names := o.Runs
 	if o.AllFinished != "" {
-		runs, err := run.List(ctx, t.Client, t.Namespace, o.AllFinished)
+		runs, err := run.List(ctx, o.target.Client, o.target.Namespace, o.AllFinished)
 		if err != nil {
 			return err
 		}
@@ -85,16 +82,19 @@ func (o *DeleteRunOptions) Run(ctx context.Context) error {
 	}
 	var errs []error
 	for _, n := range names {
-		if dry == dryRunClient {
-			_, err = run.Get(ctx, t.Client, t.Namespace, n)
-		} else {
-			err = run.Delete(ctx, t.Client, t.Namespace, n, dry.writeOptions().DryRun)
-		}
-		if err != nil {
+		if err := deleteRun(ctx, o.target, n, o.dryRun, o.Out); err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		fmt.Fprintf(o.Out, "run.shipjob.dev/%s deleted%s\n", n, dry.suffix())
 	}
 	return reportErrors(o.ErrOut, errs)
+}
+
+// deleteRun deletes one run and reports it: what `delete run/RUN` and
+// `delete-run RUN` both do.
+func deleteRun(ctx context.Context, t target, name string, dry dryRun, w io.Writer) error {
+	if err := run.Delete(ctx, t.Client, t.Namespace, name, dry.domain()); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "run.shipjob.dev/%s deleted%s\n", name, dry.suffix())
+	return nil
 }

@@ -33,23 +33,22 @@ func addRuns(t *testing.T, tgt target, job string, n int) {
 
 func TestDelete(t *testing.T) {
 	cases := map[string]struct {
-		names      []string
-		keep       bool
-		dry        dryRun
-		ignore     bool
-		wantOut    string
-		wantErr    string
-		wantLeft   int // run Jobs left in the namespace
-		wantJobs   int // job definitions left
-		uninstalls string
+		names    []string
+		keep     bool
+		dry      dryRun
+		ignore   bool
+		wantOut  string
+		wantErr  string
+		wantLeft int // run Jobs left in the namespace
+		wantJobs int // job definitions left
 	}{
 		"with runs": {names: []string{"a", "b"}, wantOut: "job.shipjob.dev/a deleted (3 runs deleted)\njob.shipjob.dev/b deleted (1 run deleted)\n",
-			wantLeft: 1, wantJobs: 1, uninstalls: "a b "},
-		"keep runs":   {names: []string{"a"}, keep: true, wantOut: "job.shipjob.dev/a deleted (runs kept)\n", wantLeft: 5, wantJobs: 2, uninstalls: "a "},
-		"client dry":  {names: []string{"a"}, dry: dryRunClient, wantOut: "job.shipjob.dev/a deleted (dry run) (3 runs deleted)\n", wantLeft: 5, wantJobs: 3, uninstalls: "a(dry) "},
+			wantLeft: 1, wantJobs: 1},
+		"keep runs":   {names: []string{"a"}, keep: true, wantOut: "job.shipjob.dev/a deleted (runs kept)\n", wantLeft: 5, wantJobs: 2},
+		"client dry":  {names: []string{"a"}, dry: dryRunClient, wantOut: "job.shipjob.dev/a deleted (dry run) (3 runs deleted)\n", wantLeft: 5, wantJobs: 3},
 		"missing":     {names: []string{"zz"}, wantErr: `jobs.shipjob.dev "zz" not found`, wantLeft: 5, wantJobs: 3},
-		"ignore":      {names: []string{"zz", "c"}, ignore: true, wantOut: "job.shipjob.dev/c deleted\n", wantLeft: 5, wantJobs: 2, uninstalls: "c "},
-		"one of many": {names: []string{"zz", "c", "yy"}, wantOut: "job.shipjob.dev/c deleted\n", wantErr: "exit code 1", wantLeft: 5, wantJobs: 2, uninstalls: "c "},
+		"ignore":      {names: []string{"zz", "c"}, ignore: true, wantOut: "job.shipjob.dev/c deleted\n", wantLeft: 5, wantJobs: 2},
+		"one of many": {names: []string{"zz", "c", "yy"}, wantOut: "job.shipjob.dev/c deleted\n", wantErr: "exit code 1", wantLeft: 5, wantJobs: 2},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -58,26 +57,17 @@ func TestDelete(t *testing.T) {
 			addRuns(t, tgt, "b", 1)
 			addRuns(t, tgt, "other", 1)
 			var out, errOut bytes.Buffer
-			var uninstalled strings.Builder
 			if tc.dry == "" {
 				tc.dry = dryRunNone
 			}
 			o := &DeleteOptions{Names: tc.names, KeepRuns: tc.keep, IgnoreNotFound: tc.ignore, target: tgt, dryRun: tc.dry,
-				IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &errOut},
-				uninstall: func(name string, dry bool) error {
-					uninstalled.WriteString(name)
-					if dry {
-						uninstalled.WriteString("(dry)")
-					}
-					uninstalled.WriteString(" ")
-					return nil
-				}}
+				IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}}
 			err := o.Run(context.Background())
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("error = %v, want %q", err, tc.wantErr)
 			}
-			if out.String() != tc.wantOut || uninstalled.String() != tc.uninstalls {
-				t.Errorf("output %q (want %q), uninstalled %q (want %q)", out.String(), tc.wantOut, uninstalled.String(), tc.uninstalls)
+			if out.String() != tc.wantOut {
+				t.Errorf("output %q, want %q", out.String(), tc.wantOut)
 			}
 			if name == "one of many" && strings.Count(errOut.String(), "Error from server (NotFound)") != 2 {
 				t.Errorf("stderr: %q", errOut.String())

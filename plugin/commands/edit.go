@@ -19,8 +19,7 @@ import (
 
 // EditOptions edit a job in $KUBE_EDITOR or $EDITOR, like kubectl edit.
 type EditOptions struct {
-	Name   string
-	DryRun string
+	Name string
 
 	flags  *genericclioptions.ConfigFlags
 	target target
@@ -46,7 +45,7 @@ changed by someone else meanwhile is not overwritten.`,
 		ValidArgsFunction: completeJobName(flags),
 		RunE:              runE(o),
 	}
-	addDryRunFlag(cmd, &o.DryRun)
+	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
 }
 
@@ -59,9 +58,6 @@ func launchEditor(text []byte) ([]byte, string, error) {
 func (o *EditOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Name = args[0]
 	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-		return err
-	}
 	o.target, err = resolveTarget(o.flags)
 	return err
 }

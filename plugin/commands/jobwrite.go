@@ -13,7 +13,6 @@ import (
 type jobWrite struct {
 	Name       string
 	Job        jobFlags
-	DryRun     string
 	PrintFlags *genericclioptions.PrintFlags
 
 	flags  *genericclioptions.ConfigFlags
@@ -24,7 +23,7 @@ type jobWrite struct {
 // addFlags registers the job flags (set: as changes), --dry-run and -o.
 func (w *jobWrite) addFlags(cmd *cobra.Command, set bool) {
 	w.Job.addFlags(cmd.Flags(), set)
-	addDryRunFlag(cmd, &w.DryRun)
+	addDryRunFlag(cmd, &w.dryRun)
 	w.PrintFlags = writePrintFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("registry", completeRegistryNames(w.flags))
 }
@@ -39,13 +38,10 @@ func (w *jobWrite) complete(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("exactly one NAME is required (a command goes after '--'), got %d arguments", len(args))
 	}
 	w.Name = args[0]
-	var err error
-	if w.dryRun, err = parseDryRun(w.DryRun); err != nil {
-		return err
-	}
 	if err := checkOutput(w.PrintFlags); err != nil {
 		return err
 	}
+	var err error
 	w.target, err = resolveTarget(w.flags)
 	return err
 }

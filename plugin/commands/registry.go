@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,12 +9,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
@@ -29,7 +26,6 @@ type RegistryOptions struct {
 	Password      string
 	PasswordStdin bool
 	Output        string
-	DryRun        string
 
 	flags  *genericclioptions.ConfigFlags
 	target target
@@ -60,9 +56,6 @@ type regCmd struct {
 func (c regCmd) Complete(cmd *cobra.Command, args []string) error {
 	c.Names = args
 	var err error
-	if c.dryRun, err = parseDryRun(c.DryRun); err != nil {
-		return err
-	}
 	c.target, err = resolveTarget(c.flags)
 	return err
 }
@@ -71,7 +64,7 @@ func (c regCmd) Validate() error               { return c.validate() }
 func (c regCmd) Run(ctx context.Context) error { return c.run(ctx) }
 
 func newRegistryAddCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RegistryOptions{flags: flags, IOStreams: streams, DryRun: string(dryRunNone)}
+	o := &RegistryOptions{flags: flags, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "add NAME --server HOST[/PATH] --username USER --password-stdin",
 		Short:   "Add a registry with credentials; jobs refer to it with --registry NAME",
@@ -83,7 +76,7 @@ func newRegistryAddCmd(flags *genericclioptions.ConfigFlags, streams genericioop
 	cmd.Flags().StringVar(&o.Username, "username", "", "User name")
 	cmd.Flags().StringVar(&o.Password, "password", "", "Password or token (insecure: it lands in shell history; use --password-stdin)")
 	cmd.Flags().BoolVar(&o.PasswordStdin, "password-stdin", false, "Read the password or token from stdin")
-	addDryRunFlag(cmd, &o.DryRun)
+	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
 }
 
@@ -107,18 +100,10 @@ func (o *RegistryOptions) validateAdd() error {
 }
 
 func (o *RegistryOptions) runAdd(ctx context.Context) error {
-	sec, err := jobdef.RegistrySecret(o.target.Namespace, o.Names[0], o.Server, o.Username, o.Password)
-	if err != nil {
-		return err
-	}
 	if o.dryRun != dryRunClient {
-		opts := metav1.CreateOptions{DryRun: o.dryRun.writeOptions().DryRun, FieldManager: jobdef.ManagedBy}
-		_, err = o.target.Client.CoreV1().Secrets(o.target.Namespace).Create(ctx, sec, opts)
-		if apierrors.IsAlreadyExists(err) {
-			return apierrors.NewAlreadyExists(jobdef.RegistryResource, o.Names[0])
-		}
+		_, err := o.target.store(false).CreateRegistry(ctx, o.Names[0], o.Server, o.Username, o.Password, o.dryRun.writeOptions())
 		if err != nil {
-			return fmt.Errorf("add registry %s: %w", o.Names[0], err)
+			return err
 		}
 	}
 	fmt.Fprintf(o.Out, "registry.shipjob.dev/%s created%s\n", o.Names[0], o.dryRun.suffix())
@@ -126,7 +111,7 @@ func (o *RegistryOptions) runAdd(ctx context.Context) error {
 }
 
 func newRegistryListCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RegistryOptions{flags: flags, IOStreams: streams, DryRun: string(dryRunNone)}
+	o := &RegistryOptions{flags: flags, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -139,13 +124,7 @@ func newRegistryListCmd(flags *genericclioptions.ConfigFlags, streams genericioo
 	return cmd
 }
 
-func (o *RegistryOptions) validateList() error {
-	switch o.Output {
-	case "", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("--output must be json or yaml, got %q", o.Output)
-}
+func (o *RegistryOptions) validateList() error { return checkFormat(o.Output, "json", "yaml") }
 
 func (o *RegistryOptions) runList(ctx context.Context) error {
 	store := o.target.store(false)
@@ -154,17 +133,7 @@ func (o *RegistryOptions) runList(ctx context.Context) error {
 		return err
 	}
 	if o.Output != "" {
-		out := map[string]any{"registries": regs}
-		data, err := yaml.Marshal(out)
-		if o.Output == "json" {
-			data, err = json.MarshalIndent(out, "", "  ")
-			data = append(data, '\n')
-		}
-		if err != nil {
-			return fmt.Errorf("encode registries: %w", err)
-		}
-		_, err = o.Out.Write(data)
-		return err
+		return writeData(o.Out, o.Output, map[string]any{"registries": regs}, "registries")
 	}
 	if len(regs) == 0 {
 		fmt.Fprintf(o.ErrOut, "No registries found in %s namespace.\n", o.target.Namespace)
@@ -189,7 +158,7 @@ func newRegistryDeleteCmd(flags *genericclioptions.ConfigFlags, streams generici
 		ValidArgsFunction: completeRegistryNames(flags),
 		RunE:              runE(regCmd{o, func() error { return nil }, o.runDelete}),
 	}
-	addDryRunFlag(cmd, &o.DryRun)
+	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
 }
 
@@ -197,16 +166,15 @@ func (o *RegistryOptions) runDelete(ctx context.Context) error {
 	store := o.target.store(false)
 	var errs []error
 	for _, name := range o.Names {
-		if _, err := store.GetRegistry(ctx, name); err != nil {
+		var err error
+		if o.dryRun == dryRunClient {
+			_, err = store.GetRegistry(ctx, name)
+		} else {
+			err = store.DeleteRegistry(ctx, name, o.dryRun.writeOptions())
+		}
+		if err != nil {
 			errs = append(errs, err)
 			continue
-		}
-		if o.dryRun != dryRunClient {
-			opts := metav1.DeleteOptions{DryRun: o.dryRun.writeOptions().DryRun}
-			if err := o.target.Client.CoreV1().Secrets(o.target.Namespace).Delete(ctx, jobdef.RegistrySecretName(name), opts); err != nil {
-				errs = append(errs, fmt.Errorf("delete registry %s: %w", name, err))
-				continue
-			}
 		}
 		fmt.Fprintf(o.Out, "registry.shipjob.dev/%s deleted%s\n", name, o.dryRun.suffix())
 	}

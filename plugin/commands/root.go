@@ -75,6 +75,7 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(flagErrorFunc)
 	flags.AddFlags(root.PersistentFlags())
 	// Every client (ours and Helm's) names itself and is not held to
 	// client-go's default 5 requests/s.

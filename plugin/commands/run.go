@@ -25,7 +25,6 @@ const (
 
 // RunOptions trigger a run of a job.
 type RunOptions struct {
-	flags       *genericclioptions.ConfigFlags
 	Job         string
 	Params      []string
 	Tag         string
@@ -33,9 +32,9 @@ type RunOptions struct {
 	Follow      bool
 	PullTimeout time.Duration
 	WaitTimeout time.Duration
-	DryRunFlag  string
 	Output      string
 
+	flags  *genericclioptions.ConfigFlags
 	dryRun dryRun
 	params map[string]string
 	target target
@@ -73,15 +72,7 @@ run to finish and exits with:
   kubectl shipjob run migrate --dry-run=client -o yaml`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeJobName(flags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(o),
 	}
 	cmd.Flags().StringArrayVarP(&o.Params, "param", "p", nil, "Parameter NAME=VALUE for this run (repeatable)")
 	cmd.Flags().StringVar(&o.Tag, "tag", "", "Image tag for this run only")
@@ -90,17 +81,13 @@ run to finish and exits with:
 	cmd.Flags().DurationVar(&o.PullTimeout, "pull-timeout", 2*time.Minute, "With --wait: give up when the image could not be pulled for this long")
 	cmd.Flags().DurationVar(&o.WaitTimeout, "wait-timeout", 0, "With --wait: stop waiting after this long (0 = until the run ends)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: name, yaml or json (the applied manifest)")
-	addDryRunFlag(cmd, &o.DryRunFlag)
+	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
 }
 
 // Complete parses flags into the trigger request.
-func (o *RunOptions) Complete(args []string) error {
+func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Job = args[0]
-	var err error
-	if o.dryRun, err = parseDryRun(o.DryRunFlag); err != nil {
-		return err
-	}
 	o.params = map[string]string{}
 	for _, p := range o.Params {
 		k, v, ok := strings.Cut(p, "=")
@@ -115,16 +102,15 @@ func (o *RunOptions) Complete(args []string) error {
 	if o.Follow {
 		o.Wait = true
 	}
+	var err error
 	o.target, err = resolveTarget(o.flags)
 	return err
 }
 
 // Validate checks flag combinations.
 func (o *RunOptions) Validate() error {
-	switch o.Output {
-	case "", "name", "yaml", "json":
-	default:
-		return fmt.Errorf("--output must be name, yaml or json, got %q", o.Output)
+	if err := checkFormat(o.Output, "name", "yaml", "json"); err != nil {
+		return err
 	}
 	if o.Wait && o.dryRun != dryRunNone {
 		return errors.New("--wait and --follow cannot be used with --dry-run")
@@ -146,7 +132,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock}
 	req := run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag,
-		DryRun: run.DryRun(map[dryRun]string{dryRunClient: "client", dryRunServer: "server"}[o.dryRun])}
+		DryRun: o.dryRun.domain()}
 	if o.dryRun == dryRunClient {
 		req.TriggeredBy = "user:(dry run)"
 	} else {

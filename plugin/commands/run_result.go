@@ -1,13 +1,8 @@
 package commands
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
-
-	"helm.sh/helm/v3/pkg/releaseutil"
-	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -38,30 +33,16 @@ func finalExit(w io.Writer, st run.Status) error {
 // printManifestJSON prints a rendered manifest as JSON: one object, or a
 // v1 List of them.
 func printManifestJSON(w io.Writer, manifest string) error {
-	docs := releaseutil.SplitManifests(manifest)
-	keys := make([]string, 0, len(docs))
-	for k := range docs {
-		keys = append(keys, k)
-	}
-	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
-	var items []any
-	for _, k := range keys {
-		var obj map[string]any
-		if err := yaml.Unmarshal([]byte(docs[k]), &obj); err != nil {
-			return fmt.Errorf("decode manifest: %w", err)
-		}
-		if obj != nil {
-			items = append(items, obj)
-		}
+	items, err := run.ManifestObjects(manifest)
+	if err != nil {
+		return err
 	}
 	var out any = map[string]any{"apiVersion": "v1", "kind": "List", "items": items}
 	if len(items) == 1 {
 		out = items[0]
 	}
-	data, err := json.MarshalIndent(out, "", "    ")
-	if err != nil {
+	if err := writeJSON(w, out); err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	_, err = fmt.Fprintln(w, string(data))
-	return err
+	return nil
 }

@@ -112,6 +112,41 @@ func (s *Store) ListRegistries(ctx context.Context) ([]Registry, error) {
 	return out, nil
 }
 
+// CreateRegistry stores a new registry with its credentials (a pull
+// Secret); an existing one is AlreadyExists (registries).
+func (s *Store) CreateRegistry(ctx context.Context, name, server, username, password string, opts WriteOptions) (*Registry, error) {
+	sec, err := RegistrySecret(s.Namespace, name, server, username, password)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Client.CoreV1().Secrets(s.Namespace).Create(ctx, sec, metav1.CreateOptions{DryRun: opts.DryRun, FieldManager: opts.FieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return nil, apierrors.NewAlreadyExists(RegistryResource, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("add registry %s: %w", name, err)
+	}
+	r := registryFromSecret(out)
+	return &r, nil
+}
+
+// DeleteRegistry removes a registry; a missing one is NotFound
+// (registries), and a Secret of that name that is not a registry is left
+// alone. Jobs that use it cannot run until it is added again.
+func (s *Store) DeleteRegistry(ctx context.Context, name string, opts WriteOptions) error {
+	if _, err := s.GetRegistry(ctx, name); err != nil {
+		return err
+	}
+	err := s.Client.CoreV1().Secrets(s.Namespace).Delete(ctx, RegistrySecretName(name), metav1.DeleteOptions{DryRun: opts.DryRun})
+	if apierrors.IsNotFound(err) {
+		return apierrors.NewNotFound(RegistryResource, name)
+	}
+	if err != nil {
+		return fmt.Errorf("delete registry %s: %w", name, err)
+	}
+	return nil
+}
+
 // ResolvedImage is the image a run pulls and the Secrets it pulls with.
 type ResolvedImage struct {
 	Image       string

@@ -39,5 +39,10 @@ func Selector(job string) string {
 	return LabelKind + "=" + KindRun + "," + LabelJob + "=" + job
 }
 
+// FilesSelector selects the files Secrets of every run of job.
+func FilesSelector(job string) string {
+	return LabelKind + "=" + KindRunFiles + "," + LabelJob + "=" + job
+}
+
 // GroupResource names runs in errors ("runs.shipjob.dev").
 var GroupResource = schema.GroupResource{Group: jobdef.Group, Resource: "runs"}

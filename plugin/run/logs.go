@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +35,7 @@ func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 	}
 	printed := map[string]bool{}
 	for {
-		pods, err := attempts(ctx, client, ns, run)
+		pods, _, err := listAttempts(ctx, client, ns, run)
 		if err != nil {
 			return err
 		}
@@ -69,7 +68,7 @@ func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 		}
 		if st.Phase.Finished() {
 			// A retry may have created a pod after our list: print it too.
-			if more, err := attempts(ctx, client, ns, run); err == nil && len(more) == len(pods) {
+			if more, _, err := listAttempts(ctx, client, ns, run); err == nil && len(more) == len(pods) {
 				return nil
 			}
 			continue
@@ -79,16 +78,6 @@ func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 			return err
 		}
 	}
-}
-
-func attempts(ctx context.Context, client kubernetes.Interface, ns, run string) ([]corev1.Pod, error) {
-	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRun + "=" + run})
-	if err != nil {
-		return nil, fmt.Errorf("list pods of run %s: %w", run, err)
-	}
-	pods := list.Items
-	sort.Slice(pods, func(a, b int) bool { return pods[a].CreationTimestamp.Before(&pods[b].CreationTimestamp) })
-	return pods, nil
 }
 
 // streamPod copies one attempt's output. Following, it waits for the

@@ -6,38 +6,45 @@ import (
 	"fmt"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
-// getRunJob reads a run's Job, NotFound as runs.shipjob.dev.
-func getRunJob(ctx context.Context, client kubernetes.Interface, ns, run string) (*batchv1.Job, error) {
-	job, err := client.BatchV1().Jobs(ns).Get(ctx, run, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) || (err == nil && job.Labels[LabelKind] != KindRun) {
-		return nil, apierrors.NewNotFound(GroupResource, run)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get run %s: %w", run, err)
-	}
-	return job, nil
-}
-
 // Cancel stops a running run: it is marked cancelled (by whom, when) and
 // its deadline is moved to now, so the real Job controller terminates its
 // pods and the run finishes as Failed/DeadlineExceeded — shown as
 // Cancelled — and its retention (TTL) applies like for any finished run.
-// Cancelling a finished run is an error.
-func Cancel(ctx context.Context, client kubernetes.Interface, ns, run, by string, dryRun []string) (Status, error) {
+// Cancelling a finished run is an error. A client dry run only checks.
+func Cancel(ctx context.Context, client kubernetes.Interface, ns, run, by string, dry DryRun) (Status, error) {
+	var err error
+	for range cancelAttempts {
+		var st Status
+		var done bool
+		if st, done, err = cancel(ctx, client, ns, run, by, dry); done {
+			return st, err
+		}
+	}
+	return Status{}, fmt.Errorf("cancel run %s: %w", run, err)
+}
+
+// cancelAttempts bounds Cancel's retries of a run that changed between its
+// read and its patch (the Job controller updates a running Job's status).
+const cancelAttempts = 5
+
+// cancel is one attempt of Cancel; done is false after a conflict.
+func cancel(ctx context.Context, client kubernetes.Interface, ns, run, by string, dry DryRun) (Status, bool, error) {
 	job, err := getRunJob(ctx, client, ns, run)
 	if err != nil {
-		return Status{}, err
+		return Status{}, true, err
 	}
 	st := Compute(job, nil, time.Now())
 	if st.Phase.Finished() {
-		return st, fmt.Errorf("run %s already finished (%s)", run, st.Phase)
+		return st, true, fmt.Errorf("run %s already finished (%s)", run, st.Phase)
+	}
+	if dry == DryRunClient {
+		return st, true, nil
 	}
 	elapsed := int64(1)
 	if job.Status.StartTime != nil {
@@ -51,26 +58,26 @@ func Cancel(ctx context.Context, client kubernetes.Interface, ns, run, by string
 		"spec": map[string]any{"activeDeadlineSeconds": elapsed},
 	})
 	if err != nil {
-		return st, err
+		return st, true, err
 	}
-	out, err := client.BatchV1().Jobs(ns).Patch(ctx, run, types.MergePatchType, patch, metav1.PatchOptions{DryRun: dryRun})
+	out, err := client.BatchV1().Jobs(ns).Patch(ctx, run, types.MergePatchType, patch, metav1.PatchOptions{DryRun: dry.API()})
 	if apierrors.IsConflict(err) {
-		return Cancel(ctx, client, ns, run, by, dryRun)
+		return st, false, err
 	}
 	if err != nil {
-		return st, fmt.Errorf("cancel run %s: %w", run, err)
+		return st, true, fmt.Errorf("cancel run %s: %w", run, err)
 	}
-	return Compute(out, nil, time.Now()), nil
+	return Compute(out, nil, time.Now()), true, nil
 }
 
 // Delete deletes a run: its Job, pods and files (the garbage collector
-// removes the dependents).
-func Delete(ctx context.Context, client kubernetes.Interface, ns, run string, dryRun []string) error {
-	if _, err := getRunJob(ctx, client, ns, run); err != nil {
+// removes the dependents). A client dry run only checks that it exists.
+func Delete(ctx context.Context, client kubernetes.Interface, ns, run string, dry DryRun) error {
+	if _, err := getRunJob(ctx, client, ns, run); err != nil || dry == DryRunClient {
 		return err
 	}
 	policy := metav1.DeletePropagationBackground
-	err := client.BatchV1().Jobs(ns).Delete(ctx, run, metav1.DeleteOptions{PropagationPolicy: &policy, DryRun: dryRun})
+	err := client.BatchV1().Jobs(ns).Delete(ctx, run, metav1.DeleteOptions{PropagationPolicy: &policy, DryRun: dry.API()})
 	if apierrors.IsNotFound(err) {
 		return apierrors.NewNotFound(GroupResource, run)
 	}

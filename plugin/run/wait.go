@@ -2,39 +2,12 @@ package run
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 )
-
-// Get returns the current status of one run (two API requests).
-func Get(ctx context.Context, client kubernetes.Interface, ns, run string) (Status, error) {
-	st, _, _, err := get(ctx, client, ns, run)
-	return st, err
-}
-
-func get(ctx context.Context, client kubernetes.Interface, ns, run string) (st Status, jobRV, podsRV string, err error) {
-	job, err := client.BatchV1().Jobs(ns).Get(ctx, run, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return st, "", "", apierrors.NewNotFound(GroupResource, run)
-	}
-	if err != nil {
-		return st, "", "", fmt.Errorf("get run %s: %w", run, err)
-	}
-	if job.Labels[LabelKind] != KindRun {
-		return st, "", "", fmt.Errorf("job %s is not a kubectl-shipjob run", run)
-	}
-	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRun + "=" + run})
-	if err != nil {
-		return st, "", "", fmt.Errorf("list pods of run %s: %w", run, err)
-	}
-	st = Compute(job, pods.Items, time.Now())
-	return st, job.ResourceVersion, pods.ResourceVersion, nil
-}
 
 // WaitOptions tune Wait.
 type WaitOptions struct {
