@@ -1,9 +1,6 @@
 package hook
 
 import (
-	"fmt"
-	"net/http"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -12,7 +9,8 @@ import (
 
 // A hook is bound to one job definition by UID, not by name: its Secret is
 // created with an ownerReference to the job's Secret (since the first
-// version of hooks), and a trigger compares that UID with the definition's.
+// version of hooks), and the trigger (run.Request.JobUID) compares that UID
+// with the definition's.
 // After `kubectl shipjob delete` and a new `create` of the same name the
 // garbage collector deletes old hooks, but until it has (or when the job
 // Secret was deleted with --cascade=orphan, or both were restored from a
@@ -33,19 +31,4 @@ func OwnerJobUID(s *corev1.Secret) types.UID {
 		}
 	}
 	return ""
-}
-
-// bound answers 404 (as for an unknown token, so nothing is learnt about
-// the job) unless the hook's owner is the definition with UID def; the
-// reason goes to the request's log line.
-func bound(r *http.Request, owner, def types.UID) *apiError {
-	switch {
-	case owner == "":
-		infoOf(r).err = fmt.Errorf("hook not found: the hook Secret has no owner job UID (fail closed; create a new hook)")
-	case def == "" || owner != def:
-		infoOf(r).err = fmt.Errorf("hook not found: the hook belongs to job UID %s, the job now is UID %s (deleted and created again)", owner, def)
-	default:
-		return nil
-	}
-	return errHookNotFound
 }

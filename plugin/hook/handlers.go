@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -37,8 +38,9 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if aerr == nil {
 		owner, aerr = s.confirm(r, e)
 	}
-	if aerr == nil {
-		aerr = s.validate(r, e, owner, params, tag)
+	if aerr == nil && owner == "" {
+		infoOf(r).err = fmt.Errorf("hook not found: the hook Secret has no owner job UID (fail closed; create a new hook)")
+		aerr = errHookNotFound
 	}
 	if aerr != nil {
 		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, -1)
@@ -50,12 +52,14 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.TriggerTimeout)
 	defer cancel()
 	start := time.Now()
+	// The trigger checks everything (parameters, tag, the definition, that
+	// it is the hook's job): its typed errors map to answers.
 	res, err := s.cfg.Triggerer.Trigger(ctx, run.Request{Namespace: e.Namespace, Job: e.Job, Params: params, Tag: tag,
-		TriggeredBy: e.TriggeredBy()})
+		TriggeredBy: e.TriggeredBy(), JobUID: owner})
 	elapsed := time.Since(start).Seconds()
 	if err != nil {
 		info.err = err
-		aerr = classify(err)
+		aerr = triggerError(err, e)
 		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, elapsed)
 		s.fail(w, r, aerr)
 		return
@@ -86,35 +90,20 @@ func (s *Server) confirm(r *http.Request, e Entry) (types.UID, *apiError) {
 	return OwnerJobUID(sec), nil
 }
 
-// validate checks a trigger as `kubectl shipjob run` does, against the
-// job's definition as it is now, so bad input is a 400 and not a failed
-// trigger. The definition must be the very one the hook was created for
-// (owner is the UID its Secret records): a job deleted and created again
-// under the same name is a new job, and the old hook's token is not found.
-func (s *Server) validate(r *http.Request, e Entry, owner types.UID, params map[string]string, tag string) *apiError {
-	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
-	defer cancel()
-	def, err := (&jobdef.Store{Client: s.cfg.Client, Namespace: e.Namespace}).Get(ctx, e.Job)
-	if apierrors.IsNotFound(err) {
-		// The job was deleted; its hooks go with it (garbage collection).
+// triggerError maps an error of the trigger to its answer. A job that is
+// gone, or is another job now, is a 404 like an unknown token (its hooks
+// go with it): nothing is learnt about the namespace.
+func triggerError(err error, e Entry) *apiError {
+	var replaced *run.ReplacedError
+	switch {
+	case apierrors.IsNotFound(err), errors.As(err, &replaced):
 		return errHookNotFound
-	}
-	if err != nil {
-		infoOf(r).err = err
-		return classify(err)
-	}
-	if aerr := bound(r, owner, def.UID); aerr != nil {
-		return aerr
-	}
-	if _, err := run.Parameters(def, params); err != nil {
+	case run.IsInput(err):
 		return errorf(http.StatusBadRequest, err.Error())
+	case jobdef.IsInvalid(err):
+		return errorf(http.StatusInternalServerError, "the definition of job "+e.Job+" is invalid (edited by hand?): fix it with 'kubectl shipjob edit "+e.Job+"'; details in the server log")
 	}
-	if tag != "" {
-		if err := jobdef.ValidateTag(tag); err != nil {
-			return errorf(http.StatusBadRequest, err.Error())
-		}
-	}
-	return nil
+	return classify(err)
 }
 
 // status is GET /api/v1/dh/runs/{run}: a run of the hook's job, for CI to

@@ -12,6 +12,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -20,21 +21,32 @@ import (
 
 const testNS = "team"
 
-// fakeTriggerer records triggers; it returns err when set.
+// fakeTriggerer is the real trigger in client dry-run mode over the
+// fixture's fake clientset: it checks everything a trigger checks and
+// writes nothing. It records the triggers that passed; it returns err
+// instead when set.
 type fakeTriggerer struct {
-	mu   sync.Mutex
-	reqs []run.Request
-	err  error
+	mu     sync.Mutex
+	reqs   []run.Request
+	err    error
+	client kubernetes.Interface
 }
 
-func (f *fakeTriggerer) Trigger(_ context.Context, req run.Request) (*run.Result, error) {
+func (f *fakeTriggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.reqs = append(f.reqs, req)
 	if f.err != nil {
+		f.reqs = append(f.reqs, req)
 		return nil, f.err
 	}
-	return &run.Result{Run: req.Job + "-0abcdefgh1", Namespace: req.Namespace, Job: req.Job}, nil
+	dry := req
+	dry.DryRun = run.DryRunClient
+	res, err := (&run.Triggerer{Client: f.client}).Trigger(ctx, dry)
+	if err != nil {
+		return nil, err
+	}
+	f.reqs = append(f.reqs, req)
+	return res, nil
 }
 
 func (f *fakeTriggerer) last() (run.Request, int) {
@@ -87,7 +99,7 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{client: cs, trig: &fakeTriggerer{}, token: h.Token, strictToken: strict.Token, id: h.Name}
+	f := &fixture{client: cs, trig: &fakeTriggerer{client: cs}, token: h.Token, strictToken: strict.Token, id: h.Name}
 	cfg := Config{Client: cs, Triggerer: f.trig, Namespace: testNS, Probe: func(context.Context) error { return nil }}
 	if mutate != nil {
 		mutate(&cfg)

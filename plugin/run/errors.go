@@ -1,6 +1,11 @@
 package run
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/types"
+)
 
 // InputError is a trigger refused for what the caller gave (a parameter,
 // a tag): the CLI exits 1 with its message, the hook server answers 400.
@@ -25,3 +30,15 @@ func (e *RenderError) Error() string {
 	return "rendered run refused: " + e.Err.Error() + " (this is a bug in kubectl-shipjob: please report it)"
 }
 func (e *RenderError) Unwrap() error { return e.Err }
+
+// ReplacedError means the job of a trigger is not the definition the
+// caller knew (Request.JobUID): it was deleted and created again under the
+// same name. Nothing was written.
+type ReplacedError struct {
+	Job        string
+	Known, Now types.UID
+}
+
+func (e *ReplacedError) Error() string {
+	return fmt.Sprintf("job %s is not the job with UID %s any more (now %s): it was deleted and created again", e.Job, e.Known, e.Now)
+}

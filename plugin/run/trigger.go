@@ -47,6 +47,10 @@ type Request struct {
 	Tag string
 	// TriggeredBy is recorded on the run: "user:<name>" or "hook:<name>".
 	TriggeredBy string
+	// JobUID, if set, is the UID of the definition the caller knows (a
+	// hook's owner): a job deleted and created again under the same name is
+	// another job, and the trigger is NotFound.
+	JobUID types.UID
 	DryRun      DryRun
 }
 
@@ -104,14 +108,21 @@ type Triggerer struct {
 }
 
 // Trigger starts a run of req.Job as it is defined now. Errors: a
-// NotFound API error (no such job), *jobdef.InvalidError (its stored
+// NotFound API error (no such job), *ReplacedError (not the job of
+// req.JobUID), *jobdef.InvalidError (its stored
 // definition does not pass validation), *InputError (a parameter or tag),
 // *RenderError (a bug); nothing is written then. Once the run's Job exists
 // Trigger succeeds, with Warnings for what failed after it.
 func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 	store := &jobdef.Store{Client: t.Client, Namespace: req.Namespace}
-	def, err := store.GetValid(ctx, req.Job)
+	def, err := store.Get(ctx, req.Job)
 	if err != nil {
+		return nil, err
+	}
+	if req.JobUID != "" && def.UID != req.JobUID {
+		return nil, &ReplacedError{Job: req.Job, Known: req.JobUID, Now: def.UID}
+	}
+	if err := def.CheckStored(); err != nil {
 		return nil, err
 	}
 	params, err := Parameters(def, req.Params)
