@@ -49,9 +49,9 @@ type Request struct {
 	TriggeredBy string
 	// JobUID, if set, is the UID of the definition the caller knows (a
 	// hook's owner): a job deleted and created again under the same name is
-	// another job, and the trigger is NotFound.
+	// another job, and the trigger fails with *ReplacedError.
 	JobUID types.UID
-	DryRun      DryRun
+	DryRun DryRun
 }
 
 // Result describes the run that was (or would be) created.
