@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -12,10 +13,12 @@ import (
 
 // LogsOptions print the logs of a run.
 type LogsOptions struct {
-	flags *genericclioptions.ConfigFlags
-	Name  string
+	Name string
 	run.LogOptions
 	Latest bool
+
+	flags  *genericclioptions.ConfigFlags
+	target target
 	genericiooptions.IOStreams
 }
 
@@ -33,10 +36,7 @@ open.`,
   kubectl shipjob logs migrate --tail 20 --timestamps`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeJobNames(flags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(o),
 	}
 	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "Stream the logs until the run has finished")
 	cmd.Flags().BoolVar(&o.Latest, "latest-attempt", false, "Only the latest attempt (runs with retries)")
@@ -45,16 +45,30 @@ open.`,
 	return cmd
 }
 
+// Complete takes the run or job name and resolves the namespace and
+// client.
+func (o *LogsOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.Name = args[0]
+	o.AllAttempts = !o.Latest
+	var err error
+	o.target, err = resolveTarget(o.flags)
+	return err
+}
+
+// Validate checks the line count (-1 means all, as in kubectl).
+func (o *LogsOptions) Validate() error {
+	if o.TailLines < -1 {
+		return errors.New("--tail must be -1 or more")
+	}
+	return nil
+}
+
 // Run resolves the run and prints its logs.
 func (o *LogsOptions) Run(ctx context.Context) error {
-	t, err := resolveTarget(o.flags)
-	if err != nil {
-		return err
-	}
+	t := o.target
 	name, err := run.Resolve(ctx, t.Client, t.Namespace, o.Name)
 	if err != nil {
 		return err
 	}
-	o.AllAttempts = !o.Latest
 	return run.Logs(ctx, t.Client, t.Namespace, name, o.LogOptions, o.Out)
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -24,12 +22,13 @@ import (
 
 // RunsOptions list runs.
 type RunsOptions struct {
-	flags         *genericclioptions.ConfigFlags
 	Job           string
 	AllNamespaces bool
 	Watch         bool
 	Output        string
-	target        target
+
+	flags  *genericclioptions.ConfigFlags
+	target target
 	genericiooptions.IOStreams
 }
 
@@ -44,19 +43,7 @@ func newRunsCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
   kubectl shipjob runs migrate -o json`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeJobNames(flags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				o.Job = args[0]
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			var err error
-			if o.target, err = resolveTarget(o.flags); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:              runE(o),
 	}
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List runs in all namespaces")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "After listing, watch for changes")
@@ -64,12 +51,21 @@ func newRunsCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	return cmd
 }
 
-// Validate checks the output format.
+// Complete takes the job name, if any, and resolves the namespace and
+// client.
+func (o *RunsOptions) Complete(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		o.Job = args[0]
+	}
+	var err error
+	o.target, err = resolveTarget(o.flags)
+	return err
+}
+
+// Validate checks the output format and the job name.
 func (o *RunsOptions) Validate() error {
-	switch o.Output {
-	case "", "wide", "name", "json", "yaml":
-	default:
-		return fmt.Errorf("--output must be wide, name, json or yaml, got %q", o.Output)
+	if err := checkFormat(o.Output, "wide", "name", "json", "yaml"); err != nil {
+		return err
 	}
 	if o.Job != "" {
 		if err := jobdef.ValidateName(o.Job); err != nil {
@@ -248,18 +244,5 @@ func printRunList(w io.Writer, format string, runs []run.Status) error {
 			"metadata": map[string]any{"name": r.Name, "namespace": r.Namespace}, "status": r})
 	}
 	list := map[string]any{"apiVersion": jobdef.APIVersion, "kind": "RunList", "items": items}
-	if format == "yaml" {
-		data, err := yaml.Marshal(list)
-		if err != nil {
-			return fmt.Errorf("encode runs: %w", err)
-		}
-		_, err = w.Write(data)
-		return err
-	}
-	data, err := json.MarshalIndent(list, "", "    ")
-	if err != nil {
-		return fmt.Errorf("encode runs: %w", err)
-	}
-	_, err = fmt.Fprintln(w, string(data))
-	return err
+	return writeData(w, format, list, "runs")
 }

@@ -1,12 +1,11 @@
 package commands
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
@@ -25,44 +24,23 @@ func newVersionCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		Example: `  kubectl shipjob version
   kubectl shipjob version -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run()
-		},
+		RunE: runE(o),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
 	return cmd
 }
 
+// Complete has nothing to resolve: version needs no cluster.
+func (o *VersionOptions) Complete(cmd *cobra.Command, args []string) error { return nil }
+
 // Validate checks the output format.
-func (o *VersionOptions) Validate() error {
-	switch o.Output {
-	case "", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("--output must be 'json' or 'yaml', got %q", o.Output)
-}
+func (o *VersionOptions) Validate() error { return checkFormat(o.Output, "json", "yaml") }
 
 // Run prints the version.
-func (o *VersionOptions) Run() error {
+func (o *VersionOptions) Run(context.Context) error {
 	info := version.Get()
-	switch o.Output {
-	case "json":
-		data, err := json.MarshalIndent(info, "", "  ")
-		if err != nil {
-			return fmt.Errorf("encode version: %w", err)
-		}
-		_, err = fmt.Fprintln(o.Out, string(data))
-		return err
-	case "yaml":
-		data, err := yaml.Marshal(info)
-		if err != nil {
-			return fmt.Errorf("encode version: %w", err)
-		}
-		_, err = o.Out.Write(data)
-		return err
+	if o.Output != "" {
+		return writeData(o.Out, o.Output, info, "version")
 	}
 	_, err := fmt.Fprintf(o.Out, "kubectl-shipjob %s (commit %s, %s, %s)\nclient-go %s, helm %s\n",
 		info.Version, info.Commit, info.GoVersion, info.Platform, info.ClientGoVersion, info.HelmVersion)
