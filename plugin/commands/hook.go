@@ -126,10 +126,7 @@ func newHookListCmd(flags *genericclioptions.ConfigFlags, streams genericiooptio
 		ValidArgsFunction: completeJobName(flags),
 		RunE:              runE(o),
 	}
-	o.PrintFlags.OutputFormat = nil // -o is ours: it also takes wide
-	o.PrintFlags.AddFlags(cmd)
-	o.PrintFlags.OutputFormat = &o.Output
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json, yaml, name, jsonpath=..., go-template=...")
+	addOwnOutputFlag(cmd, o.PrintFlags, &o.Output, "Output format: wide, json, yaml, name, jsonpath=..., go-template=...")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Don't print headers in the table.")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List hooks in all namespaces.")
 	return cmd
@@ -176,7 +173,7 @@ func (o *HookListOptions) Run(ctx context.Context) error {
 		p := printers.NewTablePrinter(printers.PrintOptions{Wide: o.Output == "wide", WithNamespace: o.AllNamespaces, NoHeaders: o.NoHeaders})
 		return p.PrintObj(hookTable(hooks, time.Now()), o.Out)
 	}
-	o.PrintFlags.OutputFormat = &o.Output
+	o.PrintFlags.OutputFormat = &o.Output // also when built without its flags
 	p, err := o.PrintFlags.ToPrinter()
 	if err != nil {
 		return err

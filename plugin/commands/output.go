@@ -7,8 +7,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/yaml"
 )
+
+// addOwnOutputFlag adds pf's flags (--template, --show-managed-fields, ...)
+// with -o bound to output instead: for commands whose -o also takes what
+// PrintFlags does not know (a table, wide, custom-columns), handled before
+// pf is asked for a printer.
+func addOwnOutputFlag(cmd *cobra.Command, pf *genericclioptions.PrintFlags, output *string, usage string) {
+	pf.OutputFormat = nil // AddFlags would add its own -o
+	pf.AddFlags(cmd)
+	pf.OutputFormat = output
+	cmd.Flags().StringVarP(output, "output", "o", "", usage)
+}
 
 // checkFormat rejects an -o value that is not one of formats; "" (the
 // command's default output) is always allowed. For commands whose -o is

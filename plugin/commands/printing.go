@@ -150,13 +150,10 @@ func newJobPrintFlags() *jobPrintFlags {
 }
 
 func (f *jobPrintFlags) addFlags(cmd *cobra.Command) {
-	f.print.OutputFormat = nil // -o is ours: it also takes wide and custom-columns
-	f.print.AddFlags(cmd)
-	f.print.OutputFormat = &f.Output
-	f.print.OutputFlagSpecified = func() bool { return cmd.Flags().Changed("output") }
 	formats := append([]string{"wide"}, f.print.AllowedFormats()...)
 	formats = append(formats, columnsFormat, columnsFileFormat)
-	cmd.Flags().StringVarP(&f.Output, "output", "o", "", "Output format. One of: ("+strings.Join(formats, ", ")+").")
+	addOwnOutputFlag(cmd, f.print, &f.Output, "Output format. One of: ("+strings.Join(formats, ", ")+").")
+	f.print.OutputFlagSpecified = func() bool { return cmd.Flags().Changed("output") }
 	cmd.Flags().BoolVar(&f.NoHeaders, "no-headers", false, "When using the default, wide or custom-column output, don't print headers.")
 	cmd.Flags().BoolVar(&f.ShowLabels, "show-labels", false, "When printing a table, show all labels as the last column.")
 }

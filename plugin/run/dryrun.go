@@ -13,10 +13,6 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -31,7 +27,7 @@ func (t *Triggerer) dryRun(ctx context.Context, req Request, def *jobdef.Job, p 
 		Releases:     storage.Init(driver.NewMemory()),
 		KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
 		Capabilities: chartutil.DefaultCapabilities,
-		Log:          func(string, ...interface{}) {},
+		Log:          discardLog,
 	}
 	in := action.NewInstall(cfg)
 	in.DryRun, in.ClientOnly, in.Replace = true, true, true
@@ -76,31 +72,3 @@ func (t *Triggerer) dryRun(ctx context.Context, req Request, def *jobdef.Job, p 
 	}
 	return b.String(), nil
 }
-
-// NamespacedGetter returns getter with its namespace replaced by ns.
-func NamespacedGetter(getter genericclioptions.RESTClientGetter, ns string) genericclioptions.RESTClientGetter {
-	return nsGetter{RESTClientGetter: getter, ns: ns}
-}
-
-type nsGetter struct {
-	genericclioptions.RESTClientGetter
-	ns string
-}
-
-func (g nsGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
-	return nsClientConfig{base: g.RESTClientGetter.ToRawKubeConfigLoader(), ns: g.ns}
-}
-
-// nsClientConfig is a clientcmd.ClientConfig with a fixed namespace.
-type nsClientConfig struct {
-	base clientcmd.ClientConfig
-	ns   string
-}
-
-var _ clientcmd.ClientConfig = nsClientConfig{}
-
-func (c nsClientConfig) RawConfig() (clientcmdapi.Config, error) { return c.base.RawConfig() }
-func (c nsClientConfig) ClientConfig() (*rest.Config, error)     { return c.base.ClientConfig() }
-func (c nsClientConfig) ConfigAccess() clientcmd.ConfigAccess    { return c.base.ConfigAccess() }
-
-func (c nsClientConfig) Namespace() (string, bool, error) { return c.ns, true, nil }

@@ -8,6 +8,9 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // HelmConfig returns a Helm action configuration for namespace, storing
@@ -33,3 +36,31 @@ func HelmConfig(getter genericclioptions.RESTClientGetter, client kubernetes.Int
 }
 
 func discardLog(string, ...interface{}) {}
+
+// NamespacedGetter returns getter with its namespace replaced by ns.
+func NamespacedGetter(getter genericclioptions.RESTClientGetter, ns string) genericclioptions.RESTClientGetter {
+	return nsGetter{RESTClientGetter: getter, ns: ns}
+}
+
+type nsGetter struct {
+	genericclioptions.RESTClientGetter
+	ns string
+}
+
+func (g nsGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	return nsClientConfig{base: g.RESTClientGetter.ToRawKubeConfigLoader(), ns: g.ns}
+}
+
+// nsClientConfig is a clientcmd.ClientConfig with a fixed namespace.
+type nsClientConfig struct {
+	base clientcmd.ClientConfig
+	ns   string
+}
+
+var _ clientcmd.ClientConfig = nsClientConfig{}
+
+func (c nsClientConfig) RawConfig() (clientcmdapi.Config, error) { return c.base.RawConfig() }
+func (c nsClientConfig) ClientConfig() (*rest.Config, error)     { return c.base.ClientConfig() }
+func (c nsClientConfig) ConfigAccess() clientcmd.ConfigAccess    { return c.base.ConfigAccess() }
+
+func (c nsClientConfig) Namespace() (string, bool, error) { return c.ns, true, nil }

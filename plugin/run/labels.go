@@ -1,6 +1,3 @@
-// Package run triggers, observes and manages runs of job definitions. A run
-// is a batch/v1 Job rendered by a Helm release upgrade of the embedded
-// chart; runs are always read from the Jobs, never from Helm's records.
 package run
 
 import (

@@ -33,7 +33,7 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 		}
 	}
 	if len(need) == 0 {
-		return FromObjects(jobs.Items, nil, time.Now()), nil
+		return fromObjects(jobs.Items, nil, time.Now()), nil
 	}
 	podSel := LabelRun
 	switch {
@@ -46,12 +46,12 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 	if err != nil {
 		return nil, fmt.Errorf("list pods of runs: %w", err)
 	}
-	return FromObjects(jobs.Items, pods.Items, time.Now()), nil
+	return fromObjects(jobs.Items, pods.Items, time.Now()), nil
 }
 
-// FromObjects computes the status of every Job from it and its pods
+// fromObjects computes the status of every Job from it and its pods
 // (matched by owner UID), newest first.
-func FromObjects(jobs []batchv1.Job, pods []corev1.Pod, now time.Time) []Status {
+func fromObjects(jobs []batchv1.Job, pods []corev1.Pod, now time.Time) []Status {
 	byOwner := map[string][]corev1.Pod{}
 	for _, p := range pods {
 		for _, o := range p.OwnerReferences {

@@ -29,16 +29,3 @@ func NewName(job string, now time.Time) string {
 	r = strings.Repeat("0", 3-len(r)) + r
 	return job + "-" + ts + r
 }
-
-// TimeFromName returns the trigger second encoded in a run name.
-func TimeFromName(name string) (time.Time, bool) {
-	i := strings.LastIndexByte(name, '-')
-	if i < 0 || len(name)-i-1 != 10 {
-		return time.Time{}, false
-	}
-	ds, err := strconv.ParseInt(name[i+1:i+8], 36, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return nameEpoch.Add(time.Duration(ds) * 100 * time.Millisecond), true
-}

@@ -21,7 +21,6 @@ const (
 	Succeeded Phase = "Succeeded"
 	Failed    Phase = "Failed"
 	Cancelled Phase = "Cancelled"
-	Unknown   Phase = "Unknown"
 )
 
 // Finished reports whether the phase is final.

@@ -55,6 +55,3 @@ func Get() Info {
 	}
 	return info
 }
-
-// Short is the one-line form used in user agents and help.
-func (i Info) Short() string { return i.Version + " (" + i.Commit + ")" }
