@@ -101,7 +101,7 @@ func triggerError(err error, e Entry) *apiError {
 	case run.IsInput(err):
 		return errorf(http.StatusBadRequest, err.Error())
 	case jobdef.IsInvalid(err):
-		return errorf(http.StatusInternalServerError, "the definition of job "+e.Job+" is invalid (edited by hand?): fix it with 'kubectl shipjob edit "+e.Job+"'; details in the server log")
+		return errorf(http.StatusInternalServerError, "internal error: the definition of job "+e.Job+" is invalid (edited by hand?): fix it with 'kubectl shipjob edit "+e.Job+"'; details in the server log")
 	}
 	return classify(err)
 }
