@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -70,5 +71,9 @@ func (o *LogsOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return run.Logs(ctx, t.Client, t.Namespace, name, o.LogOptions, o.Out)
+	err = run.Logs(ctx, t.Client, t.Namespace, name, o.LogOptions, o.Out)
+	if errors.Is(err, run.ErrNoPodYet) {
+		return fmt.Errorf("%w: use -f to wait for its output", err)
+	}
+	return err
 }

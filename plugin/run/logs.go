@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -27,6 +28,10 @@ type LogOptions struct {
 	// a followed stream by themselves.
 	Settle time.Duration
 }
+
+// ErrNoPodYet is (wrapped) the error of Logs without Follow for a run that
+// has no pod yet.
+var ErrNoPodYet = errors.New("no pod yet")
 
 // Logs writes the logs of run to w.
 func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts LogOptions, w io.Writer) error {
@@ -58,7 +63,7 @@ func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 		}
 		if !opts.Follow {
 			if len(pods) == 0 {
-				return fmt.Errorf("run %s has no pod yet: use -f to wait for its output", run)
+				return fmt.Errorf("run %s has %w", run, ErrNoPodYet)
 			}
 			return nil
 		}
