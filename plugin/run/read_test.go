@@ -43,7 +43,7 @@ func runPod(run, name string, age time.Duration, phase corev1.PodPhase, state co
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{LabelRun: run},
 			CreationTimestamp: metav1.NewTime(t0.Add(age))},
-		Spec: corev1.PodSpec{NodeName: "node", Containers: []corev1.Container{{Name: "job", Image: "img:1"}}},
+		Spec:   corev1.PodSpec{NodeName: "node", Containers: []corev1.Container{{Name: "job", Image: "img:1"}}},
 		Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{Name: "job", State: state}}},
 	}
 }
