@@ -150,3 +150,28 @@ func TestChartQuotesEveryValue(t *testing.T) {
 		t.Errorf("the quoted values did not decode back to themselves: %v\n%s", err, out)
 	}
 }
+
+// BenchmarkCheckRendered is what the rendered-object check adds to every
+// trigger.
+func BenchmarkCheckRendered(b *testing.B) {
+	doc := []byte(baseJob)
+	for b.Loop() {
+		if err := checkRendered(doc, baseWant); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckStored is what validating a definition on read adds.
+func BenchmarkCheckStored(b *testing.B) {
+	j := jobdef.New("ns", "migrate")
+	j.Spec.Image = "ghcr.io/acme/migrate"
+	j.Spec.Parameters = []jobdef.Parameter{{Name: "TARGET", Default: "latest"}, {Name: "TICKET", Required: true}}
+	j.Spec.Env = []jobdef.EnvVar{{Name: "DATABASE_HOST", Value: "db"}}
+	j.Spec.Files = []jobdef.File{{Path: "/etc/migrate/config.yaml", Content: "a: 1"}}
+	for b.Loop() {
+		if err := j.CheckStored(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
