@@ -22,7 +22,7 @@ func Cancel(ctx context.Context, client kubernetes.Interface, ns, run, by string
 	for range cancelAttempts {
 		var st Status
 		var done bool
-		if st, done, err = cancel(ctx, client, ns, run, by, dry); done {
+		if st, done, err = cancelOnce(ctx, client, ns, run, by, dry); done {
 			return st, err
 		}
 	}
@@ -33,8 +33,8 @@ func Cancel(ctx context.Context, client kubernetes.Interface, ns, run, by string
 // read and its patch (the Job controller updates a running Job's status).
 const cancelAttempts = 5
 
-// cancel is one attempt of Cancel; done is false after a conflict.
-func cancel(ctx context.Context, client kubernetes.Interface, ns, run, by string, dry DryRun) (Status, bool, error) {
+// cancelOnce is one attempt of Cancel; done is false after a conflict.
+func cancelOnce(ctx context.Context, client kubernetes.Interface, ns, run, by string, dry DryRun) (Status, bool, error) {
 	job, err := getRunJob(ctx, client, ns, run)
 	if err != nil {
 		return Status{}, true, err
