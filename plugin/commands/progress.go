@@ -34,7 +34,7 @@ func (p *progress) show(s run.Status) {
 		p.active = true
 		return
 	}
-	if line := string(s.Phase) + ": " + stableMessage(s.Message); line != p.last {
+	if line := string(s.Phase) + ": " + s.StableMessage(); line != p.last {
 		fmt.Fprintln(p.w, line)
 		p.last = line
 	}

@@ -107,7 +107,7 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 	for {
 		var changed []run.Status
 		for _, r := range runs {
-			key := string(r.Phase) + "|" + stableMessage(r.Message)
+			key := string(r.Phase) + "|" + r.StableMessage()
 			if seen[r.Namespace+"/"+r.Name] != key {
 				seen[r.Namespace+"/"+r.Name] = key
 				changed = append(changed, r)
@@ -132,15 +132,6 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-}
-
-// stableMessage drops the ticking part of a message, so a watch prints a
-// line per change of state, not per second.
-func stableMessage(m string) string {
-	if strings.HasPrefix(m, "Running for") {
-		return "Running"
-	}
-	return m
 }
 
 func noRunsMessage(job, ns string) string {

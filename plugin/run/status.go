@@ -52,6 +52,18 @@ type Status struct {
 	Image       string            `json:"image,omitempty"`
 	Parameters  map[string]string `json:"parameters,omitempty"`
 	Pods        []string          `json:"pods,omitempty"`
+	// Ticking is true when Message counts the time ("Running for 12s"): it
+	// changes every second without any change of the run.
+	Ticking bool `json:"-"`
+}
+
+// StableMessage is Message without its ticking count ("Running"), so a
+// watcher reports a change of state, not every second.
+func (s Status) StableMessage() string {
+	if s.Ticking {
+		return string(Running)
+	}
+	return s.Message
 }
 
 // Duration is how long the run ran (until now if it still runs).
@@ -118,7 +130,11 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 			s.Phase, s.Reason = Cancelled, ReasonCancelled
 			s.Message = "Cancelled"
 			if by := job.Annotations[AnnotationCancelledBy]; by != "" {
-				s.Message += " by " + by
+				if next, ok := strings.CutPrefix(by, ReplacedByPrefix); ok {
+					s.Message += ": replaced by " + next
+				} else {
+					s.Message += " by " + by
+				}
 			}
 			s.Message += " after " + HumanDuration(s.Duration(now))
 		case c.Reason == batchv1.JobReasonDeadlineExceeded:
@@ -186,6 +202,7 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 	if latest.Status.Phase == corev1.PodRunning {
 		s.Phase = Running
 		s.Message = "Running for " + HumanDuration(s.Duration(now))
+		s.Ticking = true
 		return s
 	}
 	s.Phase = Running

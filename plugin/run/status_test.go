@@ -86,3 +86,19 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestStableMessage(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 1, 0, 0, time.UTC)
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "m-1"}}
+	job.Status.StartTime = &metav1.Time{Time: now.Add(-12 * time.Second)}
+	pod := corev1.Pod{Spec: corev1.PodSpec{NodeName: "n"}, Status: corev1.PodStatus{Phase: corev1.PodRunning,
+		ContainerStatuses: []corev1.ContainerStatus{{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+	s := Compute(job, []corev1.Pod{pod}, now)
+	if !s.Ticking || s.Message != "Running for 12s" || s.StableMessage() != "Running" {
+		t.Fatalf("running: %+v, stable %q", s, s.StableMessage())
+	}
+	s = Compute(job, nil, now)
+	if s.Ticking || s.StableMessage() != s.Message || s.Message != "Waiting to be scheduled" {
+		t.Fatalf("pending: %+v", s)
+	}
+}

@@ -49,8 +49,9 @@ func Wait(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 		} else {
 			pullSince = time.Time{}
 		}
-		if st.Phase == Running && st.Message != "" && st.Reason == "" {
-			// "Running for 12s" changes every second without an event.
+		if st.Phase == Running && st.Reason == "" && st.Message != "" {
+			// "Running for 12s" (Ticking) changes every second without an
+			// event; the other plain running states are short.
 			wait = min(wait, time.Second)
 		}
 		if err := waitEvent(ctx, client, ns, run, jobRV, podsRV, wait); err != nil {
