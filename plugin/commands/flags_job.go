@@ -24,6 +24,8 @@ type jobFlags struct {
 	Timeout, Retention, ServiceAccount         string
 	Retries                                    int32
 	AllowTagOverride                           bool
+	ConcurrencyPolicy                          string
+	MaxActiveRuns                              int32
 	Args                                       []string
 	// Command is what follows "--" on the command line.
 	Command []string
@@ -45,6 +47,8 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	defer target.AddFlagSet(fs)
 	fs.StringVar(&f.Image, "image", "", "Image: a full reference (ghcr.io/acme/migrate:1.4), or the repository within --registry (migrate)")
 	fs.StringVar(&f.Tag, "tag", "", "Image tag (default latest); runs may override it")
+	fs.StringVar(&f.ConcurrencyPolicy, "concurrency-policy", "", "While runs are active, a trigger: Allow (default) starts another, Forbid is refused, Replace cancels them first")
+	fs.Int32Var(&f.MaxActiveRuns, "max-active-runs", jobdef.DefaultMaxActiveRuns, "Refuse a trigger while this many runs are active (0: no limit)")
 	fs.BoolVar(&f.AllowTagOverride, "allow-tag-override", false, "Let runs of a job pinned to a digest choose a tag (run --tag, a hook's imageTag); off: the pin holds")
 	fs.StringVar(&f.Registry, "registry", "", "Registry added with 'kubectl shipjob registry add': prefixes --image and pulls it")
 	fs.StringArrayVar(&f.ImagePullSecrets, "image-pull-secret", nil, "Existing Secret to pull the image with (repeatable; set replaces the list)")
@@ -110,6 +114,11 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	setIf(f.changed("description"), &s.Description, f.Description)
 	setIf(f.changed("registry"), &s.Registry, f.Registry)
 	setIf(f.changed("allow-tag-override"), &s.AllowTagOverride, f.AllowTagOverride)
+	setIf(f.changed("concurrency-policy"), &s.ConcurrencyPolicy, jobdef.ConcurrencyPolicy(f.ConcurrencyPolicy))
+	if f.changed("max-active-runs") {
+		m := f.MaxActiveRuns
+		s.MaxActiveRuns = &m
+	}
 	if err := f.applyImage(s); err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ func (s *Spec) DeepCopyInto(out *Spec) {
 	out.Env = slices.Clone(s.Env)
 	out.EnvFromSecrets = slices.Clone(s.EnvFromSecrets)
 	out.Parameters = slices.Clone(s.Parameters)
+	if s.MaxActiveRuns != nil {
+		m := *s.MaxActiveRuns
+		out.MaxActiveRuns = &m
+	}
 	if s.Files != nil {
 		out.Files = make([]File, len(s.Files))
 		for i, f := range s.Files {

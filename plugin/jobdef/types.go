@@ -89,6 +89,43 @@ type Spec struct {
 	Retries int32 `json:"retries"`
 	// ServiceAccountName runs the pod under this ServiceAccount.
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// ConcurrencyPolicy says what a trigger does while runs of the job are
+	// active: Allow (default) starts another, Forbid refuses, Replace
+	// cancels the active runs first.
+	ConcurrencyPolicy ConcurrencyPolicy `json:"concurrencyPolicy,omitempty"`
+	// MaxActiveRuns refuses a trigger while this many runs are active
+	// (nil: DefaultMaxActiveRuns; 0: no limit). It bounds what a leaked
+	// hook token can start.
+	MaxActiveRuns *int32 `json:"maxActiveRuns,omitempty"`
+}
+
+// ConcurrencyPolicy is what a trigger does while runs are active.
+type ConcurrencyPolicy string
+
+// Concurrency policies.
+const (
+	AllowConcurrent   ConcurrencyPolicy = "Allow"
+	ForbidConcurrent  ConcurrencyPolicy = "Forbid"
+	ReplaceConcurrent ConcurrencyPolicy = "Replace"
+)
+
+// DefaultMaxActiveRuns is MaxActiveRuns when unset.
+const DefaultMaxActiveRuns = 10
+
+// ActiveLimit is how many runs may be active at once (0: no limit).
+func (s *Spec) ActiveLimit() int {
+	if s.MaxActiveRuns == nil {
+		return DefaultMaxActiveRuns
+	}
+	return int(*s.MaxActiveRuns)
+}
+
+// Policy is the concurrency policy, Allow when unset.
+func (s *Spec) Policy() ConcurrencyPolicy {
+	if s.ConcurrencyPolicy == "" {
+		return AllowConcurrent
+	}
+	return s.ConcurrencyPolicy
 }
 
 // EnvVar is a static environment variable.

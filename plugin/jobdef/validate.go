@@ -152,12 +152,20 @@ func (s *Spec) validate() error {
 	if s.Retries < 0 || s.Retries > 100 {
 		return fieldErr("spec.retries", fmt.Errorf("invalid retries %d: must be between 0 and 100", s.Retries))
 	}
+	switch s.ConcurrencyPolicy {
+	case "", AllowConcurrent, ForbidConcurrent, ReplaceConcurrent:
+	default:
+		return fieldErr("spec.concurrencyPolicy", fmt.Errorf("invalid concurrency policy %q: use Allow, Forbid or Replace", s.ConcurrencyPolicy))
+	}
+	if m := s.MaxActiveRuns; m != nil && (*m < 0 || *m > 10000) {
+		return fieldErr("spec.maxActiveRuns", fmt.Errorf("invalid maxActiveRuns %d: must be between 0 (no limit) and 10000", *m))
+	}
 	return s.validateSizes(nil)
 }
 
 func (s *Spec) validateImage() error {
 	if s.Image == "" {
-		return fieldErr("spec.image", errors.New("an image is required (--image)"))
+		return fieldErr("spec.image", errors.New("an image is required"))
 	}
 	parsed, err := reference.Parse(s.Image)
 	if err != nil {

@@ -42,3 +42,34 @@ type ReplacedError struct {
 func (e *ReplacedError) Error() string {
 	return fmt.Sprintf("job %s is not the job with UID %s any more (now %s): it was deleted and created again", e.Job, e.Known, e.Now)
 }
+
+// ConflictError is a trigger refused by the job's concurrency rules
+// (concurrencyPolicy Forbid, maxActiveRuns): the CLI exits 1, the hook
+// server answers 409. Active names the active runs. Nothing was created.
+type ConflictError struct {
+	Job    string
+	Active []string
+	Reason string
+}
+
+func (e *ConflictError) Error() string { return e.Reason }
+
+// IsConflict reports whether err is a *ConflictError.
+func IsConflict(err error) bool {
+	var ce *ConflictError
+	return errors.As(err, &ce)
+}
+
+// FinishedError is Cancel's answer for a run that has already finished.
+type FinishedError struct {
+	Run   string
+	Phase Phase
+}
+
+func (e *FinishedError) Error() string { return fmt.Sprintf("run %s already finished (%s)", e.Run, e.Phase) }
+
+// IsFinished reports whether err is a *FinishedError.
+func IsFinished(err error) bool {
+	var fe *FinishedError
+	return errors.As(err, &fe)
+}

@@ -77,10 +77,23 @@ func (c *helmKube) WaitAndGetCompletedPodPhase(string, time.Duration) (v1.PodPha
 type runKube struct {
 	*helmKube
 	created []*resource.Info
+	// admit, if set, is asked before the resources are created: Helm calls
+	// Create only after it wrote the release's pending record, so admit
+	// runs while this trigger holds the job's release (across processes)
+	// and decides on what every earlier trigger did.
+	admit func() error
+	// refused is admit's error: the run was not created.
+	refused error
 }
 
 // Create creates resources and remembers them (with their UIDs).
 func (c *runKube) Create(resources kube.ResourceList) (*kube.Result, error) {
+	if c.admit != nil {
+		if err := c.admit(); err != nil {
+			c.refused = err
+			return &kube.Result{}, err
+		}
+	}
 	res, err := c.helmKube.Create(resources)
 	if err == nil {
 		c.created = append(c.created, resources...)

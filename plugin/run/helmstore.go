@@ -53,6 +53,17 @@ type recordSecrets struct {
 	corev1client.SecretInterface
 	meta    map[string]metav1.ObjectMeta
 	ifMatch map[string]string // record name -> resourceVersion its next Update must match
+	// created is the resourceVersion of the record this trigger created:
+	// everything done before it (earlier triggers' Jobs) is at or below it.
+	created string
+}
+
+func (s *recordSecrets) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
+	out, err := s.SecretInterface.Create(ctx, sec, opts)
+	if err == nil && out != nil {
+		s.created = out.ResourceVersion
+	}
+	return out, err
 }
 
 func (s *recordSecrets) List(ctx context.Context, opts metav1.ListOptions) (*corev1.SecretList, error) {

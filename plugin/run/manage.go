@@ -41,7 +41,7 @@ func cancelOnce(ctx context.Context, client kubernetes.Interface, ns, run, by st
 	}
 	st := Compute(job, nil, time.Now())
 	if st.Phase.Finished() {
-		return st, true, fmt.Errorf("run %s already finished (%s)", run, st.Phase)
+		return st, true, &FinishedError{Run: run, Phase: st.Phase}
 	}
 	if dry == DryRunClient {
 		return st, true, nil

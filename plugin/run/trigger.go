@@ -176,12 +176,22 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 			return nil, fmt.Errorf("store files of run %s: %w", plan.run, err)
 		}
 	}
+	// Decided while this trigger holds the job's release (see runKube),
+	// on a context that does not end there.
+	plan.admit = func(recordRV string) error {
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer acancel()
+		return admitRun(actx, t.Client, def, plan.run, recordRV)
+	}
 	rel, kc, err := t.upgrade(ctx, base, req.Namespace, def.Name, plan)
 	job := kc.job(plan.run)
 	if err != nil && job == nil {
 		// No Job was created: nothing of this run may stay behind.
 		if plan.files != nil {
 			_ = secrets.Delete(context.WithoutCancel(ctx), plan.files.Name, metav1.DeleteOptions{})
+		}
+		if kc != nil && kc.refused != nil {
+			return nil, kc.refused
 		}
 		return nil, fmt.Errorf("trigger job %s: %w", def.Name, err)
 	}
@@ -228,6 +238,9 @@ type plan struct {
 	files    *corev1.Secret
 	// rendered is the last manifest the renderer produced.
 	rendered string
+	// admit applies the concurrency rules once the release is held (given
+	// the resourceVersion of this trigger's release record); nil: none.
+	admit func(recordRV string) error
 }
 
 func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string, by string, now time.Time) (*plan, error) {

@@ -40,6 +40,9 @@ func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns,
 		}
 		kc := &runKube{helmKube: base.KubeClient.(*helmKube)}
 		cache := newReleaseCache(t.Client.CoreV1().Secrets(ns), name)
+		if p.admit != nil {
+			kc.admit = func() error { return p.admit(cache.secrets.created) }
+		}
 		cfg := &action.Configuration{
 			RESTClientGetter: base.RESTClientGetter,
 			KubeClient:       kc,
@@ -53,7 +56,7 @@ func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns,
 			t.prune(ctx, cache, ns, name)
 			return rel, kc, nil
 		}
-		if kc.job(p.run) != nil || !busy(err) {
+		if kc.job(p.run) != nil || kc.refused != nil || !busy(err) {
 			return rel, kc, err
 		}
 		select {

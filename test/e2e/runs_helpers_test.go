@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +31,14 @@ func mustShipjob(t *testing.T, args ...string) string {
 }
 
 // createSimJob creates a job definition whose runs are steered by env.
+// Unless extra sets it, the job has no limit of active runs: these tests
+// trigger many runs at once (the limit has tests of its own).
 func createSimJob(t *testing.T, ns, name string, extra ...string) {
 	t.Helper()
 	args := append([]string{"create", name, "-n", ns, "--image", "example.com/acme/sim:1"}, extra...)
+	if !slices.Contains(extra, "--max-active-runs") {
+		args = append(args, "--max-active-runs", "0")
+	}
 	mustShipjob(t, args...)
 }
 

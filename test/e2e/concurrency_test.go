@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
+)
+
+// triggerAtOnce runs `kubectl shipjob run JOB` from n separate processes at
+// once and returns their results.
+func triggerAtOnce(t *testing.T, ns, job string, n int) []cluster.Result {
+	t.Helper()
+	results := make([]cluster.Result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i] = shipjob(t, "run", job, "-n", ns)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return results
+}
+
+// countOutcomes counts the exits 0 and checks every other one is exit 1
+// with one line containing refusal.
+func countOutcomes(t *testing.T, results []cluster.Result, refusal string) int {
+	t.Helper()
+	ok := 0
+	for _, r := range results {
+		switch {
+		case r.Code == 0:
+			ok++
+		case r.Code != 1 || !strings.Contains(r.Stderr, refusal) || strings.Count(r.Stderr, "\n") != 1:
+			t.Errorf("refused trigger: exit %d, stderr %q, want exit 1 with %q", r.Code, r.Stderr, refusal)
+		}
+	}
+	return ok
+}
+
+// TestConcurrencyPolicyAcrossProcesses: twenty simultaneous triggers from
+// separate processes of a Forbid job create exactly one run, of a job with
+// maxActiveRuns 3 exactly three; the others are refused naming the reason,
+// and nothing of theirs stays behind.
+func TestConcurrencyPolicyAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "single", "--env", "SIM_DURATION=120s", "--concurrency-policy", "Forbid",
+		"--file", "/etc/app.conf="+writeTemp(t, "x=1"))
+	createSimJob(t, ns, "three", "--env", "SIM_DURATION=120s", "--max-active-runs", "3")
+
+	if ok := countOutcomes(t, triggerAtOnce(t, ns, "single", 20), "forbids concurrent runs and run single-"); ok != 1 {
+		t.Errorf("Forbid: %d of 20 triggers created a run, want exactly 1", ok)
+	}
+	if runs := listRuns(t, ns, "single"); len(runs) != 1 {
+		t.Errorf("Forbid: %d runs listed, want 1", len(runs))
+	}
+	if files := cluster.Kubectl(t, "-n", ns, "get", "secrets", "-l", "shipjob.dev/kind=run-files", "-o", "name"); strings.Count(files, "\n") != 1 {
+		t.Errorf("Forbid: files Secrets %q, want only the one run's", files)
+	}
+	if ok := countOutcomes(t, triggerAtOnce(t, ns, "three", 20), "has 3 active runs, its limit (maxActiveRuns)"); ok != 3 {
+		t.Errorf("maxActiveRuns 3: %d of 20 triggers created a run, want exactly 3", ok)
+	}
+	if runs := listRuns(t, ns, "three"); len(runs) != 3 {
+		t.Errorf("maxActiveRuns 3: %d runs listed, want 3", len(runs))
+	}
+	// A cancelled run is no longer active: the next trigger goes through.
+	mustShipjob(t, "cancel", "single", "-n", ns)
+	runName(t, mustShipjob(t, "run", "single", "-n", ns))
+}
+
+// TestConcurrencyPolicyReplace: a trigger of a Replace job cancels its
+// active run, listed as Cancelled with "replaced by NEW".
+func TestConcurrencyPolicyReplace(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "latest", "--env", "SIM_DURATION=120s", "--concurrency-policy", "Replace")
+	first := runName(t, mustShipjob(t, "run", "latest", "-n", ns))
+	second := runName(t, mustShipjob(t, "run", "latest", "-n", ns))
+	eventually(t, 60*time.Second, "the first run cancelled", func() bool {
+		for _, r := range listRuns(t, ns, "latest") {
+			if r.Name == first {
+				return r.Phase == "Cancelled" && strings.Contains(r.Message, "replaced by "+second)
+			}
+		}
+		return false
+	})
+	for _, r := range listRuns(t, ns, "latest") {
+		if r.Name == second && r.Phase == "Cancelled" {
+			t.Errorf("the new run %s was cancelled too: %+v", second, r)
+		}
+	}
+}
+
+// TestConcurrencyPolicyThroughTwoHookReplicas: twenty simultaneous hook
+// calls spread over two servers for a Forbid job: exactly one 201, the
+// others 409 naming the active run.
+func TestConcurrencyPolicyThroughTwoHookReplicas(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "deploy", "--env", "SIM_DURATION=120s", "--concurrency-policy", "Forbid")
+	_, token := createHook(t, ns, "deploy", "ci")
+	servers := []*hookServer{startHookServer(t, "-n", ns), startHookServer(t, "-n", ns)}
+	codes := make([]int, 20)
+	bodies := make([]string, 20)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, body, err := hookCall(http.MethodPost, servers[i%2].URL+"/api/v1/dh", token, "application/json", "{}")
+			if err != nil {
+				t.Error(err)
+			}
+			codes[i], bodies[i] = code, body
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for i, c := range codes {
+		switch {
+		case c == http.StatusCreated:
+			created++
+		case c != http.StatusConflict || !strings.Contains(bodies[i], "forbids concurrent runs"):
+			t.Errorf("call %d: %d %s, want 201 or 409", i, c, bodies[i])
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d calls created a run, want exactly 1 (codes %v)", created, codes)
+	}
+	if runs := listRuns(t, ns, "deploy"); len(runs) != 1 {
+		t.Errorf("%d runs listed, want 1", len(runs))
+	}
+}
