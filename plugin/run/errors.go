@@ -66,7 +66,9 @@ type FinishedError struct {
 	Phase Phase
 }
 
-func (e *FinishedError) Error() string { return fmt.Sprintf("run %s already finished (%s)", e.Run, e.Phase) }
+func (e *FinishedError) Error() string {
+	return fmt.Sprintf("run %s already finished (%s)", e.Run, e.Phase)
+}
 
 // IsFinished reports whether err is a *FinishedError.
 func IsFinished(err error) bool {
