@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,7 +78,7 @@ func (o *CreateOptions) build(namespace string) (*jobdef.Job, error) {
 // Validate checks the whole definition, including that it fits a Secret.
 func (o *CreateOptions) Validate() error {
 	if err := o.job.Validate(); err != nil {
-		return err
+		return withFlagHint(err)
 	}
 	_, err := jobdef.ToSecret(o.job)
 	return err
@@ -108,6 +109,18 @@ func checkRegistry(ctx context.Context, store *jobdef.Store, name string) error 
 	_, err := store.GetRegistry(ctx, name)
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("registry %q not found in namespace %s: add it with 'kubectl shipjob registry add %s --server ...'", name, store.Namespace, name)
+	}
+	return err
+}
+
+// requiredFlags name the flag that gives a required field of a definition:
+// the domain's message names the field, the CLI adds how to give it.
+var requiredFlags = map[string]string{"spec.image": "--image"}
+
+// withFlagHint adds the flag to a missing required field's error.
+func withFlagHint(err error) error {
+	if flag, ok := requiredFlags[jobdef.FieldOf(err)]; ok && strings.HasSuffix(err.Error(), " is required") {
+		return fmt.Errorf("%w (%s)", err, flag)
 	}
 	return err
 }

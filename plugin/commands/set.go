@@ -101,7 +101,7 @@ func (o *SetOptions) change(j *jobdef.Job) (*jobdef.Job, error) {
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, withFlagHint(err)
 	}
 	if _, err := jobdef.ToSecret(c); err != nil {
 		return nil, err
