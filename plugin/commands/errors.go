@@ -19,12 +19,12 @@ func FormatError(err error) string {
 		if inner := st.Message; inner != "" && !strings.HasSuffix(msg, inner) {
 			msg = inner
 		}
-		return oneLine(fmt.Sprintf("Error from server (%s): %s", st.Reason, msg))
+		return singleLine(fmt.Sprintf("Error from server (%s): %s", st.Reason, msg))
 	}
-	return oneLine("error: " + err.Error())
+	return singleLine("error: " + err.Error())
 }
 
-func oneLine(s string) string {
+func singleLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }

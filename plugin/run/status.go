@@ -151,7 +151,7 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 			}
 		default:
 			s.Reason = c.Reason
-			s.Message = oneLine(c.Message)
+			s.Message = collapseSpace(c.Message)
 			if s.Message == "" {
 				s.Message = c.Reason
 			}
@@ -174,7 +174,7 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 			return s
 		case "CreateContainerConfigError", "CreateContainerError":
 			s.Phase, s.Reason = Running, w.Reason
-			s.Message = "Cannot start container: " + oneLine(w.Message)
+			s.Message = "Cannot start container: " + collapseSpace(w.Message)
 			return s
 		}
 	}
@@ -189,7 +189,7 @@ func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		if latest != nil {
 			for _, c := range latest.Status.Conditions {
 				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message != "" {
-					s.Message = "Unschedulable: " + oneLine(c.Message)
+					s.Message = "Unschedulable: " + collapseSpace(c.Message)
 				}
 			}
 		}
@@ -220,69 +220,6 @@ func (s *Status) setFinished(job *batchv1.Job, c *batchv1.JobCondition) {
 		created := job.CreationTimestamp.Time
 		s.Started = &created
 	}
-}
-
-func condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
-	for i, c := range job.Status.Conditions {
-		if c.Type == t && c.Status == corev1.ConditionTrue {
-			return &job.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func lastTerminated(p *corev1.Pod) *corev1.ContainerStateTerminated {
-	if p == nil {
-		return nil
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.State.Terminated != nil {
-			return cs.State.Terminated
-		}
-		if cs.LastTerminationState.Terminated != nil {
-			return cs.LastTerminationState.Terminated
-		}
-	}
-	return nil
-}
-
-func waiting(p *corev1.Pod) *corev1.ContainerStateWaiting {
-	if p == nil {
-		return nil
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.State.Waiting != nil {
-			return cs.State.Waiting
-		}
-	}
-	return nil
-}
-
-func containerImage(p *corev1.Pod) string {
-	if p != nil && len(p.Spec.Containers) > 0 {
-		return p.Spec.Containers[0].Image
-	}
-	return ""
-}
-
-func memoryLimit(p *corev1.Pod) string {
-	if p == nil || len(p.Spec.Containers) == 0 {
-		return ""
-	}
-	if q, ok := p.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]; ok {
-		return " (" + q.String() + ")"
-	}
-	return ""
-}
-
-func timeoutText(job *batchv1.Job) string {
-	if t := job.Annotations[AnnotationTimeout]; t != "" {
-		return t
-	}
-	if job.Spec.ActiveDeadlineSeconds != nil {
-		return HumanDuration(time.Duration(*job.Spec.ActiveDeadlineSeconds) * time.Second)
-	}
-	return "its deadline"
 }
 
 // HumanDuration prints a duration the way people say it: 45s, 1m3s, 2h5m,
@@ -319,4 +256,4 @@ func plural(n int32, one, many string) string {
 	return many
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
