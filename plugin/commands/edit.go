@@ -107,7 +107,7 @@ func (o *EditOptions) Run(ctx context.Context) error {
 		edited, err := o.check(ctx, store, orig, content)
 		if err != nil {
 			lastErr, lastSaved = err, content
-			text = append([]byte(editHeader+"# The job was not saved: "+oneLine(err.Error())+"\n#\n"), content...)
+			text = append([]byte(editHeader+"# The job was not saved: "+singleLine(err.Error())+"\n#\n"), content...)
 			_ = os.Remove(file)
 			continue
 		}
