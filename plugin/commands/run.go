@@ -25,14 +25,16 @@ const (
 
 // RunOptions trigger a run of a job.
 type RunOptions struct {
-	Job         string
-	Params      []string
-	Tag         string
-	Wait        bool
-	Follow      bool
-	PullTimeout time.Duration
-	WaitTimeout time.Duration
-	Output      string
+	Job    string
+	Params []string
+	Tag    string
+	// IdempotencyKey returns the run made with it, if it still exists.
+	IdempotencyKey string
+	Wait           bool
+	Follow         bool
+	PullTimeout    time.Duration
+	WaitTimeout    time.Duration
+	Output         string
 
 	flags  *genericclioptions.ConfigFlags
 	dryRun dryRun
@@ -76,6 +78,7 @@ run to finish and exits with:
 	}
 	cmd.Flags().StringArrayVarP(&o.Params, "param", "p", nil, "Parameter NAME=VALUE for this run (repeatable)")
 	cmd.Flags().StringVar(&o.Tag, "tag", "", "Image tag for this run only")
+	cmd.Flags().StringVar(&o.IdempotencyKey, "idempotency-key", "", "While a run made with this key exists, print it (unchanged) instead of starting another; with other parameters or tag it is an error (1-64 of A-Z a-z 0-9 . _ : -)")
 	cmd.Flags().BoolVarP(&o.Wait, "wait", "w", false, "Wait for the run to finish and exit with its result")
 	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "Stream the run's logs until it finishes (implies --wait)")
 	cmd.Flags().DurationVar(&o.PullTimeout, "pull-timeout", 2*time.Minute, "With --wait: give up when the image could not be pulled for this long")
@@ -131,7 +134,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock}
-	req := run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag,
+	req := run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag, IdempotencyKey: o.IdempotencyKey,
 		DryRun: o.dryRun.domain()}
 	if o.dryRun == dryRunClient {
 		req.TriggeredBy = "user:(dry run)"
@@ -178,7 +181,11 @@ func (o *RunOptions) print(res *run.Result) error {
 		_, err := fmt.Fprintf(o.Out, "run.shipjob.dev/%s\n", res.Run)
 		return err
 	}
-	_, err := fmt.Fprintf(o.Out, "run.shipjob.dev/%s created%s\n", res.Run, o.dryRun.suffix())
+	op := "created"
+	if res.Unchanged {
+		op = "unchanged"
+	}
+	_, err := fmt.Fprintf(o.Out, "run.shipjob.dev/%s %s%s\n", res.Run, op, o.dryRun.suffix())
 	return err
 }
 

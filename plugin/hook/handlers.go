@@ -20,6 +20,11 @@ import (
 
 var errHookNotFound = errorf(http.StatusNotFound, "hook not found")
 
+// IdempotencyKeyHeader makes a trigger idempotent (IETF draft
+// "The Idempotency-Key HTTP Header Field"): while the run made with the key
+// exists, the same call answers 200 with it; other parameters are a 409.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
 // trigger is POST /api/v1/dh: Shipmight's deploy hook call.
 func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -38,6 +43,10 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if aerr == nil {
 		owner, aerr = s.confirm(r, e)
 	}
+	keys := r.Header.Values(IdempotencyKeyHeader)
+	if aerr == nil && len(keys) > 1 {
+		aerr = errorf(http.StatusBadRequest, IdempotencyKeyHeader+" is given more than once")
+	}
 	if aerr == nil && owner == "" {
 		infoOf(r).err = fmt.Errorf("hook not found: the hook Secret has no owner job UID (fail closed; create a new hook)")
 		aerr = errHookNotFound
@@ -55,7 +64,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	// The trigger checks everything (parameters, tag, the definition, that
 	// it is the hook's job): its typed errors map to answers.
 	res, err := s.cfg.Triggerer.Trigger(ctx, run.Request{Namespace: e.Namespace, Job: e.Job, Params: params, Tag: tag,
-		TriggeredBy: e.TriggeredBy(), JobUID: owner})
+		TriggeredBy: e.TriggeredBy(), JobUID: owner, IdempotencyKey: r.Header.Get(IdempotencyKeyHeader)})
 	elapsed := time.Since(start).Seconds()
 	if err != nil {
 		info.err = err
@@ -65,8 +74,13 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info.run = res.Run
-	s.metrics.trigger(e.Namespace, e.Job, http.StatusCreated, elapsed)
-	writeJSON(w, http.StatusCreated, Triggered{Run: res.Run, Namespace: res.Namespace, Job: res.Job,
+	code := http.StatusCreated
+	if res.Unchanged {
+		// The run this idempotency key made: the same answer, as 200.
+		code = http.StatusOK
+	}
+	s.metrics.trigger(e.Namespace, e.Job, code, elapsed)
+	writeJSON(w, code, Triggered{Run: res.Run, Namespace: res.Namespace, Job: res.Job,
 		StatusURL: s.cfg.ExternalURL + RunsPath + res.Run})
 }
 

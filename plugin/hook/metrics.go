@@ -62,7 +62,9 @@ func (m *metrics) limitedClient() { m.limited.Inc() }
 
 func (m *metrics) trigger(ns, job string, code int, seconds float64) {
 	outcome := "created"
-	if code != http.StatusCreated {
+	if code == http.StatusOK {
+		outcome = "unchanged" // an idempotency key's run, found
+	} else if code != http.StatusCreated {
 		outcome = "failed"
 	}
 	if seconds >= 0 {

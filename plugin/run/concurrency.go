@@ -22,7 +22,12 @@ import (
 // the API server's watch cache once it has caught up). Succeeded runs are
 // left out by the API server (field status.successful=0), so a long
 // history of successful runs costs nothing.
-func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, run, recordRV string) error {
+func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, run, recordRV string, keyed *keyedRun) error {
+	if keyed != nil {
+		if err := findKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.image, recordRV); err != nil {
+			return err
+		}
+	}
 	policy, limit := def.Spec.Policy(), def.Spec.ActiveLimit()
 	if policy == jobdef.AllowConcurrent && limit == 0 {
 		return nil
@@ -49,6 +54,12 @@ func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 			"job %s has %d active runs, its limit (maxActiveRuns): wait for one to finish or cancel one", def.Name, limit)}
 	}
 	return nil
+}
+
+// keyedRun is what an idempotency key is checked against.
+type keyedRun struct {
+	key, image string
+	params     map[string]string
 }
 
 // ReplacedByPrefix marks, in the cancelled-by annotation, a run cancelled

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,10 @@ type Request struct {
 	Tag string
 	// TriggeredBy is recorded on the run: "user:<name>" or "hook:<name>".
 	TriggeredBy string
+	// IdempotencyKey, if set: while a run of the job made with the same key
+	// exists, the trigger returns it (Result.Unchanged) instead of starting
+	// another; with other parameters or tag it is a *ConflictError.
+	IdempotencyKey string
 	// JobUID, if set, is the UID of the definition the caller knows (a
 	// hook's owner): a job deleted and created again under the same name is
 	// another job, and the trigger fails with *ReplacedError.
@@ -63,6 +68,9 @@ type Result struct {
 	Parameters map[string]string
 	// Manifest is the post-rendered Job (and files Secret) as YAML.
 	Manifest string
+	// Unchanged: the run existed already (same idempotency key); nothing
+	// was created.
+	Unchanged bool
 	// Warnings are problems after the run's Job was created: the run
 	// exists and goes on (a caller must not retry), but something around
 	// it failed (recording it in its Helm release, handing it its files).
@@ -135,16 +143,34 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 	if err := def.Spec.CheckRunSize(params); err != nil {
 		return nil, &InputError{Err: err}
 	}
+	if req.IdempotencyKey != "" {
+		if err := ValidateIdempotencyKey(req.IdempotencyKey); err != nil {
+			return nil, &InputError{Err: err}
+		}
+	}
 	img, err := store.ResolveImage(ctx, def, req.Tag)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Namespace: req.Namespace, Job: def.Name, Image: img.Image, Parameters: params}
+	var keyed *keyedRun
+	if req.IdempotencyKey != "" {
+		// A retry finds its run at once, without touching the release; two
+		// triggers racing with one key are decided under the release.
+		keyed = &keyedRun{key: req.IdempotencyKey, image: img.Image, params: params}
+		if done, err := keyedResult(res, findKeyed(ctx, t.Client, req.Namespace, def.Name, keyed.key, params, img.Image, "")); done {
+			if err != nil {
+				return nil, err
+			}
+			return res, nil
+		}
+	}
 	if req.DryRun != DryRunNone {
 		plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now())
 		if err != nil {
 			return nil, err
 		}
+		plan.setIdempotencyKey(req.IdempotencyKey)
 		res.Run = plan.run
 		res.Manifest, err = t.dryRun(ctx, req, def, plan)
 		return res, err
@@ -167,6 +193,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	plan.setIdempotencyKey(req.IdempotencyKey)
 	res.Run = plan.run
 	base := t.helmConfig(req.Namespace)
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
@@ -181,7 +208,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 	plan.admit = func(recordRV string) error {
 		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer acancel()
-		return admitRun(actx, t.Client, def, plan.run, recordRV)
+		return admitRun(actx, t.Client, def, plan.run, recordRV, keyed)
 	}
 	rel, kc, err := t.upgrade(ctx, base, req.Namespace, def.Name, plan)
 	job := kc.job(plan.run)
@@ -191,6 +218,9 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 			_ = secrets.Delete(context.WithoutCancel(ctx), plan.files.Name, metav1.DeleteOptions{})
 		}
 		if kc != nil && kc.refused != nil {
+			if done, err := keyedResult(res, kc.refused); done && err == nil {
+				return res, nil
+			}
 			return nil, kc.refused
 		}
 		return nil, fmt.Errorf("trigger job %s: %w", def.Name, err)
@@ -212,6 +242,21 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// keyedResult turns the outcome of an idempotency check into the
+// trigger's answer: done when a run exists (res then names it) or the key
+// conflicts (the error).
+func keyedResult(res *Result, err error) (done bool, _ error) {
+	var existing *ExistingRunError
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.As(err, &existing):
+		res.Run, res.Unchanged, res.Manifest = existing.Run, true, existing.Manifest
+		return true, nil
+	}
+	return true, err
 }
 
 // checkTag refuses a per-run tag that is malformed, or that would un-pin a
@@ -282,6 +327,16 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 	}
 	p.values, err = chartValues(def, p.run, img, params, filesName, ann)
 	return p, err
+}
+
+// setIdempotencyKey records key on the run: the key itself in an
+// annotation, its hash as a label of the Job (to find it by).
+func (p *plan) setIdempotencyKey(key string) {
+	if key == "" {
+		return
+	}
+	p.values["annotations"].(map[string]any)[AnnotationIdempotencyKey] = key
+	p.values["idempotency"] = idempotencyLabel(key)
 }
 
 // filesSecret copies the job's files for one run, so later edits of the

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -138,5 +139,89 @@ func TestConcurrencyPolicyThroughTwoHookReplicas(t *testing.T) {
 	}
 	if runs := listRuns(t, ns, "deploy"); len(runs) != 1 {
 		t.Errorf("%d runs listed, want 1", len(runs))
+	}
+}
+
+// TestIdempotencyKeyAcrossProcessesAndReplicas: twenty simultaneous
+// triggers with one key from separate processes create exactly one run and
+// all print it; the same key through two hook replicas answers one 201 and
+// 200s with that run; the same key with other parameters is refused naming
+// the run.
+func TestIdempotencyKeyAcrossProcessesAndReplicas(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "deploy", "--env", "SIM_DURATION=2s", "--param", "TARGET=latest")
+	results := make([]cluster.Result, 20)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = shipjob(t, "run", "deploy", "-n", ns, "--idempotency-key", "ci:build-42", "-p", "TARGET=v1")
+		}()
+	}
+	wg.Wait()
+	runs, created := map[string]bool{}, 0
+	for _, r := range results {
+		if r.Code != 0 {
+			t.Fatalf("trigger with a key: exit %d: %s", r.Code, r.Stderr)
+		}
+		runs[runName(t, r.Stdout)] = true
+		if strings.HasSuffix(strings.TrimSpace(r.Stdout), " created") {
+			created++
+		} else if !strings.HasSuffix(strings.TrimSpace(r.Stdout), " unchanged") {
+			t.Errorf("output %q, want created or unchanged", r.Stdout)
+		}
+	}
+	if len(runs) != 1 || created != 1 {
+		t.Fatalf("20 triggers with one key: runs %v, %d created; want one run, created once", runs, created)
+	}
+	if n := len(listRuns(t, ns, "deploy")); n != 1 {
+		t.Fatalf("%d runs listed, want 1", n)
+	}
+	res := shipjob(t, "run", "deploy", "-n", ns, "--idempotency-key", "ci:build-42", "-p", "TARGET=v2")
+	if res.Code != 1 || !strings.Contains(res.Stderr, `idempotency key "ci:build-42" was used by run `) {
+		t.Errorf("same key, other parameters: exit %d, %q", res.Code, res.Stderr)
+	}
+	// --wait on an unchanged run waits for it and exits with its result.
+	if out := mustShipjob(t, "run", "deploy", "-n", ns, "--idempotency-key", "ci:build-42", "-p", "TARGET=v1", "--wait"); !strings.Contains(out, " unchanged") {
+		t.Errorf("--wait with the key printed %q", out)
+	}
+
+	_, token := createHook(t, ns, "deploy", "ci")
+	servers := []*hookServer{startHookServer(t, "-n", ns), startHookServer(t, "-n", ns)}
+	codes := make([]int, 20)
+	bodies := make([]string, 20)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, servers[i%2].URL+"/api/v1/dh", strings.NewReader(`{"instanceEnvironmentVariables":[{"name":"TARGET","value":"v9"}]}`))
+			req.Header.Set("X-Deploy-Hook-Token", token)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "deploy-7")
+			resp, err := hookClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			codes[i], bodies[i] = resp.StatusCode, string(b)
+		}()
+	}
+	wg.Wait()
+	hookRuns, n201 := map[string]bool{}, 0
+	for i, c := range codes {
+		if c != http.StatusCreated && c != http.StatusOK {
+			t.Fatalf("hook call %d: %d %s", i, c, bodies[i])
+		}
+		if c == http.StatusCreated {
+			n201++
+		}
+		hookRuns[decodeTriggered(t, bodies[i]).Run] = true
+	}
+	if n201 != 1 || len(hookRuns) != 1 {
+		t.Errorf("20 hook calls with one key: %d 201s, runs %v; want one 201 and one run", n201, hookRuns)
 	}
 }
