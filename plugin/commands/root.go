@@ -104,6 +104,7 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 		newHookCmd(flags, streams),
 		newDeleteRunCmd(flags, streams),
 		newPostrenderCmd(streams),
+		newUICmd(flags, streams),
 	)
 	return root
 }

@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// jobPage reads the job of the path into p (p.Job, p.Error for an invalid
+// definition); on failure it has rendered the error.
+func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, tab string) (*page, bool) {
+	p, vals, ok := s.names(w, r, "job")
+	if !ok {
+		return nil, false
+	}
+	p.Title, p.Tab = vals[0], tab
+	j, err := s.store(p.Namespace).Get(r.Context(), vals[0])
+	if err != nil {
+		s.fail(w, r, p, err)
+		return nil, false
+	}
+	p.Job = j
+	if err := j.CheckStored(); err != nil {
+		p.Error = err.Error()
+	}
+	return p, true
+}
+
+func (s *Server) store(ns string) *jobdef.Store {
+	return &jobdef.Store{Client: s.cfg.Client, Namespace: ns}
+}
+
+// jobRunsTab is the Runs tab: live from the namespace's watch.
+func (s *Server) jobRunsTab(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.jobPage(w, r, "runs")
+	if !ok {
+		return
+	}
+	runs, err := run.List(r.Context(), s.cfg.Client, p.Namespace, p.Job.Name)
+	if err != nil {
+		s.fail(w, r, p, err)
+		return
+	}
+	if d := r.URL.Query().Get("deleted"); d != "" {
+		p.Notice = "Run " + d + " deleted."
+	}
+	p.Events = "/namespaces/" + p.Namespace + "/events"
+	p.Data = runs
+	s.pages.render(w, r, http.StatusOK, "job_runs", p)
+}
+
+// runForm is the Run tab's content.
+type runForm struct {
+	Params []paramInput
+	Tag    string
+	// TagAllowed is false for a digest-pinned job without allowTagOverride.
+	TagAllowed bool
+}
+
+type paramInput struct {
+	Name, Value string
+	Required    bool
+	Error       string
+}
+
+func newRunForm(j *jobdef.Job) runForm {
+	f := runForm{TagAllowed: j.Spec.Digest == "" || j.Spec.AllowTagOverride}
+	for _, prm := range j.Spec.Parameters {
+		f.Params = append(f.Params, paramInput{Name: prm.Name, Value: prm.Default, Required: prm.Required})
+	}
+	return f
+}
+
+func (s *Server) runTab(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.jobPage(w, r, "run")
+	if !ok {
+		return
+	}
+	p.Data = newRunForm(p.Job)
+	s.pages.render(w, r, http.StatusOK, "job_run", p)
+}
+
+// runSubmit triggers a run and goes to its page; a refused trigger shows
+// the form again with the message next to the parameter it names.
+func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.jobPage(w, r, "run")
+	if !ok {
+		return
+	}
+	f := newRunForm(p.Job)
+	params := map[string]string{}
+	for i := range f.Params {
+		f.Params[i].Value = r.PostFormValue("param." + f.Params[i].Name)
+		params[f.Params[i].Name] = f.Params[i].Value
+	}
+	f.Tag = strings.TrimSpace(r.PostFormValue("tag"))
+	res, err := s.trigger.Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
+		Params: params, Tag: f.Tag, TriggeredBy: s.user(r.Context()), JobUID: p.Job.UID})
+	if err != nil {
+		var replaced *run.ReplacedError
+		switch {
+		case run.IsInput(err) || jobdef.IsInvalid(err) || errors.As(err, &replaced):
+			p.Error = err.Error()
+			for i := range f.Params {
+				if strings.Contains(p.Error, `"`+f.Params[i].Name+`"`) {
+					f.Params[i].Error = p.Error
+				}
+			}
+			p.Data = f
+			s.pages.render(w, r, describe(err, p.Namespace).Code, "job_run", p)
+		default:
+			s.fail(w, r, p, err)
+		}
+		return
+	}
+	http.Redirect(w, r, "/namespaces/"+p.Namespace+"/runs/"+res.Run, http.StatusSeeOther)
+}
+
+// confirmData is a confirmation page: a question and one button.
+type confirmData struct {
+	Question, Detail, Action, Button, Back string
+	Danger                                 bool
+}
+
+func (s *Server) jobDeleteConfirm(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.jobPage(w, r, "")
+	if !ok {
+		return
+	}
+	p.Title = "Delete job " + p.Job.Name
+	base := "/namespaces/" + p.Namespace + "/jobs/" + p.Job.Name
+	p.Data = confirmData{Question: "Delete job " + p.Job.Name + "?",
+		Detail: "This deletes its definition, its deploy hooks, its Helm release and all of its runs with their logs.",
+		Action: base + "/delete", Button: "Delete job", Back: base + "/configuration", Danger: true}
+	s.pages.render(w, r, http.StatusOK, "confirm", p)
+}
+
+func (s *Server) jobDelete(w http.ResponseWriter, r *http.Request) {
+	p, vals, ok := s.names(w, r, "job")
+	if !ok {
+		return
+	}
+	if _, err := run.DeleteJob(r.Context(), s.cfg.Client, s.cfg.Getter, p.Namespace, vals[0], run.DeleteJobOptions{}); err != nil {
+		s.fail(w, r, p, err)
+		return
+	}
+	http.Redirect(w, r, "/namespaces/"+p.Namespace+"/jobs?deleted="+vals[0], http.StatusSeeOther)
+}

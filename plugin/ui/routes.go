@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Handler serves the UI behind the session guard.
+func (s *Server) Handler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", s.home)
+	m.HandleFunc("GET /switch", s.switchNamespace)
+	m.HandleFunc("GET /namespaces/{ns}/jobs", s.jobsPage)
+	m.HandleFunc("GET /namespaces/{ns}/events", s.events)
+	m.HandleFunc("GET /namespaces/{ns}/new-job", s.newJobForm)
+	m.HandleFunc("POST /namespaces/{ns}/new-job", s.newJobSubmit)
+	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}", s.jobRunsTab)
+	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/run", s.runTab)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/run", s.runSubmit)
+	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/configuration", s.configTab)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/configuration", s.configSubmit)
+	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/hooks", s.hooksTab)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/hooks", s.hookCreate)
+	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/hooks/{id}/delete", s.hookDeleteConfirm)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/hooks/{id}/delete", s.hookDelete)
+	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/delete", s.jobDeleteConfirm)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/delete", s.jobDelete)
+	m.HandleFunc("GET /namespaces/{ns}/runs/{run}", s.runPage)
+	m.HandleFunc("GET /namespaces/{ns}/runs/{run}/logs", s.runLogsText)
+	m.HandleFunc("GET /namespaces/{ns}/runs/{run}/logs/stream", s.runLogsStream)
+	m.HandleFunc("GET /namespaces/{ns}/runs/{run}/cancel", s.runCancelConfirm)
+	m.HandleFunc("POST /namespaces/{ns}/runs/{run}/cancel", s.runCancel)
+	m.HandleFunc("GET /namespaces/{ns}/runs/{run}/delete", s.runDeleteConfirm)
+	m.HandleFunc("POST /namespaces/{ns}/runs/{run}/delete", s.runDelete)
+	m.HandleFunc("/", s.notFound)
+	return s.guard(staticFiles(), m)
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/namespaces/"+url.PathEscape(s.cfg.Namespace)+"/jobs", http.StatusSeeOther)
+}
+
+// switchNamespace is the namespace switcher's form (works without JS).
+func (s *Server) switchNamespace(w http.ResponseWriter, r *http.Request) {
+	ns := r.URL.Query().Get("ns")
+	if len(validation.IsDNS1123Label(ns)) > 0 {
+		p := s.base(r, s.cfg.Namespace)
+		p.Title = "Invalid namespace"
+		p.Data = problem{Code: http.StatusBadRequest, Title: "Invalid namespace", Message: "\"" + ns + "\" is not a namespace name."}
+		s.pages.render(w, r, http.StatusBadRequest, "error", p)
+		return
+	}
+	http.Redirect(w, r, "/namespaces/"+ns+"/jobs", http.StatusSeeOther)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	p := s.base(r, s.cfg.Namespace)
+	p.Title = "Not found"
+	p.Data = problem{Code: http.StatusNotFound, Title: "Not found", Message: "There is no page " + r.URL.Path + "."}
+	s.pages.render(w, r, http.StatusNotFound, "error", p)
+}
+
+// base is the common part of every page in namespace ns.
+func (s *Server) base(r *http.Request, ns string) *page {
+	return &page{Namespace: ns, Namespaces: s.namespaces(r.Context(), ns), CSRF: s.sess.csrf, Now: time.Now()}
+}
+
+// names reads and checks the path's names; a bad one is a 404 page.
+func (s *Server) names(w http.ResponseWriter, r *http.Request, keys ...string) (*page, []string, bool) {
+	ns := r.PathValue("ns")
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		vals[i] = r.PathValue(k)
+	}
+	for _, v := range append([]string{ns}, vals...) {
+		if len(validation.IsDNS1123Subdomain(v)) > 0 {
+			s.notFound(w, r)
+			return nil, nil, false
+		}
+	}
+	return s.base(r, ns), vals, true
+}
+
+// nsCache remembers the namespaces the user may list, for the switcher.
+type nsCache struct {
+	mu    sync.Mutex
+	names []string
+	at    time.Time
+}
+
+var namespaceTTL = 30 * time.Second
+
+// namespaces lists the namespaces for the switcher (cached; none when the
+// user may not list them: the switcher then takes a typed name), always
+// with current.
+func (s *Server) namespaces(ctx context.Context, current string) []string {
+	c := &s.nsc
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) > namespaceTTL {
+		c.names = nil
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if l, err := s.cfg.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+			for _, n := range l.Items {
+				c.names = append(c.names, n.Name)
+			}
+		}
+		c.at = time.Now()
+	}
+	out := slices.Clone(c.names)
+	if current != "" && !slices.Contains(out, current) {
+		out = append(out, current)
+		slices.Sort(out)
+	}
+	return out
+}

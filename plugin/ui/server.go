@@ -1,0 +1,150 @@
+// Package ui is `kubectl shipjob ui`: a local web front end served on
+// loopback with the user's own credentials, like `kubectl proxy`. The API
+// server's RBAC is the only authorization; the server guards the browser
+// session (one-time link, cookie, Host check, CSRF, strict CSP). Pages are
+// rendered on the server; JavaScript only adds live updates. It calls the
+// domain packages (jobdef, run, hook) and imports no command layer.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// Config is what the server works with.
+type Config struct {
+	// Client talks to the API server with the user's credentials.
+	Client kubernetes.Interface
+	// Getter is the client configuration Helm uses for triggers and deletes.
+	Getter genericclioptions.RESTClientGetter
+	// Clock is the API server's clock (see run.ServerClock), may be nil.
+	Clock *run.ServerClock
+	// Namespace is the one "/" opens.
+	Namespace string
+	// StaleAfter is passed to the trigger (0 = its default).
+	StaleAfter time.Duration
+	// WhoAmI names the user for a run's provenance ("user:alice").
+	WhoAmI func(ctx context.Context) string
+}
+
+// Options tune Serve.
+type Options struct {
+	// Listen is a loopback address ("127.0.0.1:0" = a free port).
+	Listen string
+	// Out receives the URL to open, as the first line.
+	Out io.Writer
+	// Open, if set, is called with the URL (to open a browser).
+	Open func(url string)
+}
+
+// Server is the UI's HTTP handler and its session.
+type Server struct {
+	cfg     Config
+	sess    *session
+	trigger *run.Triggerer
+	pages   *pages
+	nsc     nsCache
+
+	whoOnce sync.Once
+	who     string
+}
+
+// NewServer returns the server for the listen address host ("127.0.0.1:PORT"):
+// only requests with that Host header are served.
+func NewServer(cfg Config, host string) (*Server, error) {
+	sess, err := newSession(host)
+	if err != nil {
+		return nil, err
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	t := &run.Triggerer{Client: cfg.Client, Getter: cfg.Getter, StaleAfter: cfg.StaleAfter, Clock: cfg.Clock}
+	return &Server{cfg: cfg, sess: sess, trigger: t, pages: p}, nil
+}
+
+// LoginURL is the one-time link that starts the browser session.
+func (s *Server) LoginURL() string {
+	return "http://" + s.sess.host + "/?token=" + s.sess.loginToken
+}
+
+// Serve listens on opts.Listen (loopback only), prints the login URL and
+// serves until ctx ends, then shuts down within a few seconds.
+func Serve(ctx context.Context, cfg Config, opts Options) error {
+	if err := checkLoopback(opts.Listen); err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s, err := NewServer(cfg, ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	if opts.Out != nil {
+		fmt.Fprintln(opts.Out, s.LoginURL())
+	}
+	if opts.Open != nil {
+		opts.Open(s.LoginURL())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	// Event streams end with ctx (BaseContext); Shutdown waits for the rest.
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// checkLoopback refuses any listen address but a loopback IP and port.
+func checkLoopback(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("invalid --listen %q: want 127.0.0.1:PORT: %w", listen, err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("invalid --listen %q: the UI serves your credentials and listens on a loopback address only (127.0.0.1 or [::1])", listen)
+	}
+	return nil
+}
+
+// user is who the API server says we are, asked once.
+func (s *Server) user(ctx context.Context) string {
+	s.whoOnce.Do(func() {
+		if s.cfg.WhoAmI != nil {
+			s.who = s.cfg.WhoAmI(ctx)
+		} else {
+			s.who = run.WhoAmI(ctx, s.cfg.Client)
+		}
+	})
+	return s.who
+}

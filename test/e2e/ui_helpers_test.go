@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
+)
+
+// uiServer is a `kubectl-shipjob ui` process on a free loopback port.
+type uiServer struct {
+	Login string // the one-time URL it printed first
+	Base  string // http://127.0.0.1:PORT
+	logs  *lockedBuffer
+}
+
+// startUI starts `kubectl shipjob ui --no-browser args...` and reads its
+// first line; it is stopped with SIGINT (Ctrl-C) when t ends, and must
+// exit 0 within seconds.
+func startUI(t *testing.T, args ...string) *uiServer {
+	t.Helper()
+	cmd := exec.Command(cluster.PluginBin, append([]string{"ui", "--no-browser"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &uiServer{logs: &lockedBuffer{}}
+	cmd.Stderr = s.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		for sc.Scan() { // nothing else is expected; keep the pipe drained
+		}
+		done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("ui exited with %v after Ctrl-C\n%s", err, s.logs.String())
+			}
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("ui did not stop within 15s of Ctrl-C")
+		}
+	})
+	select {
+	case l := <-line:
+		u, err := url.Parse(l)
+		if err != nil || u.Scheme != "http" || !strings.HasPrefix(u.Host, "127.0.0.1:") || u.Query().Get("token") == "" {
+			t.Fatalf("first line of ui = %q, want http://127.0.0.1:PORT/?token=…", l)
+		}
+		s.Login, s.Base = l, "http://"+u.Host
+	case <-time.After(30 * time.Second):
+		t.Fatalf("ui printed no URL within 30s; stderr:\n%s", s.logs.String())
+	}
+	return s
+}
+
+// newBrowser starts headless Debian chromium with a fresh profile. A
+// missing chromium fails the test: CI installs it (.ci/run).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium not found (apt-get install -y chromium; .ci/run installs it): %v", err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 900),
+		chromedp.Flag("headless", "new"), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// do runs browser steps within a minute.
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(c, steps...); err != nil {
+		t.Fatalf("browser: %v (at %s)", err, location(ctx))
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// waitJS waits until the expression is true in the page (navigations in
+// between are fine).
+func waitJS(t *testing.T, ctx context.Context, timeout time.Duration, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool]("!!("+js+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s (at %s; page: %.600s)", timeout, what, location(ctx), pageText(ctx))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func location(ctx context.Context) string {
+	c, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	l, _ := chromedp.Run(c, chromedp.Location())
+	return l
+}
+
+func pageText(ctx context.Context) string {
+	c, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(c, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// screenshot saves the whole page as name.png under SHIPJOB_UI_SCREENSHOTS
+// (or the test's temp dir).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SHIPJOB_UI_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", path)
+}
+
+// mark sets a marker in the page's JavaScript state: it survives live
+// updates and is gone after a reload, which proves a change came live.
+func mark(t *testing.T, ctx context.Context) {
+	t.Helper()
+	eval[bool](t, ctx, "window.__noReload = true")
+}
+
+func notReloaded(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if !eval[bool](t, ctx, "window.__noReload === true") {
+		t.Fatalf("the page was reloaded: the change did not come live")
+	}
+}
+
+// jsString quotes s for JavaScript.
+func jsString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
+	return "'" + r.Replace(s) + "'"
+}
