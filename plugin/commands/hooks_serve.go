@@ -59,11 +59,15 @@ kubeconfig) it uses the pod's ServiceAccount, otherwise the kubeconfig.
 
   POST /api/v1/dh             header X-Deploy-Hook-Token, JSON body
                               {"instanceEnvironmentVariables":[{"name":"X","value":"y"}],"imageTag":"1.2.0"}
-                              (both optional) → 201 {"run": ..., "statusUrl": ...}
+                              (both optional) → 201 {"run": ..., "statusUrl": ...};
+                              header Idempotency-Key: KEY → while the run made with KEY
+                              exists, 200 with it (other parameters: 409)
   GET  /api/v1/dh/runs/RUN    same token → phase, message, exit code of a run of the hook's job
   GET  /healthz, /readyz, /metrics
 
-Errors: 400 bad JSON or parameters, 404 unknown or deleted token, 405, 413 (over
+Errors: 400 bad JSON or parameters, 404 unknown or deleted token, 405, 409 (the
+job's concurrencyPolicy Forbid or maxActiveRuns, or an idempotency key used with
+other parameters), 413 (over
 64 KiB), 415 (not JSON), 429 (rate limit per hook, or per client address for
 requests without a valid token), 503 (API server unreachable), 500. The body is
 read strictly: field names are case-sensitive, a repeated key, null or a control
