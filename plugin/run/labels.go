@@ -25,7 +25,8 @@ const (
 	AnnotationTimeout     = jobdef.Group + "/timeout"
 	AnnotationCancelledBy = jobdef.Group + "/cancelled-by"
 	AnnotationCancelledAt = jobdef.Group + "/cancelled-at"
-	AnnotationJobUID      = jobdef.Group + "/job-uid" // the definition's UID at trigger time
+	AnnotationJobUID      = jobdef.Group + "/job-uid"  // the definition's UID at trigger time
+	AnnotationRerunOf     = jobdef.Group + "/rerun-of" // the run this one repeats (kubectl shipjob rerun)
 )
 
 // Selector selects every run of job ("" = every run).

@@ -48,6 +48,8 @@ type Request struct {
 	Tag string
 	// TriggeredBy is recorded on the run: "user:<name>" or "hook:<name>".
 	TriggeredBy string
+	// RerunOf names the run this one repeats (recorded as provenance).
+	RerunOf string
 	// IdempotencyKey, if set: while a run of the job made with the same key
 	// exists, the trigger returns it (Result.Unchanged) instead of starting
 	// another; with other parameters or tag it is a *ConflictError.
@@ -171,6 +173,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 		plan.setIdempotencyKey(req.IdempotencyKey)
+		plan.setRerunOf(req.RerunOf)
 		res.Run = plan.run
 		res.Manifest, err = t.dryRun(ctx, req, def, plan)
 		return res, err
@@ -194,6 +197,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	plan.setIdempotencyKey(req.IdempotencyKey)
+	plan.setRerunOf(req.RerunOf)
 	res.Run = plan.run
 	base := t.helmConfig(req.Namespace)
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
@@ -337,6 +341,13 @@ func (p *plan) setIdempotencyKey(key string) {
 	}
 	p.values["annotations"].(map[string]any)[AnnotationIdempotencyKey] = key
 	p.values["idempotency"] = idempotencyLabel(key)
+}
+
+// setRerunOf records the run this one repeats.
+func (p *plan) setRerunOf(run string) {
+	if run != "" {
+		p.values["annotations"].(map[string]any)[AnnotationRerunOf] = run
+	}
 }
 
 // filesSecret copies the job's files for one run, so later edits of the
