@@ -24,6 +24,7 @@ var layout = map[string]struct{ imports, never []string }{
 	"cmd/docgen":                    {imports: []string{"plugin/commands"}},
 	"cmd/distpack":                  {},
 	"plugin/commands":               {imports: []string{"plugin/", "postrender"}},
+	"plugin/ui":                     {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands"}},
 	"plugin/hook":                   {imports: []string{"plugin/run", "plugin/jobdef", "plugin/version"}, never: []string{"plugin/commands"}},
 	"plugin/run":                    {imports: []string{"plugin/jobdef", "postrender", "charts"}, never: []string{"plugin/hook", "plugin/commands"}},
 	"plugin/jobdef":                 {never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
