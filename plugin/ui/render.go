@@ -26,8 +26,10 @@ var staticFS embed.FS
 
 // page is what every template gets.
 type page struct {
-	Title      string
-	Namespace  string
+	Title     string
+	Namespace string
+	// Home is the namespace the command was started with.
+	Home       string
 	Namespaces []string
 	CSRF       string
 	// Events is the URL of the page's live updates ("" = none).

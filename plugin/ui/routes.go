@@ -69,7 +69,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 // base is the common part of every page in namespace ns.
 func (s *Server) base(r *http.Request, ns string) *page {
-	return &page{Namespace: ns, Namespaces: s.namespaces(r.Context(), ns), CSRF: s.sess.csrf, Now: time.Now()}
+	return &page{Namespace: ns, Home: s.cfg.Namespace, Namespaces: s.namespaces(r.Context(), ns), CSRF: s.sess.csrf, Now: time.Now()}
 }
 
 // names reads and checks the path's names; a bad one is a 404 page.
