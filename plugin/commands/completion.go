@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
 // Shell completion. Cobra's own `completion` command prints the scripts
@@ -70,4 +72,52 @@ func completeNames(flags *genericclioptions.ConfigFlags, many bool, list func(*c
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// completeParams completes `run JOB --param`: the job's parameter names
+// ("NAME=", no space after), then after "NAME=" the values of its enum (or
+// true/false for a boolean).
+func completeParams(flags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		t, err := resolveTarget(flags)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		def, err := t.store(false).Get(cmd.Context(), args[0])
+		if err != nil {
+			cobra.CompDebugln("read job for completion: "+err.Error(), true)
+			return nil, cobra.ShellCompDirectiveError
+		}
+		return paramCompletions(def.Spec.Parameters, toComplete)
+	}
+}
+
+func paramCompletions(ps []jobdef.Parameter, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	if name, value, ok := strings.Cut(toComplete, "="); ok {
+		for _, p := range ps {
+			if p.Name != name {
+				continue
+			}
+			values := p.Enum
+			if len(values) == 0 && p.TypeName() == jobdef.ParamBoolean {
+				values = []string{"true", "false"}
+			}
+			for _, v := range values {
+				if strings.HasPrefix(v, value) {
+					out = append(out, name+"="+v)
+				}
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+	for _, p := range ps {
+		if strings.HasPrefix(p.Name, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(p.Name+"=", p.Description))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }

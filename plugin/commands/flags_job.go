@@ -29,6 +29,7 @@ type jobFlags struct {
 	Args                                       []string
 	// Command is what follows "--" on the command line.
 	Command []string
+	paramTypeFlags
 	// Only for set.
 	UnsetEnv, UnsetParams, UnsetFiles, UnsetLabels []string
 	UnsetCommand                                   bool
@@ -56,6 +57,7 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	fs.StringArrayVar(&f.EnvFromSecrets, "env-from-secret", nil, "Secret whose keys become environment variables (repeatable; set replaces the list)")
 	fs.StringArrayVar(&f.Params, "param", nil, "Default parameter NAME=DEFAULT: an env var each run may override (repeatable; not for secrets: recorded in clear on every run)")
 	fs.StringArrayVar(&f.RequiredParams, "required-param", nil, "Parameter NAME each run must give, with no default (repeatable)")
+	f.addParamTypeFlags(fs)
 	fs.StringArrayVar(&f.Files, "file", nil, "Mount a local file read-only: /abs/path/in/container=./local/file (repeatable)")
 	fs.StringVar(&f.Memory, "memory", "", "Memory limit (default "+jobdef.DefaultMemory+")")
 	fs.StringVar(&f.CPU, "cpu", "", "CPU limit (default "+jobdef.DefaultCPU+")")
@@ -199,15 +201,15 @@ func (f *jobFlags) applyEnv(s *jobdef.Spec) error {
 		if err != nil {
 			return err
 		}
-		s.Parameters = upsert(s.Parameters, jobdef.Parameter{Name: k, Default: v}, paramName)
+		s.Parameters = upsert(s.Parameters, withDefault(s.Parameters, k, v, false), paramName)
 	}
 	for _, k := range f.RequiredParams {
 		if err := params.add("parameter", k); err != nil {
 			return err
 		}
-		s.Parameters = upsert(s.Parameters, jobdef.Parameter{Name: k, Required: true}, paramName)
+		s.Parameters = upsert(s.Parameters, withDefault(s.Parameters, k, "", true), paramName)
 	}
-	return nil
+	return f.applyParamTypes(s)
 }
 
 func (f *jobFlags) applyFiles(s *jobdef.Spec) error {

@@ -103,6 +103,11 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		if err := o.printer.PrintObj(obj, o.Out); err != nil {
 			return err
 		}
+		if len(o.Names) == 1 && o.PrintFlags.table() && len(jobs[0].Spec.Parameters) > 0 {
+			if err := printParameters(o.Out, jobs[0].Spec.Parameters); err != nil {
+				return err
+			}
+		}
 	}
 	return reportErrors(o.ErrOut, errs)
 }

@@ -81,7 +81,7 @@ func imageText(s jobdef.Spec) string {
 func paramsText(ps []jobdef.Parameter) string {
 	parts := make([]string, 0, len(ps))
 	for _, p := range ps {
-		v := p.Default
+		v := p.Shown(p.Default)
 		if p.Required {
 			v = "<required>"
 		}

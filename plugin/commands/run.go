@@ -77,6 +77,7 @@ run to finish and exits with:
 		RunE:              runE(o),
 	}
 	cmd.Flags().StringArrayVarP(&o.Params, "param", "p", nil, "Parameter NAME=VALUE for this run (repeatable)")
+	_ = cmd.RegisterFlagCompletionFunc("param", completeParams(flags))
 	cmd.Flags().StringVar(&o.Tag, "tag", "", "Image tag for this run only")
 	cmd.Flags().StringVar(&o.IdempotencyKey, "idempotency-key", "", "While a run made with this key exists, print it (unchanged) instead of starting another; with other parameters or tag it is an error (1-64 of A-Z a-z 0-9 . _ : -)")
 	cmd.Flags().BoolVarP(&o.Wait, "wait", "w", false, "Wait for the run to finish and exit with its result")

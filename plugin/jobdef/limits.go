@@ -50,7 +50,8 @@ func (s *Spec) Size(params map[string]string) RunSize {
 		if !ok {
 			v = p.Default
 		}
-		effective[p.Name] = v
+		// A secret value goes into the run's Secret, not its record.
+		effective[p.Name] = p.Shown(v)
 	}
 	paramJSON, _ := json.Marshal(effective)
 	values := 0

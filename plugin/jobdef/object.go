@@ -51,6 +51,9 @@ func (s *Spec) DeepCopyInto(out *Spec) {
 	out.Env = slices.Clone(s.Env)
 	out.EnvFromSecrets = slices.Clone(s.EnvFromSecrets)
 	out.Parameters = slices.Clone(s.Parameters)
+	for i := range out.Parameters {
+		out.Parameters[i].Enum = slices.Clone(s.Parameters[i].Enum)
+	}
 	if s.MaxActiveRuns != nil {
 		m := *s.MaxActiveRuns
 		out.MaxActiveRuns = &m

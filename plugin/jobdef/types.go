@@ -139,6 +139,19 @@ type Parameter struct {
 	Name     string `json:"name"`
 	Default  string `json:"default,omitempty"`
 	Required bool   `json:"required,omitempty"`
+	// Description says what the parameter is for (get, the web UI).
+	Description string `json:"description,omitempty"`
+	// Type of the value: string (default), integer, number or boolean.
+	Type string `json:"type,omitempty"`
+	// Enum, if set, lists the allowed values.
+	Enum []string `json:"enum,omitempty"`
+	// Pattern, if set, is a regular expression (RE2) the whole value must
+	// match.
+	Pattern string `json:"pattern,omitempty"`
+	// Secret values never appear in clear on the run (annotations, Helm
+	// release record, runs -o json): the value reaches the container from
+	// the run's own Secret.
+	Secret bool `json:"secret,omitempty"`
 }
 
 // File is a file mounted read-only at Path. Content holds UTF-8 text;

@@ -231,6 +231,9 @@ func (s *Spec) validateEnv() error {
 		if p.Required && p.Default != "" {
 			return fieldErr(field+".default", fmt.Errorf("parameter %q is required and cannot have a default", p.Name))
 		}
+		if err := p.validateTyped(field); err != nil {
+			return err
+		}
 		seen[p.Name] = "parameter"
 	}
 	return nil

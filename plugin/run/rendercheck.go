@@ -156,8 +156,10 @@ func checkContainer(c *corev1.Container, want renderWant) error {
 		return fmt.Errorf("env from secrets %q, want %q", from, want.EnvFromSecrets)
 	}
 	for _, e := range c.Env {
-		if e.ValueFrom != nil {
-			return fmt.Errorf("env %s takes its value from elsewhere", e.Name)
+		if f := e.ValueFrom; f != nil && (f.SecretKeyRef == nil || f.FieldRef != nil || f.ResourceFieldRef != nil ||
+			f.ConfigMapKeyRef != nil || f.FileKeyRef != nil || want.FilesSecret == "" ||
+			f.SecretKeyRef.Name != want.FilesSecret || f.SecretKeyRef.Key != secretParamKey(e.Name)) {
+			return fmt.Errorf("env %s takes its value from elsewhere than the run's Secret", e.Name)
 		}
 	}
 	return nil

@@ -48,7 +48,7 @@ func TestSweepIsRateLimitedAndKeepsOwnedFiles(t *testing.T) {
 	def := jobdef.New("ns", "migrate")
 	def.Spec.Files = []jobdef.File{{Path: "/a", Content: "x"}}
 	mk := func(run string, created time.Time, owned bool) {
-		s := filesSecret(def, run, run+"-files")
+		s := filesSecret(def, run, run+"-files", nil)
 		s.CreationTimestamp = metav1.Time{Time: created}
 		if owned {
 			s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: run, UID: "u"}}

@@ -1,10 +1,12 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,13 +156,13 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Namespace: req.Namespace, Job: def.Name, Image: img.Image, Parameters: params}
+	res := &Result{Namespace: req.Namespace, Job: def.Name, Image: img.Image, Parameters: Shown(def, params)}
 	var keyed *keyedRun
 	if req.IdempotencyKey != "" {
 		// A retry finds its run at once, without touching the release; two
 		// triggers racing with one key are decided under the release.
-		keyed = &keyedRun{key: req.IdempotencyKey, image: img.Image, params: params}
-		if done, err := keyedResult(res, findKeyed(ctx, t.Client, req.Namespace, def.Name, keyed.key, params, img.Image, "")); done {
+		keyed = &keyedRun{key: req.IdempotencyKey, image: img.Image, params: res.Parameters}
+		if done, err := keyedResult(res, findKeyed(ctx, t.Client, req.Namespace, def.Name, keyed.key, keyed.params, img.Image, "")); done {
 			if err != nil {
 				return nil, err
 			}
@@ -309,14 +311,16 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 	p.renderer = &checkedRenderer{renderer: postrender.Renderer{Options: opts}, rendered: &p.rendered, want: renderWant{
 		Namespace: def.Namespace, Run: p.run, Image: img.Image, ServiceAccount: def.Spec.ServiceAccountName,
 		PullSecrets: img.PullSecrets, EnvFromSecrets: def.Spec.EnvFromSecrets}}
-	paramJSON, err := json.Marshal(params)
-	if err != nil {
+	var paramJSON bytes.Buffer
+	enc := json.NewEncoder(&paramJSON)
+	enc.SetEscapeHTML(false) // "<secret>" reads as it is
+	if err := enc.Encode(Shown(def, params)); err != nil {
 		return nil, fmt.Errorf("encode parameters: %w", err)
 	}
 	ann := map[string]string{
 		AnnotationTriggeredBy: by,
 		AnnotationTriggeredAt: now.UTC().Format(time.RFC3339Nano),
-		AnnotationParameters:  string(paramJSON),
+		AnnotationParameters:  strings.TrimSuffix(paramJSON.String(), "\n"),
 		AnnotationImage:       img.Image,
 		AnnotationJobUID:      string(def.UID),
 	}
@@ -324,9 +328,9 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 		ann[AnnotationTimeout] = def.Spec.Timeout
 	}
 	filesName := ""
-	if len(def.Spec.Files) > 0 {
+	if len(def.Spec.Files) > 0 || hasSecretParams(def) {
 		filesName = p.run + "-files"
-		p.files = filesSecret(def, p.run, filesName)
+		p.files = filesSecret(def, p.run, filesName, params)
 		p.renderer.want.FilesSecret = filesName
 	}
 	p.values, err = chartValues(def, p.run, img, params, filesName, ann)
@@ -353,10 +357,15 @@ func (p *plan) setRerunOf(run string) {
 // filesSecret copies the job's files for one run, so later edits of the
 // job don't change it. After the Job exists it becomes the Secret's owner
 // and the garbage collector removes the files with the run.
-func filesSecret(def *jobdef.Job, run, name string) *corev1.Secret {
+func filesSecret(def *jobdef.Job, run, name string, params map[string]string) *corev1.Secret {
 	data := map[string][]byte{}
 	for i, f := range def.Spec.Files {
 		data[fileKey(i)] = f.Bytes()
+	}
+	for _, p := range def.Spec.Parameters {
+		if p.Secret {
+			data[secretParamKey(p.Name)] = []byte(params[p.Name])
+		}
 	}
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: def.Namespace, Labels: map[string]string{

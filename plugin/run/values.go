@@ -51,9 +51,38 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 		case !ok:
 			v = p.Default
 		}
+		if err := p.Check(v); err != nil {
+			return nil, err
+		}
 		out[p.Name] = v
 	}
 	return out, nil
+}
+
+// Shown is params as runs record and show them: secret values replaced by
+// jobdef.SecretValue.
+func Shown(def *jobdef.Job, params map[string]string) map[string]string {
+	out := make(map[string]string, len(params))
+	for _, p := range def.Spec.Parameters {
+		if v, ok := params[p.Name]; ok {
+			out[p.Name] = p.Shown(v)
+		}
+	}
+	return out
+}
+
+// secretParamKey is the key of a secret parameter's value in the run's
+// Secret.
+func secretParamKey(name string) string { return "param-" + name }
+
+// hasSecretParams reports whether the job has secret parameters.
+func hasSecretParams(def *jobdef.Job) bool {
+	for _, p := range def.Spec.Parameters {
+		if p.Secret {
+			return true
+		}
+	}
+	return false
 }
 
 // chartValues are the values of the run chart (charts/shipjob-run).
@@ -65,6 +94,11 @@ func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, para
 		env = append(env, map[string]any{"name": e.Name, "value": e.Value})
 	}
 	for _, p := range s.Parameters {
+		if p.Secret {
+			// From the run's own Secret: the value is in no record.
+			env = append(env, map[string]any{"name": p.Name, "secretKey": secretParamKey(p.Name)})
+			continue
+		}
 		env = append(env, map[string]any{"name": p.Name, "value": params[p.Name]})
 	}
 	files := []any{}
