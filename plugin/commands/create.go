@@ -29,9 +29,11 @@ func newCreateCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions
 does not run it: use 'kubectl shipjob run NAME'. Everything is validated before
 anything is written.
 
-Parameter values are not for secrets: each run records them in clear in its
-Job's annotations, its pod's environment and its Helm release record. Pass
-credentials with --env-from-secret (a Secret you manage) or --file.`,
+Parameter values are recorded in clear on each run (its Job's annotations, its
+pod's environment, its Helm release record) unless the parameter is made
+secret with --secret-param NAME: its values then reach the container from the
+run's own Secret and show as <secret>. Static credentials belong in
+--env-from-secret (a Secret you manage) or --file.`,
 		Example: `  # A job from a full image reference, with a command
   kubectl shipjob create migrate --image ghcr.io/acme/migrate:1.4 -- ./migrate up
 

@@ -55,7 +55,7 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	fs.StringArrayVar(&f.ImagePullSecrets, "image-pull-secret", nil, "Existing Secret to pull the image with (repeatable; set replaces the list)")
 	fs.StringArrayVar(&f.Env, "env", nil, "Static environment variable NAME=VALUE (repeatable)")
 	fs.StringArrayVar(&f.EnvFromSecrets, "env-from-secret", nil, "Secret whose keys become environment variables (repeatable; set replaces the list)")
-	fs.StringArrayVar(&f.Params, "param", nil, "Default parameter NAME=DEFAULT: an env var each run may override (repeatable; not for secrets: recorded in clear on every run)")
+	fs.StringArrayVar(&f.Params, "param", nil, "Default parameter NAME=DEFAULT: an env var each run may override (repeatable; recorded in clear on every run unless --secret-param NAME)")
 	fs.StringArrayVar(&f.RequiredParams, "required-param", nil, "Parameter NAME each run must give, with no default (repeatable)")
 	f.addParamTypeFlags(fs)
 	fs.StringArrayVar(&f.Files, "file", nil, "Mount a local file read-only: /abs/path/in/container=./local/file (repeatable)")
