@@ -22,6 +22,13 @@ const (
 // parameters are shown or recorded (annotations, runs -o json, logs).
 const SecretValue = "<secret>"
 
+// What every task of a run is told, and the bound on tasks.
+const (
+	EnvTaskIndex = "SHIPJOB_TASK_INDEX"
+	EnvTaskCount = "SHIPJOB_TASK_COUNT"
+	MaxTasks     = 10000
+)
+
 // maxEnum and maxPatternLength bound what a definition may ask of a value.
 const (
 	maxEnum          = 100

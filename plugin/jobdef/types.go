@@ -89,6 +89,12 @@ type Spec struct {
 	Retries int32 `json:"retries"`
 	// ServiceAccountName runs the pod under this ServiceAccount.
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// Tasks makes each run an Indexed Job of this many tasks (0 or 1: one
+	// task). Each task gets SHIPJOB_TASK_INDEX (0…Tasks-1) and
+	// SHIPJOB_TASK_COUNT; Retries then count per task.
+	Tasks int32 `json:"tasks,omitempty"`
+	// Parallelism is how many tasks run at once (0: all).
+	Parallelism int32 `json:"parallelism,omitempty"`
 	// ConcurrencyPolicy says what a trigger does while runs of the job are
 	// active: Allow (default) starts another, Forbid refuses, Replace
 	// cancels the active runs first.

@@ -152,6 +152,12 @@ func (s *Spec) validate() error {
 	if s.Retries < 0 || s.Retries > 100 {
 		return fieldErr("spec.retries", fmt.Errorf("invalid retries %d: must be between 0 and 100", s.Retries))
 	}
+	if s.Tasks < 0 || s.Tasks > MaxTasks {
+		return fieldErr("spec.tasks", fmt.Errorf("invalid tasks %d: must be between 1 and %d", s.Tasks, MaxTasks))
+	}
+	if s.Parallelism < 0 || s.Parallelism > max(s.Tasks, 1) {
+		return fieldErr("spec.parallelism", fmt.Errorf("invalid parallelism %d: must be between 1 and the number of tasks (%d), or 0 for all", s.Parallelism, max(s.Tasks, 1)))
+	}
 	switch s.ConcurrencyPolicy {
 	case "", AllowConcurrent, ForbidConcurrent, ReplaceConcurrent:
 	default:
@@ -206,11 +212,15 @@ func validSecretName(what, name string) error {
 }
 
 func (s *Spec) validateEnv() error {
-	seen := map[string]string{}
+	// The names each task is given.
+	seen := map[string]string{EnvTaskIndex: "reserved", EnvTaskCount: "reserved"}
 	for i, e := range s.Env {
 		field := fmt.Sprintf("spec.env[%d]", i)
 		if err := ValidateEnvName("env", e.Name); err != nil {
 			return fieldErr(field+".name", err)
+		}
+		if seen[e.Name] == "reserved" {
+			return fieldErr(field+".name", fmt.Errorf("env %q is reserved: kubectl-shipjob sets it for each task", e.Name))
 		}
 		if _, dup := seen[e.Name]; dup {
 			return fieldErr(field+".name", fmt.Errorf("env %q is given twice", e.Name))
@@ -223,6 +233,8 @@ func (s *Spec) validateEnv() error {
 			return fieldErr(field+".name", err)
 		}
 		switch seen[p.Name] {
+		case "reserved":
+			return fieldErr(field+".name", fmt.Errorf("parameter %q is reserved: kubectl-shipjob sets it for each task", p.Name))
 		case "env":
 			return fieldErr(field+".name", fmt.Errorf("%q is both a static env and a parameter: choose one", p.Name))
 		case "parameter":

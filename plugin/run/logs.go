@@ -45,18 +45,31 @@ func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 			return err
 		}
 		if !opts.AllAttempts && len(pods) > 1 {
-			for _, p := range pods[:len(pods)-1] {
-				printed[p.Name] = true
+			// The latest attempt only (of each task).
+			latest := map[string]string{}
+			for _, p := range pods {
+				latest[taskIndex(&p)] = p.Name
+			}
+			for _, p := range pods {
+				if latest[taskIndex(&p)] != p.Name {
+					printed[p.Name] = true
+				}
 			}
 		}
+		sortByTask(pods)
 		for i, p := range pods {
 			if printed[p.Name] {
 				continue
 			}
+			out := w
+			if task := taskIndex(&p); task != "" {
+				// A run of several tasks: each line says its task.
+				out = &prefixWriter{w: w, prefix: []byte("[task " + task + "] ")}
+			}
 			if opts.AllAttempts && len(pods) > 1 {
 				fmt.Fprintf(w, "==> attempt %d (pod %s) <==\n", i+1, p.Name)
 			}
-			if err := streamPod(ctx, client, ns, run, p, opts, w); err != nil {
+			if err := streamPod(ctx, client, ns, run, p, opts, out); err != nil {
 				return err
 			}
 			printed[p.Name] = true

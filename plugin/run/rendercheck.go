@@ -14,8 +14,12 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/postrender"
 )
+
+// taskIndexField is where a task of an Indexed Job finds its index.
+const taskIndexField = "metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"
 
 // checkedRenderer post-renders a run and then checks that what is about to
 // be applied is what the run chart can produce from a valid definition:
@@ -156,6 +160,10 @@ func checkContainer(c *corev1.Container, want renderWant) error {
 		return fmt.Errorf("env from secrets %q, want %q", from, want.EnvFromSecrets)
 	}
 	for _, e := range c.Env {
+		if f := e.ValueFrom; f != nil && e.Name == jobdef.EnvTaskIndex && f.FieldRef != nil && f.SecretKeyRef == nil &&
+			f.FieldRef.FieldPath == taskIndexField && f.ConfigMapKeyRef == nil && f.ResourceFieldRef == nil && f.FileKeyRef == nil {
+			continue
+		}
 		if f := e.ValueFrom; f != nil && (f.SecretKeyRef == nil || f.FieldRef != nil || f.ResourceFieldRef != nil ||
 			f.ConfigMapKeyRef != nil || f.FileKeyRef != nil || want.FilesSecret == "" ||
 			f.SecretKeyRef.Name != want.FilesSecret || f.SecretKeyRef.Key != secretParamKey(e.Name)) {

@@ -107,7 +107,7 @@ func injectionValues(t *testing.T) map[string]any {
 	def.Spec.EnvFromSecrets = []string{"x\n          securityContext:\n            privileged: true"}
 	def.Spec.Env = []jobdef.EnvVar{{Name: "A", Value: "v\n  hostNetwork: true"}}
 	img := jobdef.ResolvedImage{Image: "example.com/app:1", PullSecrets: def.Spec.ImagePullSecrets}
-	vals, err := chartValues(def, "job-0123456789", img, nil, "", map[string]string{"a": "b"})
+	vals, err := chartValues(def, "job-0123456789", img, nil, "", map[string]string{"a": "b"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,9 @@ type Status struct {
 	// Ticking is true when Message counts the time ("Running for 12s"): it
 	// changes every second without any change of the run.
 	Ticking bool `json:"-"`
+	// Tasks of an Indexed run (0: one task), and how many have succeeded.
+	Tasks          int32 `json:"tasks,omitempty"`
+	TasksSucceeded int32 `json:"tasksSucceeded,omitempty"`
 }
 
 // StableMessage is Message without its ticking count ("Running"), so a
@@ -80,6 +83,15 @@ func (s Status) Duration(now time.Time) time.Duration {
 
 // Compute derives a run's status from its Job and the Job's pods.
 func Compute(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
+	s := computeOne(job, pods, now)
+	if job.Spec.CompletionMode == nil || *job.Spec.CompletionMode != batchv1.IndexedCompletion || job.Spec.Completions == nil {
+		return s
+	}
+	return tasksStatus(s, job, pods)
+}
+
+// computeOne is Compute for a run of one task (or its overall state).
+func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 	s := Status{
 		Name:        job.Name,
 		Namespace:   job.Namespace,

@@ -50,6 +50,8 @@ type Request struct {
 	Tag string
 	// TriggeredBy is recorded on the run: "user:<name>" or "hook:<name>".
 	TriggeredBy string
+	// Tasks overrides the job's number of tasks for this run (0: the job's).
+	Tasks int32
 	// RerunOf names the run this one repeats (recorded as provenance).
 	RerunOf string
 	// IdempotencyKey, if set: while a run of the job made with the same key
@@ -152,6 +154,13 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 			return nil, &InputError{Err: err}
 		}
 	}
+	tasks := def.Spec.Tasks
+	if req.Tasks != 0 {
+		if req.Tasks < 1 || req.Tasks > jobdef.MaxTasks {
+			return nil, &InputError{Err: fmt.Errorf("invalid tasks %d: must be between 1 and %d", req.Tasks, jobdef.MaxTasks)}
+		}
+		tasks = req.Tasks
+	}
 	img, err := store.ResolveImage(ctx, def, req.Tag)
 	if err != nil {
 		return nil, err
@@ -170,7 +179,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	if req.DryRun != DryRunNone {
-		plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now())
+		plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now(), tasks)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +203,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	defer func() { <-sem.(chan struct{}) }()
-	plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now())
+	plan, err := newPlan(def, img, params, req.TriggeredBy, time.Now(), tasks)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +303,7 @@ type plan struct {
 	admit func(recordRV string) error
 }
 
-func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string, by string, now time.Time) (*plan, error) {
+func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string, by string, now time.Time, tasks int32) (*plan, error) {
 	p := &plan{run: NewName(def.Name, now)}
 	var err error
 	if p.chart, err = charts.Run(); err != nil {
@@ -333,7 +342,7 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 		p.files = filesSecret(def, p.run, filesName, params)
 		p.renderer.want.FilesSecret = filesName
 	}
-	p.values, err = chartValues(def, p.run, img, params, filesName, ann)
+	p.values, err = chartValues(def, p.run, img, params, filesName, ann, tasks)
 	return p, err
 }
 

@@ -87,7 +87,7 @@ func hasSecretParams(def *jobdef.Job) bool {
 
 // chartValues are the values of the run chart (charts/shipjob-run).
 func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, params map[string]string,
-	filesSecret string, annotations map[string]string) (map[string]any, error) {
+	filesSecret string, annotations map[string]string, tasks int32) (map[string]any, error) {
 	s := def.Spec
 	env := []any{}
 	for _, e := range s.Env {
@@ -100,6 +100,10 @@ func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, para
 			continue
 		}
 		env = append(env, map[string]any{"name": p.Name, "value": params[p.Name]})
+	}
+	if tasks > 1 {
+		env = append(env, map[string]any{"name": jobdef.EnvTaskIndex, "taskIndex": true},
+			map[string]any{"name": jobdef.EnvTaskCount, "value": fmt.Sprint(tasks)})
 	}
 	files := []any{}
 	for i, f := range s.Files {
@@ -142,6 +146,8 @@ func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, para
 			"requests": map[string]any{"memory": reqMem, "cpu": reqCPU},
 		},
 		"activeDeadlineSeconds": deadline,
+		"tasks":                 int64(tasks),
+		"parallelism":           int64(min(def.Spec.Parallelism, max(tasks, 1))),
 		"backoffLimit":          int64(s.Retries),
 		"serviceAccountName":    s.ServiceAccountName,
 		"labels":                labels,
