@@ -26,6 +26,7 @@ type jobFlags struct {
 	AllowTagOverride                           bool
 	ConcurrencyPolicy                          string
 	MaxActiveRuns                              int32
+	Tasks, Parallelism                         int32
 	Args                                       []string
 	// Command is what follows "--" on the command line.
 	Command []string
@@ -48,6 +49,8 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	defer target.AddFlagSet(fs)
 	fs.StringVar(&f.Image, "image", "", "Image: a full reference (ghcr.io/acme/migrate:1.4), or the repository within --registry (migrate)")
 	fs.StringVar(&f.Tag, "tag", "", "Image tag (default latest); runs may override it")
+	fs.Int32Var(&f.Tasks, "tasks", 0, "Run each run as this many tasks (an Indexed Job); each gets SHIPJOB_TASK_INDEX and SHIPJOB_TASK_COUNT, --retries count per task")
+	fs.Int32Var(&f.Parallelism, "parallelism", 0, "Tasks running at once (0: all)")
 	fs.StringVar(&f.ConcurrencyPolicy, "concurrency-policy", "", "While runs are active, a trigger: Allow (default) starts another, Forbid is refused, Replace cancels them first")
 	fs.Int32Var(&f.MaxActiveRuns, "max-active-runs", jobdef.DefaultMaxActiveRuns, "Refuse a trigger while this many runs are active (0: no limit)")
 	fs.BoolVar(&f.AllowTagOverride, "allow-tag-override", false, "Let runs of a job pinned to a digest choose a tag (run --tag, a hook's imageTag); off: the pin holds")
@@ -116,6 +119,8 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	setIf(f.changed("description"), &s.Description, f.Description)
 	setIf(f.changed("registry"), &s.Registry, f.Registry)
 	setIf(f.changed("allow-tag-override"), &s.AllowTagOverride, f.AllowTagOverride)
+	setIf(f.changed("tasks"), &s.Tasks, f.Tasks)
+	setIf(f.changed("parallelism"), &s.Parallelism, f.Parallelism)
 	setIf(f.changed("concurrency-policy"), &s.ConcurrencyPolicy, jobdef.ConcurrencyPolicy(f.ConcurrencyPolicy))
 	if f.changed("max-active-runs") {
 		m := f.MaxActiveRuns
