@@ -77,6 +77,8 @@ func trigger(c *cluster.Cluster, plugin string, n int) error {
 	for _, args := range [][]string{
 		{"kubectl", "create", "namespace", ns},
 		{plugin, "create", "bench", "-n", ns, "--image", "example.com/acme/sim:1", "--retention", "1h"},
+		// The same job without concurrency rules (maxActiveRuns 0, Allow).
+		{plugin, "create", "bench-free", "-n", ns, "--image", "example.com/acme/sim:1", "--retention", "1h", "--max-active-runs", "0"},
 	} {
 		if out, err := command(env, args...).CombinedOutput(); err != nil {
 			return fmt.Errorf("%v: %w: %s", args, err, out)
@@ -91,6 +93,15 @@ func trigger(c *cluster.Cluster, plugin string, n int) error {
 		}},
 		{name: "kubectl-shipjob run (binary)", agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
 			return command(env, plugin, "run", "bench", "-n", ns)
+		}},
+		{name: "kubectl-shipjob run, no concurrency rules (maxActiveRuns 0)", agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
+			return command(env, plugin, "run", "bench-free", "-n", ns)
+		}},
+		{name: "kubectl-shipjob run --idempotency-key (a new key each time)", agent: "kubectl-shipjob/", cmd: func(i int) *exec.Cmd {
+			return command(env, plugin, "run", "bench", "-n", ns, "--idempotency-key", fmt.Sprintf("bench-%s-%d", ns, i))
+		}},
+		{name: "kubectl-shipjob run --idempotency-key (the run exists: unchanged)", agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
+			return command(env, plugin, "run", "bench", "-n", ns, "--idempotency-key", "bench-"+ns+"-0")
 		}},
 	}
 	if err := measure(c, ops, n, 3); err != nil {
