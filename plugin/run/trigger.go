@@ -1,29 +1,20 @@
 package run
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/shipjob/kubectl-shipjob/charts"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
-	"github.com/shipjob/kubectl-shipjob/postrender"
 )
 
 // MaxHistory bounds the Helm release Secrets a job keeps: runs are read
@@ -287,155 +278,6 @@ func checkTag(def *jobdef.Job, tag string) error {
 		return fmt.Errorf("job %s is pinned to digest %s: its runs cannot choose a tag (set allowTagOverride in its definition to allow it)", def.Name, def.Spec.Digest)
 	}
 	return nil
-}
-
-// plan is everything a trigger renders, computed before any write.
-type plan struct {
-	run      string
-	chart    *chart.Chart
-	values   map[string]any
-	renderer *checkedRenderer
-	files    *corev1.Secret
-	// rendered is the last manifest the renderer produced.
-	rendered string
-	// admit applies the concurrency rules once the release is held (given
-	// the resourceVersion of this trigger's release record); nil: none.
-	admit func(recordRV string) error
-}
-
-func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string, by string, now time.Time, tasks int32) (*plan, error) {
-	p := &plan{run: NewName(def.Name, now)}
-	var err error
-	if p.chart, err = charts.Run(); err != nil {
-		return nil, err
-	}
-	ttl, keep, err := jobdef.ParseDuration("retention", def.Spec.Retention)
-	if err != nil {
-		return nil, err
-	}
-	opts := postrender.Options{Keep: true, Override: true}
-	if keep {
-		opts.TTL = &ttl
-	}
-	p.renderer = &checkedRenderer{renderer: postrender.Renderer{Options: opts}, rendered: &p.rendered, want: renderWant{
-		Namespace: def.Namespace, Run: p.run, Image: img.Image, ServiceAccount: def.Spec.ServiceAccountName,
-		PullSecrets: img.PullSecrets, EnvFromSecrets: def.Spec.EnvFromSecrets}}
-	var paramJSON bytes.Buffer
-	enc := json.NewEncoder(&paramJSON)
-	enc.SetEscapeHTML(false) // "<secret>" reads as it is
-	if err := enc.Encode(Shown(def, params)); err != nil {
-		return nil, fmt.Errorf("encode parameters: %w", err)
-	}
-	ann := map[string]string{
-		AnnotationTriggeredBy: by,
-		AnnotationTriggeredAt: now.UTC().Format(time.RFC3339Nano),
-		AnnotationParameters:  strings.TrimSuffix(paramJSON.String(), "\n"),
-		AnnotationImage:       img.Image,
-		AnnotationJobUID:      string(def.UID),
-	}
-	if def.Spec.Timeout != jobdef.None {
-		ann[AnnotationTimeout] = def.Spec.Timeout
-	}
-	filesName := ""
-	if len(def.Spec.Files) > 0 || hasSecretParams(def) {
-		filesName = p.run + "-files"
-		p.files = filesSecret(def, p.run, filesName, params)
-		p.renderer.want.FilesSecret = filesName
-	}
-	p.values, err = chartValues(def, p.run, img, params, filesName, ann, tasks)
-	return p, err
-}
-
-// setIdempotencyKey records key on the run: the key itself in an
-// annotation, its hash as a label of the Job (to find it by).
-func (p *plan) setIdempotencyKey(key string) {
-	if key == "" {
-		return
-	}
-	p.values["annotations"].(map[string]any)[AnnotationIdempotencyKey] = key
-	p.values["idempotency"] = idempotencyLabel(key)
-}
-
-// setRerunOf records the run this one repeats.
-func (p *plan) setRerunOf(run string) {
-	if run != "" {
-		p.values["annotations"].(map[string]any)[AnnotationRerunOf] = run
-	}
-}
-
-// filesSecret copies the job's files for one run, so later edits of the
-// job don't change it. After the Job exists it becomes the Secret's owner
-// and the garbage collector removes the files with the run.
-func filesSecret(def *jobdef.Job, run, name string, params map[string]string) *corev1.Secret {
-	data := map[string][]byte{}
-	for i, f := range def.Spec.Files {
-		data[fileKey(i)] = f.Bytes()
-	}
-	for _, p := range def.Spec.Parameters {
-		if p.Secret {
-			data[secretParamKey(p.Name)] = []byte(params[p.Name])
-		}
-	}
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: def.Namespace, Labels: map[string]string{
-			jobdef.LabelManagedBy: jobdef.ManagedBy, LabelKind: KindRunFiles, LabelJob: def.Name, LabelRun: run}},
-		Type: corev1.SecretTypeOpaque,
-		Data: data,
-	}
-}
-
-func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan, info *resource.Info) error {
-	var uid types.UID
-	if m, err := meta.Accessor(info.Object); err == nil {
-		uid = m.GetUID()
-	}
-	if uid == "" {
-		job, err := t.Client.BatchV1().Jobs(ns).Get(ctx, p.run, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("read run %s to hand it its files: %w", p.run, err)
-		}
-		uid = job.UID
-	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{{
-		APIVersion: "batch/v1", Kind: "Job", Name: p.run, UID: uid, BlockOwnerDeletion: ptrTo(true),
-	}}}})
-	if err != nil {
-		return err
-	}
-	if _, err := t.Client.CoreV1().Secrets(ns).Patch(ctx, p.files.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("hand the files of run %s to its Job: %w", p.run, err)
-	}
-	return nil
-}
-
-// orphanAge is how old (on the API server's clock) a files Secret without
-// owner must be to count as left behind by a killed trigger; sweepEvery is
-// how often one process sweeps a job's orphans.
-const (
-	orphanAge  = 2 * time.Minute
-	sweepEvery = 5 * time.Minute
-)
-
-// sweepOrphanFiles deletes files Secrets of job that a killed trigger
-// created but never handed to a Job. Best effort, at most every sweepEvery
-// per job, and it lists metadata only: a job with many retained runs has as
-// many files Secrets, each up to 1 MiB.
-func (t *Triggerer) sweepOrphanFiles(ctx context.Context, ns, job string) {
-	key := ns + "/" + job
-	if last, ok := t.swept.Load(key); ok && time.Since(last.(time.Time)) < sweepEvery {
-		return
-	}
-	t.swept.Store(key, time.Now())
-	items, err := listMetadata(ctx, t.Client, ns, LabelKind+"="+KindRunFiles+","+LabelJob+"="+job)
-	if err != nil {
-		return
-	}
-	for _, m := range items {
-		if len(m.OwnerReferences) == 0 && t.Clock.Since(m.CreationTimestamp.Time) > orphanAge {
-			_ = t.Client.CoreV1().Secrets(ns).Delete(ctx, m.Name, metav1.DeleteOptions{
-				Preconditions: &metav1.Preconditions{UID: &m.UID, ResourceVersion: &m.ResourceVersion}})
-		}
-	}
 }
 
 // helmConfig returns the (cached) Helm configuration of a namespace.
