@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -28,6 +27,8 @@ type RunOptions struct {
 	Job    string
 	Params []string
 	Tag    string
+	// Tasks overrides the job's number of tasks for this run.
+	Tasks int32
 	// IdempotencyKey returns the run made with it, if it still exists.
 	IdempotencyKey string
 	Wait           bool
@@ -76,16 +77,8 @@ run to finish and exits with:
 		ValidArgsFunction: completeJobName(flags),
 		RunE:              runE(o),
 	}
-	cmd.Flags().StringArrayVarP(&o.Params, "param", "p", nil, "Parameter NAME=VALUE for this run (repeatable)")
+	o.addFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("param", completeParams(flags))
-	cmd.Flags().StringVar(&o.Tag, "tag", "", "Image tag for this run only")
-	cmd.Flags().StringVar(&o.IdempotencyKey, "idempotency-key", "", "While a run made with this key exists, print it (unchanged) instead of starting another; with other parameters or tag it is an error (1-64 of A-Z a-z 0-9 . _ : -)")
-	cmd.Flags().BoolVarP(&o.Wait, "wait", "w", false, "Wait for the run to finish and exit with its result")
-	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "Stream the run's logs until it finishes (implies --wait)")
-	cmd.Flags().DurationVar(&o.PullTimeout, "pull-timeout", 2*time.Minute, "With --wait: give up when the image could not be pulled for this long")
-	cmd.Flags().DurationVar(&o.WaitTimeout, "wait-timeout", 0, "With --wait: stop waiting after this long (0 = until the run ends)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: name, yaml or json (the applied manifest)")
-	addDryRunFlag(cmd, &o.dryRun)
 	return cmd
 }
 
@@ -130,32 +123,7 @@ func (o *RunOptions) Validate() error {
 
 // Run triggers the run, then optionally waits and follows it.
 func (o *RunOptions) Run(ctx context.Context) error {
-	stale, err := run.StaleAfterFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock}
-	req := run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag, IdempotencyKey: o.IdempotencyKey,
-		DryRun: o.dryRun.domain()}
-	if o.dryRun == dryRunClient {
-		req.TriggeredBy = "user:(dry run)"
-	} else {
-		req.TriggeredBy = o.whoAmI(ctx)
-	}
-	res, err := t.Trigger(ctx, req)
-	if err != nil {
-		return err
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
-	}
-	if err := o.print(res); err != nil {
-		return err
-	}
-	if !o.Wait {
-		return nil
-	}
-	return o.waitFor(ctx, res.Run)
+	return o.trigger(ctx, run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag})
 }
 
 // whoAmI names the user for the run's provenance (cached per credentials).

@@ -3,7 +3,6 @@ package run
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -36,21 +34,18 @@ type DebugOptions struct {
 	// Image replaces the run's image ("": the run's own).
 	Image string
 	// Timeout is how long the pod may live (its activeDeadlineSeconds and
-	// the default command's sleep); 0: DefaultDebugTimeout.
+	// the default command's sleep, in whole seconds); 0: DefaultDebugTimeout.
 	Timeout time.Duration
 	// Command replaces the default command (sleep for Timeout).
 	Command []string
 }
 
-// Validate checks the options without any API request.
+// Validate checks the image without any API request.
 func (o DebugOptions) Validate() error {
 	if o.Image != "" {
 		if _, _, _, err := jobdef.SplitImage(o.Image); err != nil {
 			return err
 		}
-	}
-	if o.Timeout < 0 || o.Timeout%time.Second != 0 || (o.Timeout > 0 && o.Timeout < time.Second) {
-		return fmt.Errorf("invalid timeout %s: use whole seconds, at least 1s", o.Timeout)
 	}
 	return nil
 }
@@ -124,7 +119,6 @@ func DebugPod(job *batchv1.Job, o DebugOptions) (*corev1.Pod, error) {
 			GenerateName: name,
 			Namespace:    job.Namespace,
 			Labels:       labels,
-			Annotations:  maps.Clone(tmpl.Annotations),
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
 			}},
@@ -146,12 +140,11 @@ func runLabel(k string) bool {
 }
 
 // WaitDebugPod waits until the debug pod runs, and fails when it cannot
-// start (its image cannot be pulled, its container cannot be created) or
-// it ended. ctx bounds the wait.
+// start (its image cannot be pulled, its container cannot be created), it
+// ended or it is gone. ctx bounds the wait; it reads the pod twice a second.
 func WaitDebugPod(ctx context.Context, client kubernetes.Interface, ns, name string) (*corev1.Pod, error) {
-	pods := client.CoreV1().Pods(ns)
 	for {
-		pod, err := pods.Get(ctx, name, metav1.GetOptions{})
+		pod, err := client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("debug pod %s did not start in time: %w", name, ctx.Err())
 		}
@@ -161,40 +154,9 @@ func WaitDebugPod(ctx context.Context, client kubernetes.Interface, ns, name str
 		if done, err := debugPodReady(pod); done {
 			return pod, err
 		}
-		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: pod.ResourceVersion})
-		if err != nil {
-			return nil, fmt.Errorf("watch debug pod %s: %w", name, err)
-		}
-		p, err := nextDebugEvent(ctx, w, name)
-		w.Stop()
-		if p != nil || err != nil {
-			return p, err
-		}
-		// The watch ended: read the pod again.
-	}
-}
-
-// nextDebugEvent reads w until the pod named name is done (see
-// debugPodReady), was deleted, ctx ends, or w closes (nil, nil).
-func nextDebugEvent(ctx context.Context, w watch.Interface, name string) (*corev1.Pod, error) {
-	for {
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("debug pod %s did not start in time: %w", name, ctx.Err())
-		case ev, open := <-w.ResultChan():
-			if !open {
-				return nil, nil
-			}
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok || p.Name != name {
-				continue
-			}
-			if ev.Type == watch.Deleted {
-				return nil, fmt.Errorf("debug pod %s was deleted", name)
-			}
-			if done, err := debugPodReady(p); done {
-				return p, err
-			}
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }

@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
+	"sort"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -76,7 +75,7 @@ func carryParams(def *jobdef.Job, run string, old, given map[string]string) (map
 	}
 	out := map[string]string{}
 	var warnings []string
-	for _, k := range slices.Sorted(maps.Keys(old)) {
+	for _, k := range sortedKeys(old) {
 		if _, over := given[k]; over {
 			continue
 		}
@@ -86,41 +85,47 @@ func carryParams(def *jobdef.Job, run string, old, given map[string]string) (map
 		}
 		out[k] = old[k]
 	}
-	maps.Copy(out, given)
+	for k, v := range given {
+		out[k] = v
+	}
 	return out, warnings
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // revealSecrets replaces the secret parameters' stand-ins (recorded as
 // jobdef.SecretValue) with the run's values, from the Secret its container
-// reads them from. given (the overrides) are the caller's own values.
+// reads them from (the run's own). given (the overrides) are the caller's.
 func revealSecrets(ctx context.Context, client kubernetes.Interface, job *batchv1.Job, params, given map[string]string) error {
+	var sec *corev1.Secret
 	var env []corev1.EnvVar
 	if cs := job.Spec.Template.Spec.Containers; len(cs) > 0 {
 		env = cs[0].Env
 	}
-	secrets := map[string]*corev1.Secret{}
-	for _, k := range slices.Sorted(maps.Keys(params)) {
-		if _, over := given[k]; over || params[k] != jobdef.SecretValue {
-			continue
+	for _, e := range env {
+		_, over := given[e.Name]
+		if over || params[e.Name] != jobdef.SecretValue || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+			continue // a value of its own (also the text "<secret>")
 		}
-		i := slices.IndexFunc(env, func(e corev1.EnvVar) bool { return e.Name == k })
-		if i < 0 || env[i].ValueFrom == nil || env[i].ValueFrom.SecretKeyRef == nil {
-			continue // recorded as the text "<secret>": a value like any
-		}
-		ref := env[i].ValueFrom.SecretKeyRef
-		sec, ok := secrets[ref.Name]
-		if !ok {
+		ref := e.ValueFrom.SecretKeyRef
+		if sec == nil || sec.Name != ref.Name {
 			var err error
 			if sec, err = client.CoreV1().Secrets(job.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err != nil {
-				return fmt.Errorf("read secret parameter %s of run %s (give --param %s=VALUE): %w", k, job.Name, k, err)
+				return fmt.Errorf("read secret parameter %s of run %s (give --param %s=VALUE): %w", e.Name, job.Name, e.Name, err)
 			}
-			secrets[ref.Name] = sec
 		}
 		v, ok := sec.Data[ref.Key]
 		if !ok {
-			return fmt.Errorf("secret parameter %s of run %s is not in its Secret %s (give --param %s=VALUE)", k, job.Name, ref.Name, k)
+			return fmt.Errorf("secret parameter %s of run %s is not in its Secret %s (give --param %s=VALUE)", e.Name, job.Name, ref.Name, e.Name)
 		}
-		params[k] = string(v)
+		params[e.Name] = string(v)
 	}
 	return nil
 }
