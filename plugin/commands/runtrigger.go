@@ -18,6 +18,7 @@ import (
 func (o *RunOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVarP(&o.Params, "param", "p", nil, "Parameter NAME=VALUE for this run (repeatable)")
 	cmd.Flags().StringVar(&o.Tag, "tag", "", "Image tag for this run only")
+	cmd.Flags().Int32Var(&o.Tasks, "tasks", 0, "Tasks of this run, as an Indexed Job (0: the job's)")
 	cmd.Flags().StringVar(&o.IdempotencyKey, "idempotency-key", "", "While a run made with this key exists, print it (unchanged) instead of starting another; with other parameters or tag it is an error (1-64 of A-Z a-z 0-9 . _ : -)")
 	cmd.Flags().BoolVarP(&o.Wait, "wait", "w", false, "Wait for the run to finish and exit with its result")
 	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "Stream the run's logs until it finishes (implies --wait)")
@@ -36,7 +37,7 @@ func (o *RunOptions) trigger(ctx context.Context, req run.Request) error {
 		return err
 	}
 	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock}
-	req.IdempotencyKey, req.DryRun = o.IdempotencyKey, o.dryRun.domain()
+	req.IdempotencyKey, req.DryRun, req.Tasks = o.IdempotencyKey, o.dryRun.domain(), o.Tasks
 	if o.dryRun == dryRunClient {
 		req.TriggeredBy = "user:(dry run)"
 	} else {

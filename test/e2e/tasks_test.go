@@ -40,6 +40,11 @@ func TestParallelTasks(t *testing.T) {
 		t.Fatalf("run --wait of failing tasks: exit %d, want 4: %s", res.Code, res.Stderr)
 	}
 	failed := runName(t, res.Stdout)
+	// run --tasks overrides the job's for one run.
+	single := runName(t, mustShipjob(t, "run", "shards", "-n", ns, "--tasks", "1"))
+	if job := getJob(t, ns, single); job.Spec.CompletionMode != nil && string(*job.Spec.CompletionMode) == "Indexed" {
+		t.Errorf("run --tasks 1 made an Indexed Job")
+	}
 	for _, r := range listRuns(t, ns, "shards") {
 		if r.Name == failed && (r.Phase != "Failed" || !strings.HasPrefix(r.Message, "Exit code 4 (task ") || !strings.Contains(r.Message, "/3 tasks succeeded")) {
 			t.Errorf("failed run: %+v", r)
