@@ -89,33 +89,63 @@ func (s *Server) names(w http.ResponseWriter, r *http.Request, keys ...string) (
 }
 
 // nsCache remembers the namespaces the user may list, for the switcher.
+// It is filled in the background (from NewServer, then whenever it is
+// older than namespaceTTL), so no page render waits for or makes that API
+// request: a page makes only its own (the Jobs page: three).
 type nsCache struct {
 	mu    sync.Mutex
 	names []string
-	at    time.Time
+	at    time.Time     // of the last fetch (zero: none ended yet)
+	busy  chan struct{} // closed when the fetch in flight ends; nil = none
 }
 
 var namespaceTTL = 30 * time.Second
 
-// namespaces lists the namespaces for the switcher (cached; none when the
-// user may not list them: the switcher then takes a typed name), always
-// with current.
+// refreshNamespaces starts a background fetch unless one is in flight;
+// c.mu is held.
+func (s *Server) refreshNamespaces() {
+	c := &s.nsc
+	if c.busy != nil {
+		return
+	}
+	done := make(chan struct{})
+	c.busy = done
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var names []string
+		if l, err := s.cfg.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+			for _, n := range l.Items {
+				names = append(names, n.Name)
+			}
+		}
+		c.mu.Lock()
+		c.names, c.at, c.busy = names, time.Now(), nil
+		c.mu.Unlock()
+	}()
+}
+
+// namespaces lists the namespaces for the switcher (none when the user may
+// not list them: the switcher then takes a typed name), always with
+// current. Only before the first fetch ended does it wait for it (at most
+// its 2 s timeout); later a stale list is used while a fresh one is fetched.
 func (s *Server) namespaces(ctx context.Context, current string) []string {
 	c := &s.nsc
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if time.Since(c.at) > namespaceTTL {
-		c.names = nil
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if l, err := s.cfg.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
-			for _, n := range l.Items {
-				c.names = append(c.names, n.Name)
-			}
+		s.refreshNamespaces()
+	}
+	if busy := c.busy; c.at.IsZero() && busy != nil {
+		c.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
 		}
-		c.at = time.Now()
+		c.mu.Lock()
 	}
 	out := slices.Clone(c.names)
+	c.mu.Unlock()
 	if current != "" && !slices.Contains(out, current) {
 		out = append(out, current)
 		slices.Sort(out)

@@ -73,7 +73,11 @@ func NewServer(cfg Config, host string) (*Server, error) {
 		return nil, err
 	}
 	t := &run.Triggerer{Client: cfg.Client, Getter: cfg.Getter, StaleAfter: cfg.StaleAfter, Clock: cfg.Clock}
-	return &Server{cfg: cfg, sess: sess, trigger: t, pages: p}, nil
+	s := &Server{cfg: cfg, sess: sess, trigger: t, pages: p}
+	s.nsc.mu.Lock()
+	s.refreshNamespaces() // the switcher's list, off the pages' path
+	s.nsc.mu.Unlock()
+	return s, nil
 }
 
 // LoginURL is the one-time link that starts the browser session.
