@@ -211,12 +211,20 @@ func (f *jobForm) apply(j *jobdef.Job) {
 			j.Spec.ImagePullSecrets = append(j.Spec.ImagePullSecrets, s)
 		}
 	}
+	// The form edits a parameter's name, default and required; what it
+	// does not show (type, enum, pattern, description, secret) is kept.
+	kept := map[string]jobdef.Parameter{}
+	for _, p := range j.Spec.Parameters {
+		kept[p.Name] = p
+	}
 	j.Spec.Env, j.Spec.Parameters, j.Spec.Files = nil, nil, nil
 	for _, e := range f.Env {
 		j.Spec.Env = append(j.Spec.Env, jobdef.EnvVar{Name: e.Name, Value: e.Value})
 	}
 	for _, p := range f.Params {
-		j.Spec.Parameters = append(j.Spec.Parameters, jobdef.Parameter{Name: p.Name, Default: p.Value, Required: p.Required})
+		prm := kept[p.Name]
+		prm.Name, prm.Default, prm.Required = p.Name, p.Value, p.Required
+		j.Spec.Parameters = append(j.Spec.Parameters, prm)
 	}
 	for _, fr := range f.Files {
 		b, _ := base64.StdEncoding.DecodeString(fr.Content)

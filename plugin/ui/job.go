@@ -64,12 +64,35 @@ type paramInput struct {
 	Name, Value string
 	Required    bool
 	Error       string
+	// From the parameter's type: a choice of values, a secret input, and
+	// the hint shown under the field.
+	Enum        []string
+	Secret      bool
+	Description string
+	Hint        string
 }
 
 func newRunForm(j *jobdef.Job) runForm {
 	f := runForm{TagAllowed: j.Spec.Digest == "" || j.Spec.AllowTagOverride}
 	for _, prm := range j.Spec.Parameters {
-		f.Params = append(f.Params, paramInput{Name: prm.Name, Value: prm.Default, Required: prm.Required})
+		in := paramInput{Name: prm.Name, Value: prm.Default, Required: prm.Required, Enum: prm.Enum,
+			Secret: prm.Secret, Description: prm.Description}
+		if prm.TypeName() == jobdef.ParamBoolean && len(in.Enum) == 0 {
+			in.Enum = []string{"true", "false"}
+		}
+		switch {
+		case prm.TypeName() != jobdef.ParamString && prm.TypeName() != jobdef.ParamBoolean:
+			in.Hint = "a" + map[bool]string{true: "n", false: ""}[prm.TypeName() == jobdef.ParamInteger] + " " + prm.TypeName()
+		case prm.Pattern != "":
+			in.Hint = "must match " + prm.Pattern
+		}
+		if prm.Secret {
+			in.Value = "" // never sent to the browser
+			if !prm.Required && prm.Default != "" {
+				in.Hint = "empty keeps the job's default"
+			}
+		}
+		f.Params = append(f.Params, in)
 	}
 	return f
 }
@@ -93,8 +116,16 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 	f := newRunForm(p.Job)
 	params := map[string]string{}
 	for i := range f.Params {
-		f.Params[i].Value = r.PostFormValue("param." + f.Params[i].Name)
-		params[f.Params[i].Name] = f.Params[i].Value
+		v := r.PostFormValue("param." + f.Params[i].Name)
+		if f.Params[i].Secret {
+			if v == "" && !f.Params[i].Required {
+				continue // the job's default, which the form never shows
+			}
+			params[f.Params[i].Name] = v
+			continue // and never echoed back
+		}
+		f.Params[i].Value = v
+		params[f.Params[i].Name] = v
 	}
 	f.Tag = strings.TrimSpace(r.PostFormValue("tag"))
 	res, err := s.trigger.Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
@@ -102,7 +133,7 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var replaced *run.ReplacedError
 		switch {
-		case run.IsInput(err) || jobdef.IsInvalid(err) || errors.As(err, &replaced):
+		case run.IsInput(err) || run.IsConflict(err) || jobdef.IsInvalid(err) || errors.As(err, &replaced):
 			p.Error = err.Error()
 			for i := range f.Params {
 				if strings.Contains(p.Error, `"`+f.Params[i].Name+`"`) {

@@ -110,6 +110,8 @@ func describe(err error, ns string) problem {
 		return problem{http.StatusUnprocessableEntity, "Invalid job definition", msg, "Fix it on the Configuration tab (or with kubectl shipjob edit)."}
 	case run.IsInput(err):
 		return problem{http.StatusBadRequest, "Not accepted", msg, ""}
+	case run.IsConflict(err):
+		return problem{http.StatusConflict, "Not started", msg, "The job's concurrency rules refuse another run now: wait for the active run, or cancel it."}
 	case apierrors.IsUnauthorized(err):
 		return problem{http.StatusBadGateway, "Credentials refused", msg, "The API server refused the credentials of your kubeconfig: log in again, then reload."}
 	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || apierrors.IsServiceUnavailable(err):
