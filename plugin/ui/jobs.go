@@ -35,7 +35,8 @@ type bar struct {
 }
 
 // jobsPage lists every job of the namespace with its last runs: three API
-// requests (definitions, runs, pods of unfinished runs).
+// requests (definitions, at the same time as runs then pods of unfinished
+// runs).
 func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	p, _, ok := s.names(w, r)
 	if !ok {
@@ -43,12 +44,19 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Title = "Jobs"
 	ctx := r.Context()
+	// The definitions are listed while the runs (and their pods) are: the
+	// page waits for the longer of the two, not for their sum.
+	var runs []run.Status
+	runsErr := make(chan error, 1)
+	go func() {
+		var err error
+		runs, err = run.List(ctx, s.cfg.Client, p.Namespace, "")
+		runsErr <- err
+	}()
 	jobs, err := (&jobdef.Store{Client: s.cfg.Client, Namespace: p.Namespace}).List(ctx, "")
-	if err != nil {
-		s.fail(w, r, p, err)
-		return
+	if rerr := <-runsErr; err == nil {
+		err = rerr
 	}
-	runs, err := run.List(ctx, s.cfg.Client, p.Namespace, "")
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
