@@ -33,3 +33,7 @@ echo
 echo "The local cluster keeps running (namespace $ns). Use it with:"
 echo "  export KUBECONFIG=$KUBECONFIG"
 echo "Stop it with: make cluster-down"
+echo
+bindir=$(dirname "$(realpath "$(command -v kubectl-shipjob)")")
+echo "Open the web UI on the demo's jobs (it prints a one-time link and opens a browser; add --no-browser for the link only):"
+echo "  KUBECONFIG=$KUBECONFIG PATH=$bindir:\$PATH kubectl shipjob ui -n $ns"
