@@ -12,13 +12,14 @@ import (
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/postrender"
 )
 
 // Defaults of `kubectl shipjob postrender`.
 const (
 	// DefaultPostrenderTTL is Shipmight's retention default: 14 days.
-	DefaultPostrenderTTL = "336h"
+	DefaultPostrenderTTL = jobdef.DefaultRetention
 	// PostrenderErrorFileEnv names the error file when --error-file is not
 	// given (Helm v4 passes the environment on to plugins).
 	PostrenderErrorFileEnv = "SHIPJOB_POSTRENDER_ERROR_FILE"

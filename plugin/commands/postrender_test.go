@@ -313,8 +313,11 @@ func TestPostrenderNoCluster(t *testing.T) {
 // and nothing on stdout (security review L3).
 func TestPostrenderStopsWhenSignalled(t *testing.T) {
 	t.Setenv(PostrenderErrorFileEnv, "")
-	stdin, w := io.Pipe() // Helm has not closed it yet
-	defer w.Close()
+	// Helm has not closed stdin yet. It stays open after the test: closing
+	// it would let the command's reader, which a signal leaves behind (the
+	// process exits right after), go on to process the input and change the
+	// GC settings under the tests that follow (TestPostrenderGCPolicy).
+	stdin, _ := io.Pipe()
 	var out, errOut bytes.Buffer
 	root := NewRootCmd(genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut})
 	root.SetArgs([]string{"postrender"})

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -44,6 +45,11 @@ func (o *RunOptions) trigger(ctx context.Context, req run.Request) error {
 		req.TriggeredBy = o.whoAmI(ctx)
 	}
 	res, err := t.Trigger(ctx, req)
+	var missing *run.MissingParamError
+	if errors.As(err, &missing) {
+		// The domain names the parameter; the CLI says how to give it.
+		return fmt.Errorf("%w (give --param %s=VALUE)", err, missing.Param)
+	}
 	if err != nil {
 		return err
 	}

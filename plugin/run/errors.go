@@ -75,3 +75,11 @@ func IsFinished(err error) bool {
 	var fe *FinishedError
 	return errors.As(err, &fe)
 }
+
+// MissingParamError is a trigger without a value for a required
+// parameter. The front end says how to give one (a flag, a form field).
+type MissingParamError struct{ Job, Param string }
+
+func (e *MissingParamError) Error() string {
+	return fmt.Sprintf("missing required parameter %q for job %s", e.Param, e.Job)
+}

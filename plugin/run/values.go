@@ -45,7 +45,7 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 		v, ok := given[p.Name]
 		switch {
 		case !ok && p.Required:
-			return nil, fmt.Errorf("missing required parameter %q for job %s (give --param %s=VALUE)", p.Name, def.Name, p.Name)
+			return nil, &MissingParamError{Job: def.Name, Param: p.Name}
 		case p.Required && v == "":
 			return nil, fmt.Errorf("required parameter %q for job %s needs a value, not an empty one", p.Name, def.Name)
 		case !ok:

@@ -23,7 +23,7 @@ func TestParameters(t *testing.T) {
 		"override":       {given: map[string]string{"DB": "x", "TARGET": "v2"}, want: map[string]string{"TARGET": "v2", "DB": "x"}},
 		"empty override": {given: map[string]string{"DB": "x", "TARGET": ""}, want: map[string]string{"TARGET": "", "DB": "x"}},
 		"unknown":        {given: map[string]string{"DB": "x", "NOPE": "1"}, err: `unknown parameter "NOPE" for job migrate; allowed: DB, TARGET`},
-		"missing":        {given: nil, err: `missing required parameter "DB" for job migrate (give --param DB=VALUE)`},
+		"missing":        {given: nil, err: `missing required parameter "DB" for job migrate`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
