@@ -37,21 +37,23 @@ const (
 
 // Status is one run as shown by `runs` and returned by `run --wait`.
 type Status struct {
-	Name        string            `json:"name"`
-	Namespace   string            `json:"namespace"`
-	Job         string            `json:"job"`
-	Phase       Phase             `json:"phase"`
-	Reason      string            `json:"reason,omitempty"`
-	Message     string            `json:"message,omitempty"`
-	ExitCode    *int32            `json:"exitCode,omitempty"`
-	Attempts    int32             `json:"attempts"`
-	Created     time.Time         `json:"created"`
-	Started     *time.Time        `json:"started,omitempty"`
-	Finished    *time.Time        `json:"finished,omitempty"`
-	TriggeredBy string            `json:"triggeredBy,omitempty"`
-	Image       string            `json:"image,omitempty"`
-	Parameters  map[string]string `json:"parameters,omitempty"`
-	Pods        []string          `json:"pods,omitempty"`
+	Name        string     `json:"name"`
+	Namespace   string     `json:"namespace"`
+	Job         string     `json:"job"`
+	Phase       Phase      `json:"phase"`
+	Reason      string     `json:"reason,omitempty"`
+	Message     string     `json:"message,omitempty"`
+	ExitCode    *int32     `json:"exitCode,omitempty"`
+	Attempts    int32      `json:"attempts"`
+	Created     time.Time  `json:"created"`
+	Started     *time.Time `json:"started,omitempty"`
+	Finished    *time.Time `json:"finished,omitempty"`
+	TriggeredBy string     `json:"triggeredBy,omitempty"`
+	// RerunOf is the run this one repeats (kubectl shipjob rerun).
+	RerunOf    string            `json:"rerunOf,omitempty"`
+	Image      string            `json:"image,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"`
+	Pods       []string          `json:"pods,omitempty"`
 	// Ticking is true when Message counts the time ("Running for 12s"): it
 	// changes every second without any change of the run.
 	Ticking bool `json:"-"`
@@ -98,6 +100,7 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		Job:         job.Labels[LabelJob],
 		Created:     job.CreationTimestamp.Time,
 		TriggeredBy: job.Annotations[AnnotationTriggeredBy],
+		RerunOf:     job.Annotations[AnnotationRerunOf],
 		Image:       job.Annotations[AnnotationImage],
 		Attempts:    job.Status.Failed + job.Status.Succeeded + job.Status.Active,
 	}

@@ -68,6 +68,12 @@ func TestRerunKeepsParametersAndTag(t *testing.T) {
 	var names []string
 	for _, r := range listRuns(t, ns, "re") {
 		names = append(names, r.Name)
+		if want := map[string]string{second: first, third: second}[r.Name]; r.RerunOf != want {
+			t.Errorf("runs -o json: %s rerunOf %q, want %q", r.Name, r.RerunOf, want)
+		}
+	}
+	if wide := mustShipjob(t, "runs", "re", "-n", ns, "-o", "wide"); !strings.Contains(wide, "RERUN OF") {
+		t.Errorf("runs -o wide has no RERUN OF column:\n%s", wide)
 	}
 	if !slices.Equal(names, []string{third, second, first}) {
 		t.Fatalf("runs %v, want %v", names, []string{third, second, first})

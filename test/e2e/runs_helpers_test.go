@@ -74,6 +74,7 @@ type runStatus struct {
 	Message    string            `json:"message"`
 	ExitCode   *int32            `json:"exitCode"`
 	Trigger    string            `json:"triggeredBy"`
+	RerunOf    string            `json:"rerunOf"`
 	Image      string            `json:"image"`
 	Parameters map[string]string `json:"parameters"`
 }
