@@ -20,14 +20,17 @@ const module = "github.com/shipjob/kubectl-shipjob/"
 // package may import itself (a trailing "/" allows a whole folder); never: packages that must not be among its
 // dependencies at all (go list -deps), also through another package.
 var layout = map[string]struct{ imports, never []string }{
-	"cmd/kubectl-shipjob":           {imports: []string{"plugin/commands"}},
+	"cmd/kubectl-shipjob":           {imports: []string{"plugin/commands", "plugin/helmrun"}},
 	"cmd/docgen":                    {imports: []string{"plugin/commands"}},
 	"cmd/distpack":                  {},
-	"plugin/commands":               {imports: []string{"plugin/", "postrender"}},
-	"plugin/ui":                     {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands"}},
-	"plugin/hook":                   {imports: []string{"plugin/run", "plugin/jobdef", "plugin/version"}, never: []string{"plugin/commands"}},
-	"plugin/run":                    {imports: []string{"plugin/jobdef", "postrender", "charts"}, never: []string{"plugin/hook", "plugin/commands"}},
-	"plugin/jobdef":                 {never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
+	"plugin/commands":               {imports: []string{"plugin/", "postrender"}, never: []string{"plugin/helmrun"}},
+	"plugin/ui":                     {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun"}},
+	"plugin/hook":                   {imports: []string{"plugin/run", "plugin/jobdef", "plugin/version"}, never: []string{"plugin/commands", "plugin/helmrun"}},
+	"plugin/run":                    {imports: []string{"plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "postrender", "charts"}},
+	"plugin/helmrun":                {imports: []string{"plugin/run", "plugin/jobdef", "postrender", "charts"}, never: []string{"plugin/hook", "plugin/ui", "plugin/commands"}},
+	"plugin/jobdef":                 {imports: []string{"plugin/notify"}, never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
+	"plugin/notify":                 {never: []string{"plugin/"}},
+	"plugin/runend":                 {imports: []string{"plugin/run", "plugin/jobdef", "plugin/notify"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/ui", "plugin/commands"}},
 	"plugin/version":                {},
 	"plugin/startup":                {},
 	"postrender":                    {never: []string{"plugin/"}},
@@ -39,8 +42,16 @@ var layout = map[string]struct{ imports, never []string }{
 }
 
 // helmFree are the packages that import nothing of Helm themselves: the
-// command layer reaches Helm only through the domain (run).
-var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/jobdef"}
+// command layer reaches Helm only through the domain (run.Engine, which
+// main makes with helmrun.New).
+var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/jobdef"}
+
+// helmEngineFree are the packages none of whose dependencies, however
+// indirect, is Helm's engine (actions and release storage): issue 12's proof
+// that the front ends call the domain, not Helm.
+var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/runend", "plugin/notify", "plugin/jobdef"}
+
+var helmEngine = []string{"helm.sh/helm/v3/pkg/action", "helm.sh/helm/v3/pkg/storage"}
 
 type pkg struct {
 	ImportPath string
@@ -76,6 +87,11 @@ func TestLayout(t *testing.T) {
 			}
 		}
 		for _, dep := range p.Deps {
+			for _, e := range helmEngine {
+				if slices.Contains(helmEngineFree, rel) && (dep == e || strings.HasPrefix(dep, e+"/")) {
+					t.Errorf("%s depends on %s: only plugin/helmrun may link Helm's engine", rel, dep)
+				}
+			}
 			for _, never := range rule.never {
 				if strings.HasPrefix(dep, module+never) {
 					t.Errorf("%s depends on %s; its Layout line forbids %s", rel, strings.TrimPrefix(dep, module), never)

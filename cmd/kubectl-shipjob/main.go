@@ -10,11 +10,14 @@ import (
 	"syscall"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/commands"
+	"github.com/shipjob/kubectl-shipjob/plugin/helmrun"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := commands.Execute(ctx, os.Args[1:])
+	// The command layer links no Helm: the engine that speaks it is
+	// handed in here.
+	code := commands.Execute(ctx, os.Args[1:], helmrun.New)
 	stop()
 	os.Exit(code)
 }

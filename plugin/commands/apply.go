@@ -193,5 +193,8 @@ func (o *ApplyOptions) apply(ctx context.Context, j *jobdef.Job) error {
 	if err != nil {
 		return err
 	}
+	if err := showSigningSecret(ctx, store, out, o.dryRun, false, o.ErrOut); err != nil {
+		return err
+	}
 	return printObject(o.PrintFlags, op, o.dryRun, out, o.Out)
 }

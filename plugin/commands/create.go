@@ -98,6 +98,9 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 		if out, err = store.Create(ctx, o.job, o.dryRun.writeOptions()); err != nil {
 			return err
 		}
+		if err := showSigningSecret(ctx, store, out, o.dryRun, false, o.ErrOut); err != nil {
+			return err
+		}
 	}
 	return printObject(o.PrintFlags, "created", o.dryRun, out, o.Out)
 }

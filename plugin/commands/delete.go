@@ -22,13 +22,14 @@ type DeleteOptions struct {
 	IgnoreNotFound bool
 
 	flags  *genericclioptions.ConfigFlags
+	engine run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
 	target target
 	dryRun dryRun
 	genericiooptions.IOStreams
 }
 
-func newDeleteCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DeleteOptions{flags: flags, IOStreams: streams}
+func newDeleteCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &DeleteOptions{flags: flags, engine: engine, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "delete NAME|run/RUN [...]",
 		Short: "Delete jobs (with their Helm release and runs) or single runs",
@@ -106,9 +107,10 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 	return reportErrors(o.ErrOut, errs)
 }
 
-// delete deletes one job (run.DeleteJob) and reports what went with it.
+// delete deletes one job (run.Engine.DeleteJob) and reports what went with it.
 func (o *DeleteOptions) delete(ctx context.Context, name string) error {
-	res, err := run.DeleteJob(ctx, o.target.Client, o.flags, o.target.Namespace, name,
+	engine := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock})
+	res, err := engine.DeleteJob(ctx, o.target.Namespace, name,
 		run.DeleteJobOptions{KeepRuns: o.KeepRuns, DryRun: o.dryRun.domain()})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/helmrun"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -60,7 +61,7 @@ func TestDelete(t *testing.T) {
 			if tc.dry == "" {
 				tc.dry = dryRunNone
 			}
-			o := &DeleteOptions{Names: tc.names, KeepRuns: tc.keep, IgnoreNotFound: tc.ignore, target: tgt, dryRun: tc.dry,
+			o := &DeleteOptions{Names: tc.names, KeepRuns: tc.keep, IgnoreNotFound: tc.ignore, target: tgt, engine: helmrun.New, dryRun: tc.dry,
 				IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}}
 			err := o.Run(context.Background())
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {

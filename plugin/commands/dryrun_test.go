@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/helmrun"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -56,7 +57,7 @@ func TestDryRunErrorFromRoot(t *testing.T) {
 	for _, args := range [][]string{{"run", "j"}, {"create", "j", "--image", "x"}, {"delete", "j"}, {"cancel", "j"},
 		{"delete-run", "j-1"}, {"registry", "delete", "r"}, {"apply", "-f", "-"}, {"edit", "j"}, {"set", "j"}} {
 		var out, errOut bytes.Buffer
-		root := NewRootCmd(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+		root := NewRootCmd(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, helmrun.New)
 		root.SetArgs(append(args, "--dry-run=maybe"))
 		err := root.Execute()
 		if err == nil || FormatError(err) != `error: invalid --dry-run "maybe": must be "none", "server", or "client"` {

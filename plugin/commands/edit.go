@@ -117,11 +117,15 @@ func (o *EditOptions) Run(ctx context.Context) error {
 		}
 		edited.ResourceVersion, edited.UID, edited.CreationTimestamp = orig.ResourceVersion, orig.UID, orig.CreationTimestamp
 		if o.dryRun != dryRunClient {
-			if _, err := store.Update(ctx, edited, o.dryRun.writeOptions()); err != nil {
+			out, err := store.Update(ctx, edited, o.dryRun.writeOptions())
+			if err != nil {
 				if errors.Is(err, jobdef.ErrConflict) {
 					return fmt.Errorf("%w; your changes are saved in %s: run 'kubectl shipjob edit %s' again", err, file, o.Name)
 				}
 				return fmt.Errorf("%w (your changes are saved in %s)", err, file)
+			}
+			if err := showSigningSecret(ctx, store, out, o.dryRun, false, o.ErrOut); err != nil {
+				return err
 			}
 		}
 		fmt.Fprintf(o.Out, "job.shipjob.dev/%s edited%s\n", o.Name, o.dryRun.suffix())

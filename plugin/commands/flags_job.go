@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 )
 
 // jobFlags set fields of a job definition. create applies them to a new
@@ -22,6 +23,9 @@ type jobFlags struct {
 	Env, Params, RequiredParams, Files, Labels []string
 	Memory, CPU, RequestsMemory, RequestsCPU   string
 	Timeout, Retention, ServiceAccount         string
+	RetentionFailed                            string
+	Notify, NotifyOn                           []string
+	NotifyFormat                               string
 	Retries                                    int32
 	AllowTagOverride                           bool
 	ConcurrencyPolicy                          string
@@ -34,6 +38,8 @@ type jobFlags struct {
 	// Only for set.
 	UnsetEnv, UnsetParams, UnsetFiles, UnsetLabels []string
 	UnsetCommand                                   bool
+	UnsetNotify                                    []string
+	RotateSigningSecret                            bool
 
 	// set holds the flags above; a flag counts when it was given.
 	set *pflag.FlagSet
@@ -68,6 +74,10 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	fs.StringVar(&f.RequestsCPU, "requests-cpu", "", "CPU request (default: the limit)")
 	fs.StringVar(&f.Timeout, "timeout", "", "Fail a run still running after this long, e.g. 90s, 15m, 2h, or none (default "+jobdef.DefaultTimeout+")")
 	fs.StringVar(&f.Retention, "retention", "", "Keep finished runs this long, e.g. 24h, 14d, or none to keep them (default "+jobdef.DefaultRetention+")")
+	fs.StringVar(&f.RetentionFailed, "retention-failed", "", "Keep failed and cancelled runs this long instead (default: --retention). The hook server applies it when a run ends; without a server every run is kept the longer of the two")
+	fs.StringArrayVar(&f.Notify, "notify", nil, "Webhook URL the hook server POSTs to when a run ends, signed with the job's signing secret (repeatable; shown once when first made)")
+	fs.StringSliceVar(&f.NotifyOn, "notify-on", nil, "Outcomes that notify the --notify URLs of this command: succeeded, failed, cancelled (default all)")
+	fs.StringVar(&f.NotifyFormat, "notify-format", "", "Body of the --notify URLs of this command: json (default) or slack (Slack, Mattermost, Rocket.Chat incoming webhooks)")
 	fs.Int32Var(&f.Retries, "retries", 0, "Failed attempts retried before a run fails (backoffLimit)")
 	fs.StringVar(&f.ServiceAccount, "service-account", "", "ServiceAccount the run's pod uses")
 	fs.StringArrayVarP(&f.Labels, "label", "l", nil, "Label key=value of the job, also put on its runs (repeatable)")
@@ -81,6 +91,8 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	fs.StringArrayVar(&f.UnsetFiles, "unset-file", nil, "Remove the file mounted at this path (repeatable)")
 	fs.StringArrayVar(&f.UnsetLabels, "unset-label", nil, "Remove a label (repeatable)")
 	fs.BoolVar(&f.UnsetCommand, "unset-command", false, "Use the image's entrypoint again (clears the command)")
+	fs.StringArrayVar(&f.UnsetNotify, "unset-notify", nil, "Remove the notification to this webhook URL (repeatable)")
+	fs.BoolVar(&f.RotateSigningSecret, "rotate-signing-secret", false, "Replace the job's notification signing secret and show the new one once")
 }
 
 func (f *jobFlags) changed(name string) bool {
@@ -147,6 +159,10 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	setIf(f.changed("requests-cpu"), &s.Resources.RequestsCPU, f.RequestsCPU)
 	setIf(f.changed("timeout"), &s.Timeout, f.Timeout)
 	setIf(f.changed("retention"), &s.Retention, f.Retention)
+	setIf(f.changed("retention-failed"), &s.RetentionFailed, f.RetentionFailed)
+	if err := f.applyNotify(s); err != nil {
+		return err
+	}
 	setIf(f.changed("retries"), &s.Retries, f.Retries)
 	setIf(f.changed("service-account"), &s.ServiceAccountName, f.ServiceAccount)
 	if f.UnsetCommand {
@@ -311,3 +327,31 @@ func nonEmpty(in []string) []string {
 }
 
 var errNoChanges = errors.New("no changes given: use flags like --image, --tag, --env or --timeout (see --help)")
+
+// applyNotify removes the --unset-notify URLs, then adds (or replaces) the
+// --notify URLs with this command's --notify-on and --notify-format.
+func (f *jobFlags) applyNotify(s *jobdef.Spec) error {
+	for _, u := range f.UnsetNotify {
+		i := slices.IndexFunc(s.Notifications, func(n jobdef.Notification) bool { return n.URL == u })
+		if i < 0 {
+			return fmt.Errorf("--unset-notify: the job has no notification to that URL")
+		}
+		s.Notifications = slices.Delete(s.Notifications, i, i+1)
+	}
+	if (f.changed("notify-on") || f.changed("notify-format")) && len(f.Notify) == 0 {
+		return errors.New("--notify-on and --notify-format apply to the --notify URLs of the same command: give --notify URL")
+	}
+	var on []notify.Outcome
+	for _, o := range f.NotifyOn {
+		on = append(on, notify.Outcome(strings.TrimSpace(o)))
+	}
+	seen := seenSet{}
+	for _, u := range f.Notify {
+		if err := seen.add("--notify URL", u); err != nil {
+			return err
+		}
+		s.Notifications = upsert(s.Notifications, jobdef.Notification{URL: u, On: on, Format: f.NotifyFormat},
+			func(n jobdef.Notification) string { return n.URL })
+	}
+	return nil
+}

@@ -19,7 +19,7 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
-func newHookCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+func newHookCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "hook",
 		Aliases: []string{"hooks"},
@@ -35,7 +35,7 @@ The token is shown once, at creation; only its SHA-256 is stored. Deleting a hoo
 invalidates its token at once. Deleting the job deletes its hooks.`,
 	}
 	cmd.AddCommand(newHookCreateCmd(flags, streams), newHookListCmd(flags, streams),
-		newHookDeleteCmd(flags, streams), newHooksServeCmd(flags, streams))
+		newHookDeleteCmd(flags, streams), newHooksServeCmd(flags, engine, streams))
 	return cmd
 }
 

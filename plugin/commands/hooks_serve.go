@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -19,7 +20,10 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/hook"
+	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
+	"github.com/shipjob/kubectl-shipjob/plugin/runend"
+	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
 
 // HooksServeOptions run the deploy hook HTTP server.
@@ -41,16 +45,31 @@ type HooksServeOptions struct {
 	ExternalURL     string
 	TLSCertFile     string
 	TLSKeyFile      string
+	// Run ends (issue 15): leader election and notifications.
+	Notifications        bool
+	LeaderElection       bool
+	LeaderNamespace      string
+	LeaseName            string
+	LeaderIdentity       string
+	LeaseDuration        time.Duration
+	RenewDeadline        time.Duration
+	RetryPeriod          time.Duration
+	WebhookAllowInsecure bool
+	WebhookAllowPrivate  bool
+	WebhookTimeout       time.Duration
+	WebhookTries         int
+	WebhookRetryInitial  time.Duration
 
 	trusted []netip.Prefix
 	flags   *genericclioptions.ConfigFlags
+	engine  run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
 	target  target
 	level   slog.Level
 	genericiooptions.IOStreams
 }
 
-func newHooksServeCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &HooksServeOptions{flags: flags, IOStreams: streams}
+func newHooksServeCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &HooksServeOptions{flags: flags, engine: engine, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "serve [--listen :8080] [-n NAMESPACE | --namespaces NS1,NS2 | -A]",
 		Short: "Serve the deploy hook HTTP API (Shipmight-compatible) for the given namespaces",
@@ -106,6 +125,19 @@ triggers before exiting.`,
 	f.StringVar(&o.ExternalURL, "external-url", "", "URL clients reach the server at, e.g. https://hooks.example.com: the base of statusUrl in 201 answers (default: statusUrl is a path such as /api/v1/dh/runs/RUN; never taken from the request's Host or X-Forwarded-* headers)")
 	f.StringVar(&o.TLSCertFile, "tls-cert-file", "", "Serve HTTPS with this PEM certificate (chain), re-read when it changes; needs --tls-key-file")
 	f.StringVar(&o.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file, re-read when it changes")
+	f.BoolVar(&o.Notifications, "notifications", true, "Process run ends (one replica, the leader): TTL by outcome (retentionFailed), Events, run metrics, the jobs' webhook notifications")
+	f.BoolVar(&o.LeaderElection, "leader-election", true, "Elect the replica that processes run ends with a Lease; off: this process does it, so run only one")
+	f.StringVar(&o.LeaderNamespace, "leader-election-namespace", "", "Namespace of the Lease (default: $POD_NAMESPACE, else the first served namespace)")
+	f.StringVar(&o.LeaseName, "leader-election-lease-name", "shipjob-hooks", "Name of the Lease the replicas share")
+	f.StringVar(&o.LeaderIdentity, "leader-election-identity", "", "This replica's name in the Lease (default: $POD_NAME, else HOST_PID)")
+	f.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a leader's Lease holds without renewal before another replica may take over")
+	f.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", 10*time.Second, "A leader that cannot renew within this stops leading (shorter than the lease duration)")
+	f.DurationVar(&o.RetryPeriod, "leader-election-retry-period", 2*time.Second, "How often replicas try to take or renew the Lease")
+	f.BoolVar(&o.WebhookAllowInsecure, "webhook-allow-insecure", false, "Send notifications over plain http too (default: https only)")
+	f.BoolVar(&o.WebhookAllowPrivate, "webhook-allow-private", false, "Send notifications to loopback, private, link-local (cloud metadata) and the cluster's API addresses too (default: refused)")
+	f.DurationVar(&o.WebhookTimeout, "webhook-timeout", 10*time.Second, "Longest wait for a webhook's answer, per try")
+	f.IntVar(&o.WebhookTries, "webhook-tries", 5, "Tries of a notification on network errors, 429 and 5xx (1-10)")
+	f.DurationVar(&o.WebhookRetryInitial, "webhook-retry-initial", 15*time.Second, "Wait before the second try; each further wait is 3 times longer (at most 4m)")
 	return cmd
 }
 
@@ -165,6 +197,16 @@ func (o *HooksServeOptions) Validate() error {
 		return errors.New("--unauthenticated-rate-limit and --unauthenticated-rate-burst must be >= 0")
 	case (o.TLSCertFile == "") != (o.TLSKeyFile == ""):
 		return errors.New("--tls-cert-file and --tls-key-file must be given together")
+	case o.WebhookTries < 0 || o.WebhookTries > 10:
+		return errors.New("--webhook-tries must be between 1 and 10")
+	case o.WebhookTimeout < 0 || o.WebhookRetryInitial < 0:
+		return errors.New("--webhook-timeout and --webhook-retry-initial must be positive")
+	case o.LeaderElection && o.LeaseDuration != 0 && (o.RetryPeriod <= 0 || o.RenewDeadline <= o.RetryPeriod || o.LeaseDuration <= o.RenewDeadline):
+		return errors.New("leader election needs --leader-election-retry-period < --leader-election-renew-deadline < --leader-election-lease-duration")
+	case o.LeaderNamespace != "" && len(validation.IsDNS1123Label(o.LeaderNamespace)) > 0:
+		return fmt.Errorf("invalid --leader-election-namespace %q", o.LeaderNamespace)
+	case o.LeaseName != "" && len(validation.IsDNS1123Subdomain(o.LeaseName)) > 0:
+		return fmt.Errorf("invalid --leader-election-lease-name %q: want a DNS-1123 subdomain", o.LeaseName)
 	case !validExternalURL(o.ExternalURL):
 		return fmt.Errorf("invalid --external-url %q: want an absolute http(s) URL without query or fragment, e.g. https://hooks.example.com", o.ExternalURL)
 	}
@@ -192,7 +234,7 @@ func (o *HooksServeOptions) servedNamespaces() string {
 func (o *HooksServeOptions) Run(ctx context.Context) error {
 	ns := o.servedNamespaces()
 	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.level}))
-	// The very trigger of `kubectl shipjob run` (as a func: see TriggerFunc).
+	// The very trigger of `kubectl shipjob run`.
 	stale, err := run.StaleAfterFromEnv(os.Getenv)
 	if err != nil {
 		return err
@@ -201,7 +243,7 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		Name: "shipjob_hooks_prune_failures_total",
 		Help: "Old Helm release records a trigger could not delete, by namespace and job (the history grows until a later trigger can).",
 	}, []string{"namespace", "job"})
-	trigger := &run.Triggerer{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock, StaleAfter: stale,
+	trigger := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock, StaleAfter: stale,
 		// The trigger's whole budget may go to waiting for other triggers
 		// of its job (the lock wait was capped at 2 minutes before).
 		LockTimeout: o.TriggerTimeout,
@@ -210,10 +252,10 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		OnPruneFailure: func(ns, job string, failed int, err error) {
 			log.Warn("pruning Helm history failed", "namespace", ns, "job", job, "records", failed, "err", err.Error())
 			pruneFailures.WithLabelValues(ns, job).Add(float64(failed))
-		}}
+		}})
 	cfg := hook.Config{
 		Client:         o.target.Client,
-		Triggerer:      hook.TriggerFunc(trigger.Trigger),
+		Triggerer:      trigger,
 		Namespace:      ns,
 		Log:            log,
 		RateLimit:      o.RateLimit,
@@ -226,8 +268,99 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		ExternalURL:     o.ExternalURL,
 		Collectors:      []prometheus.Collector{pruneFailures},
 	}
-	return hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
+	if !o.Notifications {
+		return hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
+			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile})
+	}
+	metrics := runend.NewMetrics()
+	cfg.Collectors = append(cfg.Collectors, metrics.Collectors()...)
+	lead, err := o.runEnds(ns, log, metrics)
+	if err != nil {
+		return err
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- lead(ctx) }()
+	err = hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile})
+	if err != nil {
+		return err // ctx is not done: the process exits, and the Lease expires
+	}
+	return <-ended
+}
+
+// runEnds is the run-end processing of the served namespaces ns, under a
+// Lease unless --leader-election=false.
+func (o *HooksServeOptions) runEnds(ns string, log *slog.Logger, metrics *runend.Metrics) (func(context.Context) error, error) {
+	restCfg, err := o.flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	sender := notify.NewSender(notify.Options{AllowInsecure: o.WebhookAllowInsecure, AllowPrivate: o.WebhookAllowPrivate,
+		Deny: apiAddresses(restCfg.Host, os.Getenv("KUBERNETES_SERVICE_HOST")), Timeout: o.WebhookTimeout,
+		UserAgent: "kubectl-shipjob-hooks/" + version.Get().Version})
+	policy := notify.DefaultPolicy()
+	if o.WebhookTries > 0 {
+		policy.Tries = o.WebhookTries
+	}
+	if o.WebhookRetryInitial > 0 {
+		policy.Initial = o.WebhookRetryInitial
+	}
+	identity := o.LeaderIdentity
+	if identity == "" {
+		identity = os.Getenv("POD_NAME")
+	}
+	if identity == "" {
+		host, _ := os.Hostname()
+		identity = fmt.Sprintf("%s_%d", host, os.Getpid())
+	}
+	var statusURL func(string) string
+	if o.ExternalURL != "" {
+		base := strings.TrimSuffix(o.ExternalURL, "/")
+		statusURL = func(r string) string { return base + "/api/v1/dh/runs/" + r }
+	}
+	p := runend.New(runend.Config{Client: o.target.Client, Namespaces: strings.Split(ns, ","), Sender: sender, Policy: policy,
+		Log: log, Metrics: metrics, StatusURL: statusURL, Identity: identity})
+	if !o.LeaderElection {
+		return func(ctx context.Context) error {
+			metrics.Leader.Set(1)
+			return p.Run(context.WithoutCancel(ctx), ctx.Done())
+		}, nil
+	}
+	leaseNS := o.LeaderNamespace
+	if leaseNS == "" {
+		leaseNS = os.Getenv("POD_NAMESPACE")
+	}
+	if leaseNS == "" {
+		leaseNS = strings.Split(ns, ",")[0]
+	}
+	if leaseNS == "" {
+		leaseNS = o.target.Namespace
+	}
+	lease := o.LeaseName
+	if lease == "" {
+		lease = "shipjob-hooks"
+	}
+	lc := runend.LeaderConfig{Namespace: leaseNS, Name: lease, Identity: identity,
+		LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod}
+	return func(ctx context.Context) error {
+		return runend.Lead(ctx, o.target.Client, lc, log, metrics, p.Run)
+	}, nil
+}
+
+// apiAddresses are the cluster's own API server addresses, refused as
+// webhook receivers (a notification must not become a request to the API
+// server): the kubeconfig's host and the in-cluster service address.
+func apiAddresses(hosts ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, h := range hosts {
+		if u, err := url.Parse(h); err == nil && u.Host != "" {
+			h = u.Hostname()
+		}
+		if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
 }
 
 // validExternalURL: empty, or an absolute http(s) URL with a host and no

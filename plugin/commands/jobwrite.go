@@ -1,10 +1,14 @@
 package commands
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
 // jobWrite is what create and set share: a job NAME and its flags (with a
@@ -44,4 +48,26 @@ func (w *jobWrite) complete(cmd *cobra.Command, args []string) error {
 	var err error
 	w.target, err = resolveTarget(w.flags)
 	return err
+}
+
+// showSigningSecret gives job j (as stored) its notification signing
+// secret when it has notifications and none yet, or a new one with rotate,
+// and shows it once on w: it is never shown again (a new one needs
+// --rotate-signing-secret). A dry run makes none.
+func showSigningSecret(ctx context.Context, store *jobdef.Store, j *jobdef.Job, d dryRun, rotate bool, w io.Writer) error {
+	if d != dryRunNone {
+		return nil
+	}
+	var secret string
+	var err error
+	if rotate {
+		secret, err = store.RotateSigningSecret(ctx, j, d.writeOptions())
+	} else {
+		secret, err = store.EnsureSigningSecret(ctx, j, d.writeOptions())
+	}
+	if err != nil || secret == "" {
+		return err
+	}
+	fmt.Fprintf(w, "Signing secret of job %s's notifications (shown once; receivers verify X-Shipjob-Signature-256 with it): %s\n", j.Name, secret)
+	return nil
 }

@@ -17,6 +17,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/helmrun"
 )
 
 const prJob = `# Source: app/templates/job.yaml
@@ -75,7 +77,7 @@ func postrenderCLI(t *testing.T, stdin string, args ...string) (string, string, 
 	t.Helper()
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
-	root := NewRootCmd(streams)
+	root := NewRootCmd(streams, helmrun.New)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	if err == nil {
@@ -319,7 +321,7 @@ func TestPostrenderStopsWhenSignalled(t *testing.T) {
 	// GC settings under the tests that follow (TestPostrenderGCPolicy).
 	stdin, _ := io.Pipe()
 	var out, errOut bytes.Buffer
-	root := NewRootCmd(genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut})
+	root := NewRootCmd(genericiooptions.IOStreams{In: stdin, Out: &out, ErrOut: &errOut}, helmrun.New)
 	root.SetArgs([]string{"postrender"})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	done := make(chan error, 1)

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -19,8 +20,8 @@ type RerunOptions struct {
 	Of string
 }
 
-func newRerunCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RerunOptions{RunOptions: RunOptions{flags: flags, IOStreams: streams}}
+func newRerunCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RerunOptions{RunOptions: RunOptions{flags: flags, engine: engine, IOStreams: streams}}
 	cmd := &cobra.Command{
 		Use:   "rerun RUN|JOB [--param NAME=VALUE]... [--tag TAG]",
 		Short: "Trigger a new run with an earlier run's parameters and image tag",
@@ -66,6 +67,10 @@ func (o *RerunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	req, warnings, err := run.RerunRequest(ctx, t.Client, t.Namespace, name, o.params, o.Tag)
+	var secret *run.SecretParamError
+	if errors.As(err, &secret) {
+		return fmt.Errorf("%w (give --param %s=VALUE)", err, secret.Param)
+	}
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/helmrun"
 )
 
 // TestRerunHasRunsFlags: rerun takes every flag of run, with the same
@@ -18,7 +20,7 @@ func TestRerunHasRunsFlags(t *testing.T) {
 		fs.VisitAll(func(f *pflag.Flag) { out = append(out, f.Name+"="+f.DefValue+" "+f.Shorthand) })
 		return out
 	}
-	run, rerun := names(newRunCmd(flags, streams).Flags()), names(newRerunCmd(flags, streams).Flags())
+	run, rerun := names(newRunCmd(flags, helmrun.New, streams).Flags()), names(newRerunCmd(flags, helmrun.New, streams).Flags())
 	if !slices.Equal(run, rerun) || len(run) < 9 {
 		t.Fatalf("run flags %q, rerun flags %q", run, rerun)
 	}

@@ -16,15 +16,16 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"github.com/shipjob/kubectl-shipjob/plugin/startup"
 	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
 
 // Execute runs the command line args and returns the process exit code.
-func Execute(ctx context.Context, args []string) int {
+func Execute(ctx context.Context, args []string, engine run.NewEngine) int {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	startup.Done() // package initialization is over: collect garbage as usual
-	root := NewRootCmd(streams)
+	root := NewRootCmd(streams, engine)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -56,7 +57,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 // NewRootCmd builds the command tree. The kubectl global flags (--kubeconfig,
 // --context, -n, --as, --request-timeout, ...) come from cli-runtime.
-func NewRootCmd(streams genericiooptions.IOStreams) *cobra.Command {
+func NewRootCmd(streams genericiooptions.IOStreams, engine run.NewEngine) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
 	root := &cobra.Command{
 		Use:   "kubectl-shipjob",
@@ -95,18 +96,18 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 		newApplyCmd(flags, streams),
 		newEditCmd(flags, streams),
 		newSetCmd(flags, streams),
-		newDeleteCmd(flags, streams),
+		newDeleteCmd(flags, engine, streams),
 		newRegistryCmd(flags, streams),
-		newRunCmd(flags, streams),
-		newRerunCmd(flags, streams),
+		newRunCmd(flags, engine, streams),
+		newRerunCmd(flags, engine, streams),
 		newDebugCmd(flags, streams),
 		newRunsCmd(flags, streams),
 		newLogsCmd(flags, streams),
 		newCancelCmd(flags, streams),
-		newHookCmd(flags, streams),
+		newHookCmd(flags, engine, streams),
 		newDeleteRunCmd(flags, streams),
 		newPostrenderCmd(streams),
-		newUICmd(flags, streams),
+		newUICmd(flags, engine, streams),
 	)
 	return root
 }

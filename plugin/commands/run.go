@@ -38,14 +38,15 @@ type RunOptions struct {
 	Output         string
 
 	flags  *genericclioptions.ConfigFlags
+	engine run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
 	dryRun dryRun
 	params map[string]string
 	target target
 	genericiooptions.IOStreams
 }
 
-func newRunCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RunOptions{flags: flags, IOStreams: streams}
+func newRunCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RunOptions{flags: flags, engine: engine, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "run JOB [--param NAME=VALUE]... [--tag TAG]",
 		Short: "Trigger a run of a job",

@@ -187,7 +187,7 @@ func runsTable(runs []run.Status, now time.Time) *metav1.Table {
 		{Name: "Duration", Type: "string"}, {Name: "Trigger", Type: "string"}, {Name: "Message", Type: "string"},
 		{Name: "Image", Type: "string", Priority: 1}, {Name: "Params", Type: "string", Priority: 1},
 		{Name: "Exit Code", Type: "string", Priority: 1}, {Name: "Attempts", Type: "integer", Priority: 1},
-		{Name: "Rerun Of", Type: "string", Priority: 1},
+		{Name: "Rerun Of", Type: "string", Priority: 1}, {Name: "Notified", Type: "string", Priority: 1},
 	}}
 	for _, r := range runs {
 		started, dur := "-", "-"
@@ -201,7 +201,7 @@ func runsTable(runs []run.Status, now time.Time) *metav1.Table {
 		}
 		t.Rows = append(t.Rows, metav1.TableRow{
 			Cells: []any{r.Name, string(r.Phase), started, dur, orDash(r.TriggeredBy), orDash(r.Message),
-				orDash(r.Image), orDash(formatParams(r.Parameters)), code, int64(r.Attempts), orDash(r.RerunOf)},
+				orDash(r.Image), orDash(formatParams(r.Parameters)), code, int64(r.Attempts), orDash(r.RerunOf), orDash(r.Notified)},
 			Object: runtime.RawExtension{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: r.Name, Namespace: r.Namespace}}},
 		})
 	}

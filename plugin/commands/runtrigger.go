@@ -30,14 +30,14 @@ func (o *RunOptions) addFlags(cmd *cobra.Command) {
 }
 
 // trigger sends req, with the flags' idempotency key and dry run and the
-// user as its trigger, through run.Triggerer.Trigger; prints the run, and
+// user as its trigger, through the run.Engine; prints the run, and
 // with --wait or --follow waits for it and returns its exit.
 func (o *RunOptions) trigger(ctx context.Context, req run.Request) error {
 	stale, err := run.StaleAfterFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
-	t := &run.Triggerer{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock}
+	t := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock})
 	req.IdempotencyKey, req.DryRun, req.Tasks = o.IdempotencyKey, o.dryRun.domain(), o.Tasks
 	if o.dryRun == dryRunClient {
 		req.TriggeredBy = "user:(dry run)"

@@ -89,6 +89,9 @@ func (o *SetOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := showSigningSecret(ctx, store, out, o.dryRun, o.Job.RotateSigningSecret, o.ErrOut); err != nil {
+		return err
+	}
 	return printObject(o.PrintFlags, op, o.dryRun, out, o.Out)
 }
 

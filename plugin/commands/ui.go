@@ -20,12 +20,13 @@ type UIOptions struct {
 	NoBrowser bool
 
 	flags  *genericclioptions.ConfigFlags
+	engine run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
 	target target
 	genericiooptions.IOStreams
 }
 
-func newUICmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &UIOptions{flags: flags, IOStreams: streams}
+func newUICmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &UIOptions{flags: flags, engine: engine, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "ui [--listen 127.0.0.1:PORT] [--no-browser]",
 		Short: "Open the web front end: jobs, runs, logs and deploy hooks in the browser",
@@ -66,8 +67,9 @@ func (o *UIOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := ui.Config{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock,
-		Namespace: o.target.Namespace, StaleAfter: stale, WhoAmI: o.whoAmI}
+	engine := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock, StaleAfter: stale})
+	cfg := ui.Config{Client: o.target.Client, Engine: engine, Clock: o.target.Clock,
+		Namespace: o.target.Namespace, WhoAmI: o.whoAmI}
 	opts := ui.Options{Listen: o.Listen, Out: o.Out}
 	if !o.NoBrowser {
 		opts.Open = openBrowser
@@ -76,7 +78,7 @@ func (o *UIOptions) Run(ctx context.Context) error {
 }
 
 func (o *UIOptions) whoAmI(ctx context.Context) string {
-	ro := &RunOptions{flags: o.flags, target: o.target}
+	ro := &RunOptions{flags: o.flags, engine: o.engine, target: o.target}
 	return ro.whoAmI(ctx)
 }
 

@@ -1,7 +1,7 @@
 // Package hook is kubectl-shipjob's deploy hooks: tokens that trigger runs
 // of one job over HTTP, compatible with Shipmight's deploy hook API. A hook
 // is a Secret holding only the SHA-256 of its token (see Store); Server
-// serves the HTTP API and triggers runs through the same run.Triggerer as
+// serves the HTTP API and triggers runs through the same run.Engine as
 // `kubectl shipjob run`. It imports no command layer.
 package hook
 

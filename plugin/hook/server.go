@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -13,27 +12,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
-// Triggerer triggers runs: in production the Trigger method of the
-// *run.Triggerer that `kubectl shipjob run` uses, wrapped in a TriggerFunc.
+// Triggerer triggers runs: in production the run.Engine that `kubectl
+// shipjob run` uses.
 type Triggerer interface {
 	Trigger(ctx context.Context, req run.Request) (*run.Result, error)
-}
-
-// TriggerFunc adapts a function to Triggerer. Pass a *run.Triggerer as
-// TriggerFunc(t.Trigger), not as a Triggerer: a *run.Triggerer stored in an
-// interface makes the linker keep every method of the Helm types it holds
-// (the OCI registry client among them), 0.5 MB of the binary (BENCHMARKS.md,
-// "Binary size").
-type TriggerFunc func(ctx context.Context, req run.Request) (*run.Result, error)
-
-// Trigger calls f.
-func (f TriggerFunc) Trigger(ctx context.Context, req run.Request) (*run.Result, error) {
-	return f(ctx, req)
 }
 
 // Config configures a Server.

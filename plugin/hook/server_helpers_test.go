@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/helmrun"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -41,7 +42,7 @@ func (f *fakeTriggerer) Trigger(ctx context.Context, req run.Request) (*run.Resu
 	}
 	dry := req
 	dry.DryRun = run.DryRunClient
-	res, err := (&run.Triggerer{Client: f.client}).Trigger(ctx, dry)
+	res, err := helmrun.New(run.EngineConfig{Client: f.client}).Trigger(ctx, dry)
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,10 @@ func (s *Spec) DeepCopyInto(out *Spec) {
 	for i := range out.Parameters {
 		out.Parameters[i].Enum = slices.Clone(s.Parameters[i].Enum)
 	}
+	out.Notifications = slices.Clone(s.Notifications)
+	for i := range out.Notifications {
+		out.Notifications[i].On = slices.Clone(s.Notifications[i].On)
+	}
 	if s.MaxActiveRuns != nil {
 		m := *s.MaxActiveRuns
 		out.MaxActiveRuns = &m

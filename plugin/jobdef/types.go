@@ -4,8 +4,13 @@
 package jobdef
 
 import (
+	"slices"
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 )
 
 // API identity of the typed form that `get -o yaml` prints and `apply` reads.
@@ -85,6 +90,12 @@ type Spec struct {
 	Timeout string `json:"timeout"`
 	// Retention keeps finished runs this long ("336h") or forever ("none").
 	Retention string `json:"retention"`
+	// RetentionFailed keeps failed and cancelled runs this long (default:
+	// Retention). The hook server sets each run's TTL by its outcome when
+	// the run ends; without a server every run keeps the longer of the two.
+	RetentionFailed string `json:"retentionFailed,omitempty"`
+	// Notifications are webhooks the hook server POSTs to when a run ends.
+	Notifications []Notification `json:"notifications,omitempty"`
 	// Retries is the Job's backoffLimit: failed attempts before the run fails.
 	Retries int32 `json:"retries"`
 	// ServiceAccountName runs the pod under this ServiceAccount.
@@ -227,4 +238,56 @@ func (j *Job) SetDefaults() {
 	if s.Retention == "" {
 		s.Retention = DefaultRetention
 	}
+}
+
+// Notification is a webhook told when a run of the job ends.
+type Notification struct {
+	// URL receives the POST (http or https; the hook server refuses plain
+	// http and private addresses unless started to allow them).
+	URL string `json:"url"`
+	// On are the outcomes that notify (default: all three).
+	On []notify.Outcome `json:"on,omitempty"`
+	// Format of the body: json (default) or slack (an incoming-webhook
+	// message Slack, Mattermost and Rocket.Chat accept).
+	Format string `json:"format,omitempty"`
+}
+
+// Notification formats and bounds.
+const (
+	FormatJSON         = "json"
+	FormatSlack        = "slack"
+	MaxNotifications   = 10
+	MaxNotificationURL = 2048
+)
+
+// Outcomes are the run outcomes a notification can be on, in order.
+var Outcomes = []notify.Outcome{notify.Succeeded, notify.Failed, notify.Cancelled}
+
+// Notifies reports whether n is sent for a run that ended with o.
+func (n Notification) Notifies(o notify.Outcome) bool {
+	return len(n.On) == 0 || slices.Contains(n.On, o)
+}
+
+// RetentionOf is how long a run that ended with o is kept (keep=false:
+// forever): RetentionFailed for failed and cancelled runs when set, else
+// Retention.
+func (s *Spec) RetentionOf(o notify.Outcome) (ttl time.Duration, keep bool, err error) {
+	if o != notify.Succeeded && s.RetentionFailed != "" {
+		return ParseDuration("retentionFailed", s.RetentionFailed)
+	}
+	return ParseDuration("retention", s.Retention)
+}
+
+// LongestRetention is the longer of Retention and RetentionFailed: what a
+// run gets when it is created, before anyone knows its outcome.
+func (s *Spec) LongestRetention() (ttl time.Duration, keep bool, err error) {
+	ttl, keep, err = ParseDuration("retention", s.Retention)
+	if err != nil || !keep || s.RetentionFailed == "" {
+		return ttl, keep, err
+	}
+	failed, keepFailed, err := ParseDuration("retentionFailed", s.RetentionFailed)
+	if err != nil || !keepFailed {
+		return 0, keepFailed, err
+	}
+	return max(ttl, failed), true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 )
 
 // ReservedLabelPrefix is ours: users may not set labels under it.
@@ -148,6 +151,14 @@ func (s *Spec) validate() error {
 	}
 	if _, _, err := ParseDuration("retention", s.Retention); err != nil {
 		return fieldErr("spec.retention", err)
+	}
+	if s.RetentionFailed != "" {
+		if _, _, err := ParseDuration("retentionFailed", s.RetentionFailed); err != nil {
+			return fieldErr("spec.retentionFailed", err)
+		}
+	}
+	if err := s.validateNotifications(); err != nil {
+		return err
 	}
 	if s.Retries < 0 || s.Retries > 100 {
 		return fieldErr("spec.retries", fmt.Errorf("invalid retries %d: must be between 0 and 100", s.Retries))
@@ -312,4 +323,37 @@ func parsePositive(what, s string) (resource.Quantity, error) {
 		return q, fmt.Errorf("invalid %s %q: must be more than 0", what, s)
 	}
 	return q, nil
+}
+
+func (s *Spec) validateNotifications() error {
+	if len(s.Notifications) > MaxNotifications {
+		return fieldErr("spec.notifications", fmt.Errorf("too many notifications: %d, at most %d", len(s.Notifications), MaxNotifications))
+	}
+	seen := map[string]bool{}
+	for i, n := range s.Notifications {
+		field := fmt.Sprintf("spec.notifications[%d]", i)
+		if len(n.URL) > MaxNotificationURL {
+			return fieldErr(field+".url", fmt.Errorf("invalid webhook URL: longer than %d characters", MaxNotificationURL))
+		}
+		if err := notify.CheckURL(n.URL); err != nil {
+			return fieldErr(field+".url", err)
+		}
+		if seen[n.URL] {
+			return fieldErr(field+".url", errors.New("this webhook URL is listed twice"))
+		}
+		seen[n.URL] = true
+		on := map[notify.Outcome]bool{}
+		for j, o := range n.On {
+			if !slices.Contains(Outcomes, o) || on[o] {
+				return fieldErr(fmt.Sprintf("%s.on[%d]", field, j), fmt.Errorf("invalid outcome %q: use succeeded, failed or cancelled, each once", o))
+			}
+			on[o] = true
+		}
+		switch n.Format {
+		case "", FormatJSON, FormatSlack:
+		default:
+			return fieldErr(field+".format", fmt.Errorf("invalid notification format %q: use json or slack", n.Format))
+		}
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
-// Package run triggers, observes and manages runs of job definitions. A run
-// is a batch/v1 Job rendered by a Helm release upgrade of the embedded
-// chart; runs are always read from the Jobs, never from Helm's records.
+// Package run observes and manages runs of job definitions. A run is a
+// batch/v1 Job rendered by a Helm release upgrade of the embedded chart;
+// runs are always read from the Jobs, never from Helm's records.
 //
 // Every write of a run's or job's cluster state that is not a definition
-// edit lives here: Triggerer.Trigger (a new run), Cancel and Delete (one
-// run), DeleteJob (a job with its release, runs and files). Reads: Get (one
-// run), List, Resolve, Wait, Logs.
+// edit is done by this package or by its Engine: Engine.Trigger (a new run)
+// and Engine.DeleteJob (a job with its release, runs and files), which
+// plugin/helmrun implements over Helm; Cancel and Delete (one run) here.
+// Reads: Get (one run), List, Resolve, Wait, Logs. This package links
+// nothing of Helm: front ends get an Engine handed in.
 package run

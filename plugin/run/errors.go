@@ -83,3 +83,17 @@ type MissingParamError struct{ Job, Param string }
 func (e *MissingParamError) Error() string {
 	return fmt.Sprintf("missing required parameter %q for job %s", e.Param, e.Job)
 }
+
+// SecretParamError says a rerun could not read the value of a secret
+// parameter of its run (its Secret went, or was edited): giving the value
+// again works, which the front end says in its own terms.
+type SecretParamError struct {
+	Run, Param string
+	Err        error
+}
+
+func (e *SecretParamError) Error() string {
+	return fmt.Sprintf("secret parameter %s of run %s: %v", e.Param, e.Run, e.Err)
+}
+
+func (e *SecretParamError) Unwrap() error { return e.Err }

@@ -33,7 +33,7 @@ func ValidateIdempotencyKey(key string) error {
 	return nil
 }
 
-func idempotencyLabel(key string) string {
+func IdempotencyLabel(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])[:40]
 }
@@ -51,12 +51,12 @@ func (e *ExistingRunError) Error() string {
 	return "run " + e.Run + " was made with this idempotency key"
 }
 
-// findKeyed looks for a run of job made with key. It returns nil when there
+// FindKeyed looks for a run of job made with key. It returns nil when there
 // is none, an *ExistingRunError when there is one with the same parameters
 // and image, a *ConflictError when the parameters or image differ. rv, if
 // set, lists runs not older than it (see admitRun).
-func findKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params map[string]string, image, rv string) error {
-	opts := metav1.ListOptions{LabelSelector: Selector(job) + "," + LabelIdempotency + "=" + idempotencyLabel(key)}
+func FindKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params map[string]string, image, rv string) error {
+	opts := metav1.ListOptions{LabelSelector: Selector(job) + "," + LabelIdempotency + "=" + IdempotencyLabel(key)}
 	if rv != "" {
 		opts.ResourceVersion, opts.ResourceVersionMatch = rv, metav1.ResourceVersionMatchNotOlderThan
 	} else {

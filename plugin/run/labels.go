@@ -44,3 +44,7 @@ func FilesSelector(job string) string {
 
 // GroupResource names runs in errors ("runs.shipjob.dev").
 var GroupResource = schema.GroupResource{Group: jobdef.Group, Resource: "runs"}
+
+// ReplacedByPrefix marks, in the cancelled-by annotation, a run cancelled
+// by concurrencyPolicy Replace for the named new run.
+const ReplacedByPrefix = "replaced-by:"

@@ -28,7 +28,7 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 	var need []string
 	for i := range jobs.Items {
 		j := &jobs.Items[i]
-		if condition(j, batchv1.JobComplete) == nil && j.Annotations[AnnotationCancelledAt] == "" {
+		if JobCondition(j, batchv1.JobComplete) == nil && j.Annotations[AnnotationCancelledAt] == "" {
 			need = append(need, j.Name)
 		}
 	}

@@ -1,31 +1,35 @@
 package run
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
-	"sort"
+	"io"
+	"strings"
 
-	"helm.sh/helm/v3/pkg/releaseutil"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
 // ManifestObjects decodes a rendered manifest (Result.Manifest) into its
-// objects, in Helm's order of the documents; empty documents are skipped.
+// objects, in the order of its documents; empty documents are skipped.
 func ManifestObjects(manifest string) ([]map[string]any, error) {
-	docs := releaseutil.SplitManifests(manifest)
-	keys := make([]string, 0, len(docs))
-	for k := range docs {
-		keys = append(keys, k)
-	}
-	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
 	var objs []map[string]any
-	for _, k := range keys {
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return objs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
+		}
 		var obj map[string]any
-		if err := yaml.Unmarshal([]byte(docs[k]), &obj); err != nil {
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
 			return nil, fmt.Errorf("decode manifest: %w", err)
 		}
 		if obj != nil {
 			objs = append(objs, obj)
 		}
 	}
-	return objs, nil
 }

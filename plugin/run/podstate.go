@@ -9,7 +9,8 @@ import (
 
 // What Compute reads off a run's Job and its latest pod.
 
-func condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
+// JobCondition is job's condition of type t, nil when it has none.
+func JobCondition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
 	for i, c := range job.Status.Conditions {
 		if c.Type == t && c.Status == corev1.ConditionTrue {
 			return &job.Status.Conditions[i]

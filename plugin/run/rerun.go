@@ -118,12 +118,12 @@ func revealSecrets(ctx context.Context, client kubernetes.Interface, job *batchv
 		if sec == nil || sec.Name != ref.Name {
 			var err error
 			if sec, err = client.CoreV1().Secrets(job.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err != nil {
-				return fmt.Errorf("read secret parameter %s of run %s (give --param %s=VALUE): %w", e.Name, job.Name, e.Name, err)
+				return &SecretParamError{Run: job.Name, Param: e.Name, Err: fmt.Errorf("read its Secret: %w", err)}
 			}
 		}
 		v, ok := sec.Data[ref.Key]
 		if !ok {
-			return fmt.Errorf("secret parameter %s of run %s is not in its Secret %s (give --param %s=VALUE)", e.Name, job.Name, ref.Name, e.Name)
+			return &SecretParamError{Run: job.Name, Param: e.Name, Err: fmt.Errorf("not in its Secret %s", ref.Name)}
 		}
 		params[e.Name] = string(v)
 	}

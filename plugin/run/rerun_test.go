@@ -6,14 +6,30 @@ import (
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
 var pin = "sha256:" + strings.Repeat("b", 64)
+
+// jobSecret is the stored definition of job migrate, changed by mutate.
+func jobSecret(t *testing.T, mutate func(*jobdef.Job)) *corev1.Secret {
+	t.Helper()
+	j := jobdef.New("ns", "migrate")
+	j.Spec.Image = "example.com/migrate"
+	j.Spec.Parameters = []jobdef.Parameter{{Name: "TARGET", Default: "latest"}}
+	if mutate != nil {
+		mutate(j)
+	}
+	s, err := jobdef.ToSecret(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // ranWith is a run of migrate that recorded image and parameters.
 func ranWith(image, params string) *batchv1.Job {
@@ -78,59 +94,6 @@ func TestRerunRequestCarriesParametersAndTag(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestRerunTriggersWithProvenance: the request goes through the one
-// trigger, which records rerun-of, and refuses what any trigger refuses.
-func TestRerunTriggersWithProvenance(t *testing.T) {
-	ft := newFakeTrigger(t, 0, jobSecret(t, func(j *jobdef.Job) {
-		j.Spec.Parameters = append(j.Spec.Parameters, jobdef.Parameter{Name: "TICKET", Required: true},
-			jobdef.Parameter{Name: "TOKEN", Secret: true})
-	}))
-	first, err := ft.Trigger(t.Context(), Request{Namespace: "ns", Job: "migrate", Tag: "1.4",
-		Params: map[string]string{"TARGET": "v42", "TICKET": "OPS-1", "TOKEN": "s3cret"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, warns, err := RerunRequest(t.Context(), ft.cs, "ns", first.Run, map[string]string{"TICKET": "OPS-2"}, "")
-	if err != nil || len(warns) != 0 {
-		t.Fatalf("rerun request: %v, warnings %q", err, warns)
-	}
-	res, err := ft.Trigger(t.Context(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := ft.cs.BatchV1().Jobs("ns").Get(t.Context(), res.Run, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ann := job.Annotations
-	if res.Run == first.Run || ann[AnnotationRerunOf] != first.Run || ann[AnnotationImage] != "example.com/migrate:1.4" ||
-		ann[AnnotationParameters] != `{"TARGET":"v42","TICKET":"OPS-2","TOKEN":"<secret>"}` {
-		t.Fatalf("rerun %s annotations %v", res.Run, ann)
-	}
-	// The secret parameter's value is carried, from the run's own Secret.
-	sec, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), res.Run+"-files", metav1.GetOptions{})
-	if err != nil || string(sec.Data["param-TOKEN"]) != "s3cret" {
-		t.Fatalf("rerun's secret parameter: %v %q", err, sec.Data["param-TOKEN"])
-	}
-	req, _, err = RerunRequest(t.Context(), ft.cs, "ns", first.Run, map[string]string{"NOPE": "1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ft.Trigger(t.Context(), req); !IsInput(err) || !strings.Contains(err.Error(), `unknown parameter "NOPE"`) {
-		t.Fatalf("unknown override: %v", err)
-	}
-	if err := ft.cs.CoreV1().Secrets("ns").Delete(t.Context(), first.Run+"-files", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := RerunRequest(t.Context(), ft.cs, "ns", first.Run, nil, ""); err == nil ||
-		!strings.Contains(err.Error(), "read secret parameter TOKEN of run "+first.Run+" (give --param TOKEN=VALUE)") {
-		t.Fatalf("secret gone: %v", err)
-	}
-	if _, _, err := RerunRequest(t.Context(), ft.cs, "ns", first.Run, map[string]string{"TOKEN": "new"}, ""); err != nil {
-		t.Fatalf("secret given: %v", err)
 	}
 }
 

@@ -36,10 +36,10 @@ func (c *ServerClock) Now() time.Time {
 // Since is how long ago t (a time stamped by the API server) was.
 func (c *ServerClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
-// observe records a Date header seen on a response to a request sent at
+// Observe records a Date header seen on a response to a request sent at
 // sent and answered at received: the server's clock read date (truncated
 // to the second) somewhere in between.
-func (c *ServerClock) observe(date, sent, received time.Time) {
+func (c *ServerClock) Observe(date, sent, received time.Time) {
 	mid := sent.Add(received.Sub(sent) / 2)
 	c.offset.Store(int64(date.Add(500 * time.Millisecond).Sub(mid)))
 	c.known.Store(true)
@@ -55,7 +55,7 @@ func (t *clockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	if err == nil {
 		if date, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
-			t.clock.observe(date, sent, time.Now())
+			t.clock.Observe(date, sent, time.Now())
 		}
 	}
 	return resp, err

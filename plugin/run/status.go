@@ -50,7 +50,11 @@ type Status struct {
 	Finished    *time.Time `json:"finished,omitempty"`
 	TriggeredBy string     `json:"triggeredBy,omitempty"`
 	// RerunOf is the run this one repeats (kubectl shipjob rerun).
-	RerunOf    string            `json:"rerunOf,omitempty"`
+	RerunOf string `json:"rerunOf,omitempty"`
+	// Notified sums up the run-end notifications of the hook server
+	// ("delivered", "failed (1/2 delivered)", "-" for none; "" before the
+	// run's end was processed).
+	Notified   string            `json:"notified,omitempty"`
 	Image      string            `json:"image,omitempty"`
 	Parameters map[string]string `json:"parameters,omitempty"`
 	Pods       []string          `json:"pods,omitempty"`
@@ -101,6 +105,7 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		Created:     job.CreationTimestamp.Time,
 		TriggeredBy: job.Annotations[AnnotationTriggeredBy],
 		RerunOf:     job.Annotations[AnnotationRerunOf],
+		Notified:    notifiedOf(job.Annotations),
 		Image:       job.Annotations[AnnotationImage],
 		Attempts:    job.Status.Failed + job.Status.Succeeded + job.Status.Active,
 	}
@@ -128,7 +133,7 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		s.ExitCode = &code
 	}
 
-	if c := condition(job, batchv1.JobComplete); c != nil {
+	if c := JobCondition(job, batchv1.JobComplete); c != nil {
 		s.Phase = Succeeded
 		if s.ExitCode == nil {
 			s.ExitCode = new(int32) // completed: 0, also when its pods are not at hand
@@ -137,7 +142,7 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		s.Message = "Completed in " + HumanDuration(s.Duration(now))
 		return s
 	}
-	if c := condition(job, batchv1.JobFailed); c != nil {
+	if c := JobCondition(job, batchv1.JobFailed); c != nil {
 		s.setFinished(job, c)
 		s.Phase = Failed
 		switch {

@@ -9,8 +9,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
 func indexedJob(completions, succeeded int32, conds ...batchv1.JobConditionType) *batchv1.Job {
@@ -64,45 +62,5 @@ func TestPrefixWriter(t *testing.T) {
 	}
 	if got := b.String(); got != "[task 2] one\n[task 2] two\n[task 2] three" {
 		t.Errorf("%q", got)
-	}
-}
-
-// TestTasksRender: a job of several tasks renders an Indexed Job whose
-// tasks learn their index and count; retries count per task.
-func TestTasksRender(t *testing.T) {
-	ft := newFakeTrigger(t, 0, jobSecret(t, func(j *jobdef.Job) {
-		j.Spec.Files, j.Spec.Tasks, j.Spec.Parallelism, j.Spec.Retries = nil, 5, 2, 1
-	}))
-	res, err := ft.Trigger(t.Context(), Request{Namespace: "ns", Job: "migrate"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, _ := ft.cs.BatchV1().Jobs("ns").Get(t.Context(), res.Run, metav1.GetOptions{})
-	s := job.Spec
-	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion || *s.Completions != 5 || *s.Parallelism != 2 ||
-		s.BackoffLimitPerIndex == nil || *s.BackoffLimitPerIndex != 1 || s.BackoffLimit != nil {
-		t.Fatalf("spec %+v", s)
-	}
-	var index, count string
-	for _, e := range s.Template.Spec.Containers[0].Env {
-		switch e.Name {
-		case jobdef.EnvTaskIndex:
-			index = e.ValueFrom.FieldRef.FieldPath
-		case jobdef.EnvTaskCount:
-			count = e.Value
-		}
-	}
-	if index != taskIndexField || count != "5" {
-		t.Errorf("task env: index %q count %q", index, count)
-	}
-	res, err = ft.Trigger(t.Context(), Request{Namespace: "ns", Job: "migrate", Tasks: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if job, _ := ft.cs.BatchV1().Jobs("ns").Get(t.Context(), res.Run, metav1.GetOptions{}); job.Spec.CompletionMode != nil {
-		t.Errorf("run --tasks 1 is still Indexed")
-	}
-	if _, err := ft.Trigger(t.Context(), Request{Namespace: "ns", Job: "migrate", Tasks: -2}); !IsInput(err) {
-		t.Errorf("tasks -2: %v", err)
 	}
 }

@@ -128,7 +128,7 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 		params[f.Params[i].Name] = v
 	}
 	f.Tag = strings.TrimSpace(r.PostFormValue("tag"))
-	res, err := s.trigger.Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
+	res, err := s.cfg.Engine.Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
 		Params: params, Tag: f.Tag, TriggeredBy: s.user(r.Context()), JobUID: p.Job.UID})
 	if err != nil {
 		var replaced *run.ReplacedError
@@ -174,7 +174,7 @@ func (s *Server) jobDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := run.DeleteJob(r.Context(), s.cfg.Client, s.cfg.Getter, p.Namespace, vals[0], run.DeleteJobOptions{}); err != nil {
+	if _, err := s.cfg.Engine.DeleteJob(r.Context(), p.Namespace, vals[0], run.DeleteJobOptions{}); err != nil {
 		s.fail(w, r, p, err)
 		return
 	}

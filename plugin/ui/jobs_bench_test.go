@@ -126,7 +126,7 @@ func benchRun(job string, k, i int, now time.Time) []runtime.Object {
 func jobsPageFixture(tb testing.TB) (*Server, *fake.Clientset, http.Handler, func() *http.Request) {
 	tb.Helper()
 	cs := fake.NewClientset(bigNamespace(tb)...)
-	s, err := NewServer(Config{Client: cs, Namespace: benchNS,
+	s, err := NewServer(Config{Client: cs, Engine: noEngine{}, Namespace: benchNS,
 		WhoAmI: func(context.Context) string { return "user:bench" }}, testHost)
 	if err != nil {
 		tb.Fatal(err)
@@ -243,7 +243,7 @@ func BenchmarkJobsPageTemplate(b *testing.B) {
 	_, cs, h, req := jobsPageFixture(b)
 	_, rec := renderJobs(b, cs, h, req)
 	b.SetBytes(int64(rec.Body.Len()))
-	s, err := NewServer(Config{Client: cs, Namespace: benchNS}, testHost)
+	s, err := NewServer(Config{Client: cs, Engine: noEngine{}, Namespace: benchNS}, testHost)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func BenchmarkJobsPageTemplate(b *testing.B) {
 // waits for it, so even the first page's switcher lists the namespaces.
 func TestNamespacesFirstPage(t *testing.T) {
 	cs := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}}, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b"}})
-	s, err := NewServer(Config{Client: cs, Namespace: "a"}, testHost)
+	s, err := NewServer(Config{Client: cs, Engine: noEngine{}, Namespace: "a"}, testHost)
 	if err != nil {
 		t.Fatal(err)
 	}

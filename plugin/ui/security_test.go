@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,13 +10,15 @@ import (
 	"testing"
 
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 const testHost = "127.0.0.1:4321"
 
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
-	s, err := NewServer(Config{Client: fake.NewClientset(), Namespace: "team",
+	s, err := NewServer(Config{Client: fake.NewClientset(), Engine: noEngine{}, Namespace: "team",
 		WhoAmI: func(context.Context) string { return "user:test" }}, testHost)
 	if err != nil {
 		t.Fatal(err)
@@ -128,4 +131,15 @@ func TestCheckLoopback(t *testing.T) {
 			t.Errorf("checkLoopback(%q) = %v", addr, err)
 		}
 	}
+}
+
+// noEngine is an Engine for tests that trigger nothing.
+type noEngine struct{}
+
+func (noEngine) Trigger(context.Context, run.Request) (*run.Result, error) {
+	return nil, errors.New("no engine in this test")
+}
+
+func (noEngine) DeleteJob(context.Context, string, string, run.DeleteJobOptions) (run.DeleteJobResult, error) {
+	return run.DeleteJobResult{}, errors.New("no engine in this test")
 }

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -27,14 +26,13 @@ import (
 type Config struct {
 	// Client talks to the API server with the user's credentials.
 	Client kubernetes.Interface
-	// Getter is the client configuration Helm uses for triggers and deletes.
-	Getter genericclioptions.RESTClientGetter
+	// Engine triggers runs and deletes jobs (as the user: it is built on
+	// the user's kubeconfig too).
+	Engine run.Engine
 	// Clock is the API server's clock (see run.ServerClock), may be nil.
 	Clock *run.ServerClock
 	// Namespace is the one "/" opens.
 	Namespace string
-	// StaleAfter is passed to the trigger (0 = its default).
-	StaleAfter time.Duration
 	// WhoAmI names the user for a run's provenance ("user:alice").
 	WhoAmI func(ctx context.Context) string
 }
@@ -51,11 +49,10 @@ type Options struct {
 
 // Server is the UI's HTTP handler and its session.
 type Server struct {
-	cfg     Config
-	sess    *session
-	trigger *run.Triggerer
-	pages   *pages
-	nsc     nsCache
+	cfg   Config
+	sess  *session
+	pages *pages
+	nsc   nsCache
 
 	whoOnce sync.Once
 	who     string
@@ -72,8 +69,10 @@ func NewServer(cfg Config, host string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &run.Triggerer{Client: cfg.Client, Getter: cfg.Getter, StaleAfter: cfg.StaleAfter, Clock: cfg.Clock}
-	s := &Server{cfg: cfg, sess: sess, trigger: t, pages: p}
+	if cfg.Engine == nil {
+		return nil, errors.New("ui: no engine to trigger runs with")
+	}
+	s := &Server{cfg: cfg, sess: sess, pages: p}
 	s.nsc.mu.Lock()
 	s.refreshNamespaces() // the switcher's list, off the pages' path
 	s.nsc.mu.Unlock()

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -73,6 +75,15 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 			t.Errorf("helm template --set %s: %v, want an error %q\n%s", set, err, want, out)
 		}
 	}
+	for _, set := range []string{"leaderElection.enabled=false", "notifications.enabled=false"} {
+		out, err := exec.Command(helm, "template", "hooks", chart, "-n", "hooks", "--set", set).CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm template --set %s: %v\n%s", set, err, out)
+		}
+		if m := string(out); strings.Count(m, "kind: RoleBinding") != 1 || strings.Contains(m, "leases") {
+			t.Errorf("--set %s: want one RoleBinding and no Lease rule:\n%s", set, m)
+		}
+	}
 	for _, set := range []string{"", full, full + ",rbac.roleKind=Role"} {
 		args := []string{"template", "hooks", chart, "-n", "hooks"}
 		if set != "" {
@@ -90,8 +101,9 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 		if set != "" {
 			want = []string{"jobs-a", "jobs-b"}
 		}
-		if n := strings.Count(m, "kind: RoleBinding"); n != len(want) {
-			t.Errorf("--set %s: %d RoleBindings, want %d", set, n, len(want))
+		// One per served namespace, and the Lease's in the release namespace.
+		if n := strings.Count(m, "kind: RoleBinding"); n != len(want)+1 {
+			t.Errorf("--set %s: %d RoleBindings, want %d", set, n, len(want)+1)
 		}
 		if arg := "--namespaces=" + strings.Join(want, ","); !strings.Contains(m, arg) {
 			t.Errorf("--set %s: server args lack %s", set, arg)
@@ -153,7 +165,10 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	}
 	createSimJob(t, ns, "deploy", "--param", "TARGET=a", "--file", "/etc/app.conf="+files)
 	_, token := createHook(t, ns, "deploy", "CI")
-	srv := startHookServer(t, "--namespaces", ns, "--token", saToken, "--rate-limit", "0")
+	// The chart's Lease: hooks-shipjob-hooks in the release namespace.
+	srv := startHookServer(t, "--namespaces", ns, "--token", saToken, "--rate-limit", "0",
+		"--leader-election-namespace", ns, "--leader-election-lease-name", "hooks-shipjob-hooks",
+		"--leader-election-lease-duration", "3s", "--leader-election-renew-deadline", "2s", "--leader-election-retry-period", "500ms")
 	// Install, then upgrades well past the history limit (pruning twice),
 	// with files. run.MaxHistory (3) + pruneSlack (5).
 	const triggers, maxRecords = 15, 3 + 5
@@ -175,6 +190,11 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	if code, body, _ := hookCall(http.MethodGet, last, token, "", ""); code != 200 {
 		t.Fatalf("status as the chart's ServiceAccount: %d %s", code, body)
 	}
+	// The leader processes the runs' ends (TTL, Event) with the same role.
+	lastRun := path.Base(last)
+	eventually(t, 60*time.Second, "the end of run "+lastRun+" processed", func() bool {
+		return getJob(t, ns, lastRun).Annotations["shipjob.dev/ended"] != ""
+	})
 	if code := srv.stop(t); code != 0 {
 		t.Fatalf("server exit %d", code)
 	}
@@ -189,6 +209,11 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	}
 	if !slices.Contains(used, "delete secrets") {
 		t.Fatalf("no delete of Secrets by name: history was not pruned (used %v)", used)
+	}
+	for _, v := range []string{"watch jobs.batch", "update jobs.batch", "create events", "update leases.coordination.k8s.io"} {
+		if !slices.Contains(used, v) {
+			t.Errorf("run-end processing did not %s under the chart's role (used %v)", v, used)
+		}
 	}
 }
 
@@ -210,7 +235,8 @@ func TestHookChartServesListedNamespacesOnly(t *testing.T) {
 		createSimJob(t, ns, "deploy")
 		_, tokens[ns] = createHook(t, ns, "deploy", "CI")
 	}
-	srv := startHookServer(t, "--namespaces", a+","+b, "--token", saToken, "--rate-limit", "0")
+	srv := startHookServer(t, "--namespaces", a+","+b, "--token", saToken, "--rate-limit", "0",
+		"--leader-election-namespace", home, "--leader-election-lease-name", "hooks-shipjob-hooks")
 	for _, ns := range []string{a, b} {
 		code, body, err := hookCall(http.MethodPost, srv.URL+"/api/v1/dh", tokens[ns], "application/json", "")
 		if err != nil || code != 201 {

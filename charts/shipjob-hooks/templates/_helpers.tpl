@@ -69,3 +69,20 @@ else the release namespace. Every namespace is never an option (H4 of the
 {{- define "shipjob-hooks.rbacName" -}}
 {{- printf "%s-%s" .Release.Namespace (include "shipjob-hooks.fullname" .) | trunc 253 | trimSuffix "-" }}
 {{- end }}
+
+{{/* "true" when the replicas elect a leader: only run-end processing needs one. */}}
+{{- define "shipjob-hooks.leaderElection" -}}
+{{- and .Values.notifications.enabled .Values.leaderElection.enabled }}
+{{- end }}
+
+{{/* The Lease of leader election (release namespace): leaderElection.leaseName, else the full name. */}}
+{{- define "shipjob-hooks.leaseName" -}}
+{{- $name := .Values.leaderElection.leaseName | default (include "shipjob-hooks.fullname" .) | toString }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $name) }}
+{{- fail (printf "leaderElection.leaseName: %q is not a Lease name (lower-case DNS subdomain)" $name) }}
+{{- end }}
+{{- if gt (len $name) 253 }}
+{{- fail (printf "leaderElection.leaseName: %q is longer than 253 characters" $name) }}
+{{- end }}
+{{- $name }}
+{{- end }}

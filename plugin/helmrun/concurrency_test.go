@@ -1,0 +1,149 @@
+package helmrun
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+func policyJob(policy jobdef.ConcurrencyPolicy, max *int32) func(*jobdef.Job) {
+	return func(j *jobdef.Job) {
+		j.Spec.Files = nil
+		j.Spec.ConcurrencyPolicy, j.Spec.MaxActiveRuns = policy, max
+	}
+}
+
+func trigger(t *testing.T, ft *fakeTrigger) (*run.Result, error) {
+	t.Helper()
+	time.Sleep(110 * time.Millisecond) // distinct run names
+	return ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate", TriggeredBy: "user:test"})
+}
+
+func finish(t *testing.T, ft *fakeTrigger, runName string) {
+	t.Helper()
+	job, err := ft.cs.BatchV1().Jobs("ns").Get(t.Context(), runName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Status.Conditions = append(job.Status.Conditions, batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue})
+	job.Status.Succeeded = 1
+	if _, err := ft.cs.BatchV1().Jobs("ns").UpdateStatus(t.Context(), job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestForbidRefusesWhileARunIsActive: concurrencyPolicy Forbid refuses a
+// trigger naming the active run, creates nothing, and allows the next
+// trigger once the run has finished.
+func TestForbidRefusesWhileARunIsActive(t *testing.T) {
+	ft := newFakeTrigger(t, 0, jobSecret(t, policyJob(jobdef.ForbidConcurrent, nil)))
+	first, err := trigger(t, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = trigger(t, ft)
+	if !run.IsConflict(err) || !strings.Contains(err.Error(), "forbids concurrent runs and run "+first.Run+" is active") {
+		t.Fatalf("second trigger: %v, want a ConflictError naming %s", err, first.Run)
+	}
+	if n := ft.creates.Load(); n != 1 {
+		t.Fatalf("%d Jobs created, want 1", n)
+	}
+	finish(t, ft, first.Run)
+	if _, err := trigger(t, ft); err != nil {
+		t.Fatalf("trigger after the run finished: %v", err)
+	}
+}
+
+// TestMaxActiveRunsBoundsActiveRuns: with maxActiveRuns 2 the third
+// active run is refused; 0 means no limit (and no list at all).
+func TestMaxActiveRunsBoundsActiveRuns(t *testing.T) {
+	two := int32(2)
+	ft := newFakeTrigger(t, 0, jobSecret(t, policyJob("", &two)))
+	for i := range 2 {
+		if _, err := trigger(t, ft); err != nil {
+			t.Fatalf("trigger %d: %v", i, err)
+		}
+	}
+	_, err := trigger(t, ft)
+	if !run.IsConflict(err) || !strings.Contains(err.Error(), "has 2 active runs, its limit (maxActiveRuns)") {
+		t.Fatalf("third trigger: %v", err)
+	}
+	zero := int32(0)
+	free := newFakeTrigger(t, 0, jobSecret(t, policyJob("", &zero)))
+	lists := 0
+	free.cs.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		lists++
+		return false, nil, nil
+	})
+	for range 12 {
+		if _, err := trigger(t, free); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lists != 0 {
+		t.Errorf("no limit and Allow listed runs %d times, want 0", lists)
+	}
+}
+
+// TestDefaultMaxActiveRuns: a job that sets nothing may have 10 active runs.
+func TestDefaultMaxActiveRuns(t *testing.T) {
+	ft := newFakeTrigger(t, 0, jobSecret(t, policyJob("", nil)))
+	var listOpts []metav1.ListOptions
+	rv := 100
+	ft.cs.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		rv++ // the fake clientset sets no resourceVersion
+		a.(k8stesting.CreateAction).GetObject().(*corev1.Secret).ResourceVersion = strconv.Itoa(rv)
+		return false, nil, nil
+	})
+	ft.cs.PrependReactor("list", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		listOpts = append(listOpts, a.(k8stesting.ListActionImpl).GetListOptions())
+		return false, nil, nil
+	})
+	for i := range jobdef.DefaultMaxActiveRuns {
+		if _, err := trigger(t, ft); err != nil {
+			t.Fatalf("trigger %d: %v", i, err)
+		}
+	}
+	if _, err := trigger(t, ft); !run.IsConflict(err) {
+		t.Fatalf("trigger 11: %v, want the default limit", err)
+	}
+	o := listOpts[len(listOpts)-1]
+	if o.FieldSelector != "status.successful=0" || o.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan || o.ResourceVersion == "" {
+		t.Errorf("active runs listed with %+v, want succeeded runs left out, not older than the trigger's record", o)
+	}
+}
+
+// TestReplaceCancelsActiveRuns: concurrencyPolicy Replace cancels the
+// active runs (listed as Cancelled: replaced by NEW) and starts the new one.
+func TestReplaceCancelsActiveRuns(t *testing.T) {
+	ft := newFakeTrigger(t, 0, jobSecret(t, policyJob(jobdef.ReplaceConcurrent, nil)))
+	first, err := trigger(t, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := trigger(t, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := ft.cs.BatchV1().Jobs("ns").Get(t.Context(), first.Run, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by := job.Annotations[run.AnnotationCancelledBy]; by != run.ReplacedByPrefix+second.Run {
+		t.Fatalf("first run cancelled by %q, want %s", by, run.ReplacedByPrefix+second.Run)
+	}
+	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonDeadlineExceeded}}
+	if st := run.Compute(job, nil, time.Now()); st.Phase != run.Cancelled || !strings.Contains(st.Message, "replaced by "+second.Run) {
+		t.Errorf("replaced run shows %s %q", st.Phase, st.Message)
+	}
+}

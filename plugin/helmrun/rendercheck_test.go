@@ -1,0 +1,177 @@
+package helmrun
+
+import (
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+
+	"github.com/shipjob/kubectl-shipjob/charts"
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+)
+
+var baseWant = renderWant{Namespace: "ns", Run: "job-0123456789", Image: "example.com/app:1", FilesSecret: "job-0123456789-files"}
+
+const baseJob = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: job-0123456789
+  namespace: ns
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: job
+          image: example.com/app:1
+          volumeMounts:
+            - {name: files, mountPath: /etc/a, subPath: file-0, readOnly: true}
+      volumes:
+        - name: files
+          secret: {secretName: job-0123456789-files}
+`
+
+// TestCheckRendered: the last defence refuses whatever the run chart never
+// renders, even if validation and quoting had a hole.
+func TestCheckRendered(t *testing.T) {
+	if err := checkRendered([]byte("---\n# Source: x\n"+baseJob), baseWant); err != nil {
+		t.Fatalf("the chart's own shape refused: %v", err)
+	}
+	cases := map[string]struct{ old, new, want string }{
+		"hostPID":          {"      restartPolicy: Never\n", "      restartPolicy: Never\n      hostPID: true\n", "host namespace"},
+		"hostNetwork":      {"      restartPolicy: Never\n", "      restartPolicy: Never\n      hostNetwork: true\n", "host namespace"},
+		"hostPath":         {"          secret: {secretName: job-0123456789-files}\n", "          hostPath: {path: /}\n", "not the run's files Secret"},
+		"privileged":       {"          image: example.com/app:1\n", "          image: example.com/app:1\n          securityContext: {privileged: true}\n", "container security context"},
+		"capabilities":     {"          image: example.com/app:1\n", "          image: example.com/app:1\n          securityContext: {capabilities: {add: [SYS_ADMIN]}}\n", "container security context"},
+		"pod sec context":  {"      restartPolicy: Never\n", "      restartPolicy: Never\n      securityContext: {runAsUser: 0}\n", "pod security context"},
+		"other image":      {"image: example.com/app:1", "image: evil.example/x:1", `image "evil.example/x:1"`},
+		"second container": {"      containers:\n", "      containers:\n        - {name: side, image: example.com/app:1}\n", "exactly one container"},
+		"init container":   {"      containers:\n", "      initContainers: [{name: i, image: x}]\n      containers:\n", "exactly one container"},
+		"service account":  {"      restartPolicy: Never\n", "      restartPolicy: Never\n      serviceAccountName: admin\n", `service account "admin"`},
+		"other name":       {"  name: job-0123456789\n", "  name: other\n", "name ns/other"},
+		"unknown field":    {"      restartPolicy: Never\n", "      restartPolicy: Never\n      bogus: 1\n", "unknown field"},
+		"writable mount":   {"readOnly: true", "readOnly: false", "not a read-only file"},
+		"node name":        {"      restartPolicy: Never\n", "      restartPolicy: Never\n      nodeName: n1\n", "scheduling fields"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			doc := strings.Replace(baseJob, tc.old, tc.new, 1)
+			if doc == baseJob {
+				t.Fatalf("case does not change the manifest")
+			}
+			err := checkRendered([]byte(doc), baseWant)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	extra := baseJob + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\n"
+	if err := checkRendered([]byte(extra), baseWant); err == nil || !strings.Contains(err.Error(), "renders only a batch/v1 Job") {
+		t.Errorf("a second kind: %v", err)
+	}
+	if err := checkRendered([]byte(baseJob+"---\n"+baseJob), baseWant); err == nil || !strings.Contains(err.Error(), "rendered 2 Jobs") {
+		t.Errorf("two Jobs: %v", err)
+	}
+}
+
+// renderChart renders the run chart with values as Helm does (schema
+// included unless noSchema).
+func renderChart(t *testing.T, values map[string]any, noSchema bool) (string, error) {
+	t.Helper()
+	c, err := charts.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := *c
+	if noSchema {
+		cp.Schema = nil
+	}
+	vals, err := chartutil.ToRenderValues(&cp, values, chartutil.ReleaseOptions{Name: "job", Namespace: "ns"}, chartutil.DefaultCapabilities)
+	if err != nil {
+		return "", err
+	}
+	out, err := engine.Render(&cp, vals)
+	if err != nil {
+		return "", err
+	}
+	return out["shipjob-run/templates/job.yaml"], nil
+}
+
+func injectionValues(t *testing.T) map[string]any {
+	t.Helper()
+	def := jobdef.New("ns", "job")
+	def.Spec.Image = "example.com/app"
+	def.Spec.ServiceAccountName = "default\n      hostPID: true"
+	def.Spec.ImagePullSecrets = []string{"p\n      hostIPC: true"}
+	def.Spec.EnvFromSecrets = []string{"x\n          securityContext:\n            privileged: true"}
+	def.Spec.Env = []jobdef.EnvVar{{Name: "A", Value: "v\n  hostNetwork: true"}}
+	img := jobdef.ResolvedImage{Image: "example.com/app:1", PullSecrets: def.Spec.ImagePullSecrets}
+	vals, err := chartValues(def, "job-0123456789", img, nil, "", map[string]string{"a": "b"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vals
+}
+
+// TestChartSchemaRefusesInjectedNames: values.schema.json constrains every
+// name field, so values that bypassed validation fail to render.
+func TestChartSchemaRefusesInjectedNames(t *testing.T) {
+	vals := injectionValues(t)
+	c, _ := charts.Run()
+	err := chartutil.ValidateAgainstSchema(c, vals)
+	if err == nil {
+		t.Fatal("schema accepted injected names")
+	}
+	for _, field := range []string{"serviceAccountName", "imagePullSecrets", "envFromSecrets"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("schema error does not name %s: %v", field, err)
+		}
+	}
+}
+
+// TestChartQuotesEveryValue: without the schema too, no value can add a
+// field: each stays the string it was (the API server then refuses the
+// names), and the rendered run passes no host namespace or privilege.
+func TestChartQuotesEveryValue(t *testing.T) {
+	out, err := renderChart(t, injectionValues(t), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"\n      hostPID: true", "\n      hostIPC: true", "\n            privileged: true", "\n  hostNetwork: true"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("rendered manifest has %q:\n%s", bad, out)
+		}
+	}
+	err = checkRendered([]byte(out), renderWant{Namespace: "ns", Run: "job-0123456789", Image: "example.com/app:1",
+		ServiceAccount: "default\n      hostPID: true", PullSecrets: []string{"p\n      hostIPC: true"},
+		EnvFromSecrets: []string{"x\n          securityContext:\n            privileged: true"}})
+	if err != nil {
+		t.Errorf("the quoted values did not decode back to themselves: %v\n%s", err, out)
+	}
+}
+
+// BenchmarkCheckRendered is what the rendered-object check adds to every
+// trigger.
+func BenchmarkCheckRendered(b *testing.B) {
+	doc := []byte(baseJob)
+	for b.Loop() {
+		if err := checkRendered(doc, baseWant); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheckStored is what validating a definition on read adds.
+func BenchmarkCheckStored(b *testing.B) {
+	j := jobdef.New("ns", "migrate")
+	j.Spec.Image = "ghcr.io/acme/migrate"
+	j.Spec.Parameters = []jobdef.Parameter{{Name: "TARGET", Default: "latest"}, {Name: "TICKET", Required: true}}
+	j.Spec.Env = []jobdef.EnvVar{{Name: "DATABASE_HOST", Value: "db"}}
+	j.Spec.Files = []jobdef.File{{Path: "/etc/migrate/config.yaml", Content: "a: 1"}}
+	for b.Loop() {
+		if err := j.CheckStored(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

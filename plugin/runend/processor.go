@@ -1,0 +1,451 @@
+package runend
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	batchinformers "k8s.io/client-go/informers/batch/v1"
+	"k8s.io/client-go/kubernetes"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/notify"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// Config is what a Processor works with.
+type Config struct {
+	Client kubernetes.Interface
+	// Namespaces whose runs are processed ("" alone: all).
+	Namespaces []string
+	Sender     *notify.Sender
+	Policy     notify.Policy
+	Log        *slog.Logger
+	Metrics    *Metrics
+	// StatusURL, if set, is the link to a run's status in notifications.
+	StatusURL func(run string) string
+	// Identity names this replica in Events (reportingInstance).
+	Identity string
+	// Workers process this many runs at once (default 8): a receiver that
+	// never answers holds one worker for its timeout, not the others.
+	Workers int
+}
+
+// Processor handles the end of runs. Run it only while leading (Lead).
+type Processor struct {
+	cfg Config
+}
+
+// New returns a Processor.
+func New(cfg Config) *Processor {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Processor{cfg: cfg}
+}
+
+// Run processes runs that ended (and those that ended while no leader
+// ran) until leading ends (every try stops, nothing more is written) or
+// stop is closed (tries in flight finish and are recorded, retries wait for
+// the next leader). It returns when its workers have.
+func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
+	ctx, cancel := context.WithCancel(leading)
+	defer cancel()
+	queue := workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, 5*time.Minute),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "runend"})
+	defer queue.ShutDown()
+	listers := map[string]batchlisters.JobLister{}
+	var synced []cache.InformerSynced
+	for _, ns := range p.cfg.Namespaces {
+		inf := batchinformers.NewFilteredJobInformer(p.cfg.Client, ns, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
+			o.LabelSelector = run.Selector("")
+		})
+		enqueue := func(obj any) {
+			if j, ok := obj.(*batchv1.Job); ok && pendingEnd(j) {
+				queue.Add(j.Namespace + "/" + j.Name)
+			}
+		}
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    enqueue,
+			UpdateFunc: func(_, obj any) { enqueue(obj) },
+		}); err != nil {
+			return fmt.Errorf("watch runs: %w", err)
+		}
+		listers[ns] = batchlisters.NewJobLister(inf.GetIndexer())
+		synced = append(synced, inf.HasSynced)
+		go inf.Run(ctx.Done())
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return ctx.Err()
+	}
+	p.restoreGauges(listers)
+	p.cfg.Log.Info("processing run ends", "namespaces", p.cfg.Namespaces)
+	lister := func(ns string) batchlisters.JobNamespaceLister {
+		if l, ok := listers[ns]; ok {
+			return l.Jobs(ns)
+		}
+		return listers[""].Jobs(ns)
+	}
+	go func() {
+		select {
+		case <-stop:
+		case <-ctx.Done():
+		}
+		queue.ShutDownWithDrain()
+	}()
+	var wg sync.WaitGroup
+	for range p.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				key, quit := queue.Get()
+				if quit {
+					return
+				}
+				err := p.process(ctx, stop, lister, key)
+				switch {
+				case err == nil:
+					queue.Forget(key)
+				case ctx.Err() != nil:
+				default:
+					p.cfg.Log.Warn("run end not processed, retrying", "run", key, "err", err.Error())
+					queue.AddRateLimited(key)
+				}
+				queue.Done(key)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// pendingEnd reports whether j is a finished run not fully processed.
+func pendingEnd(j *batchv1.Job) bool {
+	return j.Annotations[run.AnnotationEnded] == "" && j.DeletionTimestamp == nil &&
+		(run.JobCondition(j, batchv1.JobComplete) != nil || run.JobCondition(j, batchv1.JobFailed) != nil)
+}
+
+func outcomeOf(p run.Phase) notify.Outcome {
+	switch p {
+	case run.Succeeded:
+		return notify.Succeeded
+	case run.Cancelled:
+		return notify.Cancelled
+	}
+	return notify.Failed
+}
+
+// process does what is left for one run: first its end (TTL, the claim of
+// its notifications, Event, metrics: once, by a conditional update), then
+// each pending notification, recorded as it finishes.
+func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func(string) batchlisters.JobNamespaceLister, key string) error {
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		return nil
+	}
+	job, err := jobs(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil || !pendingEnd(job) {
+		return err
+	}
+	pods, err := p.cfg.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: run.LabelRun + "=" + name})
+	if err != nil {
+		return fmt.Errorf("list pods of run %s: %w", name, err)
+	}
+	st := run.Compute(job, pods.Items, time.Now())
+	outcome := outcomeOf(st.Phase)
+	def, defErr := p.definition(ctx, ns, job)
+	log := p.cfg.Log.With("namespace", ns, "run", name, "job", st.Job, "outcome", string(outcome))
+
+	deliveries, err := run.ParseDeliveries(job.Annotations[run.AnnotationNotifications])
+	if err != nil {
+		log.Warn("notification state unreadable: not notifying again", "err", err.Error())
+		return p.markEnded(ctx, job, nil)
+	}
+	if _, claimed := job.Annotations[run.AnnotationNotifications]; !claimed {
+		if job, err = p.claim(ctx, job, def, outcome); err != nil {
+			return err
+		}
+		if defErr != nil {
+			log.Warn("run ended; its job definition cannot be read: no notifications", "err", defErr.Error())
+		}
+		p.recordEnd(ctx, job, st, outcome, log)
+		if deliveries, err = run.ParseDeliveries(job.Annotations[run.AnnotationNotifications]); err != nil {
+			return err
+		}
+	}
+	var secret []byte
+	for i, d := range deliveries {
+		if d.Final() {
+			continue
+		}
+		if def == nil || d.Target >= len(def.Spec.Notifications) || urlHash(def.Spec.Notifications[d.Target].URL) != d.URLHash {
+			deliveries[i] = run.Delivery{Target: d.Target, State: run.DeliveryFailed, Summary: "the notification was removed from the job before it was sent", URLHash: d.URLHash}
+		} else {
+			if secret == nil {
+				store := &jobdef.Store{Client: p.cfg.Client, Namespace: ns}
+				if secret, err = store.SigningSecret(ctx, def.Name); err != nil {
+					return err // retried: the Secret may be there later
+				}
+			}
+			n := def.Spec.Notifications[d.Target]
+			d = p.deliver(ctx, stop, job, def, st, outcome, n, d, secret, log)
+			if !d.Final() { // stopped or lost the lead: the next leader goes on
+				return ctx.Err()
+			}
+			deliveries[i] = d
+			p.cfg.Metrics.notified(ns, st.Job, d.State)
+		}
+		if job, err = p.record(ctx, job, deliveries, false); err != nil {
+			return err
+		}
+	}
+	return p.markEnded(ctx, job, deliveries)
+}
+
+// definition is the run's job definition, checked like every stored input.
+func (p *Processor) definition(ctx context.Context, ns string, job *batchv1.Job) (*jobdef.Job, error) {
+	store := &jobdef.Store{Client: p.cfg.Client, Namespace: ns}
+	def, err := store.GetValid(ctx, job.Labels[run.LabelJob])
+	if err != nil {
+		return nil, err
+	}
+	if uid := job.Annotations[run.AnnotationJobUID]; uid != "" && uid != string(def.UID) {
+		return nil, fmt.Errorf("job %s was deleted and created again since the run", def.Name)
+	}
+	return def, nil
+}
+
+// claim sets the run's TTL by its outcome and its notifications (all
+// pending) in one update at the resourceVersion read: of two leaders (an
+// old one not yet stopped), one wins and the other re-reads.
+func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job, outcome notify.Outcome) (*batchv1.Job, error) {
+	j := job.DeepCopy()
+	var ds []run.Delivery
+	if def != nil {
+		if ttl, keep, err := def.Spec.RetentionOf(outcome); err == nil {
+			if keep {
+				secs := int32(ttl / time.Second)
+				j.Spec.TTLSecondsAfterFinished = &secs
+			} else {
+				j.Spec.TTLSecondsAfterFinished = nil
+			}
+		}
+		for i, n := range def.Spec.Notifications {
+			if n.Notifies(outcome) {
+				ds = append(ds, run.Delivery{Target: i, State: run.DeliveryPending, URLHash: urlHash(n.URL)})
+			}
+		}
+	}
+	if j.Annotations == nil {
+		j.Annotations = map[string]string{}
+	}
+	j.Annotations[run.AnnotationNotifications] = run.EncodeDeliveries(ds)
+	out, err := p.cfg.Client.BatchV1().Jobs(j.Namespace).Update(ctx, j, metav1.UpdateOptions{FieldManager: jobdef.ManagedBy})
+	if err != nil {
+		return nil, fmt.Errorf("record the end of run %s: %w", j.Name, err)
+	}
+	return out, nil
+}
+
+// record writes deliveries (and with ended, AnnotationEnded) on the run,
+// re-reading it after a conflict (its status changes under us).
+func (p *Processor) record(ctx context.Context, job *batchv1.Job, ds []run.Delivery, ended bool) (*batchv1.Job, error) {
+	jobs := p.cfg.Client.BatchV1().Jobs(job.Namespace)
+	var out *batchv1.Job
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		j := job.DeepCopy()
+		if out != nil || j.ResourceVersion == "" {
+			fresh, err := jobs.Get(ctx, job.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			j = fresh
+		}
+		if j.Annotations == nil {
+			j.Annotations = map[string]string{}
+		}
+		if ds != nil {
+			j.Annotations[run.AnnotationNotifications] = run.EncodeDeliveries(ds)
+		}
+		if ended {
+			j.Annotations[run.AnnotationEnded] = time.Now().UTC().Format(time.RFC3339)
+		}
+		var err error
+		out, err = jobs.Update(ctx, j, metav1.UpdateOptions{FieldManager: jobdef.ManagedBy})
+		if err != nil {
+			out = j // the next try re-reads
+		}
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return job, nil // deleted meanwhile: nothing to record on
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record the notifications of run %s: %w", job.Name, err)
+	}
+	return out, nil
+}
+
+func (p *Processor) markEnded(ctx context.Context, job *batchv1.Job, ds []run.Delivery) error {
+	_, err := p.record(ctx, job, ds, true)
+	return err
+}
+
+// recordEnd emits the run's Event and counts it (once: after the claim).
+func (p *Processor) recordEnd(ctx context.Context, job *batchv1.Job, st run.Status, outcome notify.Outcome, log *slog.Logger) {
+	p.cfg.Metrics.finished(job.Namespace, st, outcome)
+	if err := p.event(ctx, job, st, outcome); err != nil {
+		log.Warn("event not recorded", "err", err.Error())
+	}
+	log.Info("run ended", "message", st.Message)
+}
+
+func urlHash(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return hex.EncodeToString(sum[:8])
+}
+
+// deliver sends one notification with retries. It returns d pending when
+// stopped before a final answer (the next leader tries again, with the same
+// delivery id).
+func (p *Processor) deliver(ctx context.Context, stop <-chan struct{}, job *batchv1.Job, def *jobdef.Job, st run.Status,
+	outcome notify.Outcome, n jobdef.Notification, d run.Delivery, secret []byte, log *slog.Logger) run.Delivery {
+	ev := notify.Event{Job: def.Name, Run: job.Name, Namespace: job.Namespace, Outcome: outcome, ExitCode: st.ExitCode,
+		Message: st.Message, Parameters: st.Parameters, Image: st.Image, TriggeredBy: st.TriggeredBy,
+		DeliveryID: string(job.UID) + "-" + fmt.Sprint(d.Target)}
+	if st.Started != nil {
+		ev.StartedAt = *st.Started
+	}
+	if st.Finished != nil {
+		ev.FinishedAt = *st.Finished
+		if st.Started != nil {
+			ev.Duration = st.Finished.Sub(*st.Started).Seconds()
+		}
+	}
+	if p.cfg.StatusURL != nil {
+		ev.StatusURL = p.cfg.StatusURL(job.Name)
+	}
+	body, ctype, err := notify.Body(n.Format, ev)
+	if err != nil {
+		d.State, d.Summary = run.DeliveryFailed, err.Error()
+		return d
+	}
+	headers := map[string]string{notify.HeaderSignature: notify.Sign(secret, body), notify.HeaderDelivery: ev.DeliveryID}
+	policy := p.cfg.Policy
+	for d.Tries < policy.Tries {
+		if d.Tries > 0 {
+			t := time.NewTimer(policy.Delay(d.Tries + 1))
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				return d
+			case <-ctx.Done():
+				t.Stop()
+				return d
+			}
+		}
+		select {
+		case <-stop:
+			return d
+		default:
+		}
+		a := p.cfg.Sender.Send(ctx, n.URL, body, ctype, headers)
+		if ctx.Err() != nil {
+			return d // lost the lead mid-try: not recorded, the next leader sends
+		}
+		d.Tries++
+		p.cfg.Metrics.attempt(a)
+		switch {
+		case a.Err == nil:
+			d.State, d.Summary = run.DeliveryDelivered, fmt.Sprintf("HTTP %d after %d %s", a.Status, d.Tries, plural(d.Tries, "try", "tries"))
+			log.Info("notification delivered", "target", d.Target, "tries", d.Tries)
+			return d
+		case a.Refused:
+			d.State, d.Summary = run.DeliveryRefused, a.Err.Error()
+			log.Warn("notification refused", "target", d.Target, "err", a.Err.Error())
+			return d
+		case !a.Retryable:
+			d.State, d.Summary = run.DeliveryFailed, a.Err.Error()
+			log.Warn("notification failed", "target", d.Target, "err", a.Err.Error())
+			return d
+		}
+		d.Summary = a.Err.Error()
+		log.Info("notification try failed", "target", d.Target, "try", d.Tries, "err", a.Err.Error())
+	}
+	d.State, d.Summary = run.DeliveryFailed, fmt.Sprintf("failed after %d tries: %s", d.Tries, d.Summary)
+	return d
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// event records the run's end on its Job (kubectl get events, describe).
+func (p *Processor) event(ctx context.Context, job *batchv1.Job, st run.Status, outcome notify.Outcome) error {
+	reason, typ := "RunSucceeded", corev1.EventTypeNormal
+	switch outcome {
+	case notify.Failed:
+		reason, typ = "RunFailed", corev1.EventTypeWarning
+	case notify.Cancelled:
+		reason = "RunCancelled"
+	}
+	now := metav1.Now()
+	msg := fmt.Sprintf("Run %s of job %s %s: %s", job.Name, st.Job, outcome, st.Message)
+	if len(msg) > 1024 {
+		msg = msg[:1024]
+	}
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: job.Name + ".", Namespace: job.Namespace},
+		InvolvedObject: corev1.ObjectReference{APIVersion: "batch/v1", Kind: "Job", Namespace: job.Namespace, Name: job.Name,
+			UID: job.UID, ResourceVersion: job.ResourceVersion},
+		Reason: reason, Message: msg, Type: typ,
+		Source:         corev1.EventSource{Component: "shipjob-hooks"},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "shipjob.dev/hooks", ReportingInstance: p.cfg.Identity, Action: "End",
+	}
+	_, err := p.cfg.Client.CoreV1().Events(job.Namespace).Create(ctx, ev, metav1.CreateOptions{})
+	return err
+}
+
+// restoreGauges sets the last-run gauges from the runs at hand (a new
+// leader knows the last outcome of each job without waiting for a run).
+func (p *Processor) restoreGauges(listers map[string]batchlisters.JobLister) {
+	for _, l := range listers {
+		jobs, err := l.List(labels.Everything())
+		if err != nil {
+			continue
+		}
+		for _, j := range jobs {
+			if run.JobCondition(j, batchv1.JobComplete) == nil && run.JobCondition(j, batchv1.JobFailed) == nil {
+				continue
+			}
+			st := run.Compute(j, nil, time.Now())
+			p.cfg.Metrics.last(j.Namespace, st, outcomeOf(st.Phase))
+		}
+	}
+}
