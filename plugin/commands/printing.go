@@ -29,7 +29,8 @@ var jobColumns = []metav1.TableColumnDefinition{
 	{Name: "Description", Type: "string", Priority: 1},
 	{Name: "Params", Type: "string", Priority: 1, Description: "Parameters with their defaults"},
 	{Name: "Timeout", Type: "string", Priority: 1},
-	{Name: "Retention", Type: "string", Priority: 1},
+	{Name: "Retention", Type: "string", Priority: 1, Description: "Retention of finished runs (of failed and cancelled ones in parentheses, when it differs)"},
+	{Name: "Notify", Type: "string", Priority: 1, Description: "Webhooks told when a run ends (their URLs: get -o yaml)"},
 }
 
 const none = "<none>"
@@ -54,7 +55,7 @@ func jobTable(jobs []jobdef.Job, now time.Time) *metav1.Table {
 			// characters reach the terminal.
 			Cells: []any{j.Name, printable(imageText(j.Spec)), lastRun, status, age(j.CreationTimestamp, now),
 				printable(orNone(j.Spec.Description)), printable(orNone(paramsText(j.Spec.Parameters))),
-				printable(j.Spec.Timeout), printable(j.Spec.Retention)},
+				printable(j.Spec.Timeout), printable(retentionText(j.Spec)), notifyText(j.Spec)},
 			Object: runtime.RawExtension{Object: j},
 		})
 	}
@@ -214,4 +215,25 @@ func (p itemPrinter) PrintObj(obj runtime.Object, w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// retentionText is "336h", or "1h (failed 48h)" with retentionFailed.
+func retentionText(s jobdef.Spec) string {
+	if s.RetentionFailed == "" || s.RetentionFailed == s.Retention {
+		return s.Retention
+	}
+	return s.Retention + " (failed " + s.RetentionFailed + ")"
+}
+
+// notifyText counts the webhooks without showing them (their URLs often
+// hold a secret).
+func notifyText(s jobdef.Spec) string {
+	switch n := len(s.Notifications); n {
+	case 0:
+		return none
+	case 1:
+		return "1 webhook"
+	default:
+		return fmt.Sprintf("%d webhooks", n)
+	}
 }

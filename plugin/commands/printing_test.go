@@ -28,6 +28,8 @@ func sampleJobs() []jobdef.Job {
 
 func TestJobTable(t *testing.T) {
 	jobs := sampleJobs()
+	jobs[0].Spec.RetentionFailed = "30d"
+	jobs[0].Spec.Notifications = []jobdef.Notification{{URL: "https://a.example/x"}, {URL: "https://b.example/y"}}
 	started := now.Add(-5 * time.Minute)
 	attachStatus(jobs, []run.Status{ // newest first, as run.List returns them
 		{Name: "alpha-new", Namespace: "team-a", Job: "alpha", Phase: run.Running, Created: now.Add(-6 * time.Minute), Started: &started},
@@ -36,8 +38,8 @@ func TestJobTable(t *testing.T) {
 	})
 	table := jobTable(jobs, now)
 	want := [][]any{
-		{"alpha", "migrate:1.4 (acme)", "5m", "Running", "3h", "Migrations", "LIMIT=10,TARGET=<required>", "15m", "336h"},
-		{"beta", "ghcr.io/x/y@sha256:" + hex64, "<none>", "<none>", "90s", "<none>", "<none>", "none", "336h"},
+		{"alpha", "migrate:1.4 (acme)", "5m", "Running", "3h", "Migrations", "LIMIT=10,TARGET=<required>", "15m", "336h (failed 30d)", "2 webhooks"},
+		{"beta", "ghcr.io/x/y@sha256:" + hex64, "<none>", "<none>", "90s", "<none>", "<none>", "none", "336h", "<none>"},
 	}
 	for i, row := range table.Rows {
 		for c, cell := range row.Cells {
@@ -61,7 +63,7 @@ func TestPrintFormats(t *testing.T) {
 		want  string
 	}{
 		"table":          {nil, false, "LAST RUN   STATUS   AGE\n|\nalpha   migrate:1.4 (acme)  |   <none>     <none>   "},
-		"wide":           {[]string{"-o", "wide"}, false, "PARAMS                       TIMEOUT   RETENTION\n|Migrations    LIMIT=10,TARGET=<required>   15m       336h\n"},
+		"wide":           {[]string{"-o", "wide"}, false, "PARAMS                       TIMEOUT   RETENTION   NOTIFY\n|Migrations    LIMIT=10,TARGET=<required>   15m       336h        <none>\n"},
 		"all namespaces": {nil, true, "NAMESPACE   NAME    IMAGE"},
 		"no headers":     {[]string{"--no-headers"}, false, "alpha   migrate:1.4 (acme)"},
 		"labels":         {[]string{"--show-labels"}, false, "LABELS\n"},

@@ -39,8 +39,8 @@ type Config struct {
 	StatusURL func(run string) string
 	// Identity names this replica in Events (reportingInstance).
 	Identity string
-	// Workers process this many runs at once (default 8): a receiver that
-	// never answers holds one worker for its timeout, not the others.
+	// Workers process this many runs at once (default 16): a receiver that
+	// never answers holds one worker while it retries, not the others.
 	Workers int
 }
 
@@ -52,7 +52,7 @@ type Processor struct {
 // New returns a Processor.
 func New(cfg Config) *Processor {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 8
+		cfg.Workers = 16
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -161,12 +161,20 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 	if err != nil {
 		return nil
 	}
-	job, err := jobs(ns).Get(name)
+	if cached, err := jobs(ns).Get(name); err != nil || !pendingEnd(cached) {
+		return nil
+	}
+	// The cache only says when to look: what was sent is decided on the
+	// run as the API server has it now (the cache may lag our own writes).
+	job, err := p.cfg.Client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	if err != nil || !pendingEnd(job) {
-		return err
+	if err != nil {
+		return fmt.Errorf("read run %s: %w", name, err)
+	}
+	if !pendingEnd(job) {
+		return nil
 	}
 	pods, err := p.cfg.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: run.LabelRun + "=" + name})
 	if err != nil {
@@ -420,7 +428,7 @@ func (p *Processor) event(ctx context.Context, job *batchv1.Job, st run.Status, 
 		msg = msg[:1024]
 	}
 	ev := &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: job.Name + ".", Namespace: job.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", job.Name, now.UnixNano()), Namespace: job.Namespace},
 		InvolvedObject: corev1.ObjectReference{APIVersion: "batch/v1", Kind: "Job", Namespace: job.Namespace, Name: job.Name,
 			UID: job.UID, ResourceVersion: job.ResourceVersion},
 		Reason: reason, Message: msg, Type: typ,
