@@ -24,6 +24,10 @@ const (
 	ttlField = "ttlSecondsAfterFinished"
 )
 
+// ErrNotWholeSeconds: a duration with a fraction of a second (Kubernetes
+// counts these in seconds).
+var ErrNotWholeSeconds = errors.New("not a whole number of seconds")
+
 // MaxTTL is the largest TTL that fits spec.ttlSecondsAfterFinished (an int32
 // number of seconds, about 68 years).
 const MaxTTL = time.Duration(math.MaxInt32) * time.Second
@@ -79,14 +83,24 @@ func ParseTTL(s string) (*time.Duration, error) {
 	if strings.EqualFold(v, "none") {
 		return nil, nil
 	}
-	d, err := parseDuration(v)
-	if err == nil {
-		err = checkTTL(d)
-	}
+	d, err := ParseDuration(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidTTL, s, err)
 	}
 	return &d, nil
+}
+
+// ParseDuration is the project's one grammar of durations — a TTL here, a
+// job's timeout and retentions in kubectl-shipjob: a whole number of seconds
+// ("3600"), a Go duration ("90m", "336h"), or whole days optionally
+// followed by a Go duration ("14d", "1d12h"); the result is whole seconds
+// between 0 and MaxTTL. "none" is the caller's to handle.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := parseDuration(strings.TrimSpace(s))
+	if err == nil {
+		err = checkTTL(d)
+	}
+	return d, err
 }
 
 func parseDuration(v string) (time.Duration, error) {
@@ -132,7 +146,7 @@ func checkTTL(d time.Duration) error {
 	case d > MaxTTL:
 		return fmt.Errorf("larger than %s (%d seconds)", MaxTTL, int64(MaxTTL/time.Second))
 	case d%time.Second != 0:
-		return errors.New("not a whole number of seconds")
+		return ErrNotWholeSeconds
 	}
 	return nil
 }

@@ -92,16 +92,9 @@ at /dev/tty to have the error printed on your terminal right away.`,
   # See what it does to a chart
   helm template app ./chart | kubectl shipjob postrender --ttl 14d`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			err := o.Complete()
-			if err == nil {
-				err = o.Validate()
-			}
-			if err == nil {
-				err = o.Run(cmd.Context())
-			}
-			return o.report(err)
-		},
+		// The shared Complete/Validate/Run, and every error also to the
+		// error file.
+		RunE: func(cmd *cobra.Command, args []string) error { return o.report(runE(o)(cmd, args)) },
 	}
 	// An unknown flag fails before RunE: report it to the error file too.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return o.report(err) })
@@ -116,7 +109,7 @@ at /dev/tty to have the error printed on your terminal right away.`,
 }
 
 // Complete parses the TTL and picks the error file.
-func (o *PostrenderOptions) Complete() error {
+func (o *PostrenderOptions) Complete(_ *cobra.Command, _ []string) error {
 	if o.ErrorFile == "" {
 		o.ErrorFile = o.getenv(PostrenderErrorFileEnv)
 	}

@@ -6,7 +6,6 @@ import (
 	"path"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
+	"github.com/shipjob/kubectl-shipjob/postrender"
 )
 
 // ReservedLabelPrefix is ours: users may not set labels under it.
@@ -43,26 +43,22 @@ func ValidateEnvName(kind, name string) error {
 	return nil
 }
 
-// ParseDuration parses a timeout or retention: a Go duration ("90s",
-// "15m", "1h30m"), a number of days ("14d"), or "none" (ok=false).
+// ParseDuration parses a timeout or retention in the grammar of the
+// post-renderer's --ttl (postrender.ParseDuration: "90s", "15m", "3600",
+// "14d", "1d12h"), or "none" (ok=false). It must be positive.
 func ParseDuration(what, s string) (d time.Duration, ok bool, err error) {
 	s = strings.TrimSpace(s)
 	if s == None {
 		return 0, false, nil
 	}
-	if days, found := strings.CutSuffix(s, "d"); found {
-		n, convErr := strconv.Atoi(days)
-		if convErr != nil || n <= 0 {
-			return 0, false, fmt.Errorf("invalid %s %q: use a duration like 90s, 15m, 2h, 14d, or %q", what, s, None)
-		}
-		return time.Duration(n) * 24 * time.Hour, true, nil
-	}
-	d, err = time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, false, fmt.Errorf("invalid %s %q: use a duration like 90s, 15m, 2h, 14d, or %q", what, s, None)
-	}
-	if d%time.Second != 0 {
+	d, err = postrender.ParseDuration(s)
+	switch {
+	case errors.Is(err, postrender.ErrNotWholeSeconds):
 		return 0, false, fmt.Errorf("invalid %s %q: must be whole seconds", what, s)
+	case err != nil && d > postrender.MaxTTL:
+		return 0, false, fmt.Errorf("invalid %s %q: %w", what, s, err)
+	case err != nil || d <= 0:
+		return 0, false, fmt.Errorf("invalid %s %q: use a duration like 90s, 15m, 2h, 14d, or %q", what, s, None)
 	}
 	return d, true, nil
 }

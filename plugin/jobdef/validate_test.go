@@ -163,3 +163,23 @@ func TestSplitImage(t *testing.T) {
 }
 
 var hex64 = strings.Repeat("0123456789abcdef", 4)
+
+// TestParseDurationIsPostrendersGrammar: timeouts and retentions read what
+// `postrender --ttl` reads (one grammar), but must be positive.
+func TestParseDurationIsPostrendersGrammar(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "3600": time.Hour, "14d": 14 * 24 * time.Hour, "1d12h": 36 * time.Hour, " 15m ": 15 * time.Minute} {
+		d, ok, err := ParseDuration("timeout", in)
+		if err != nil || !ok || d != want {
+			t.Errorf("%q: %v %v %v, want %v", in, d, ok, err, want)
+		}
+	}
+	if _, ok, err := ParseDuration("timeout", "none"); ok || err != nil {
+		t.Errorf("none: %v %v", ok, err)
+	}
+	for in, msg := range map[string]string{"0": "use a duration like", "0s": "use a duration like", "-5m": "use a duration like", "1.5s": "must be whole seconds",
+		"soon": "use a duration like", "NONE": "use a duration like", "100000000000": "use a duration like", "1000000d": "use a duration like", "600000h": "larger than"} {
+		if _, _, err := ParseDuration("timeout", in); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: %v, want an error with %q", in, err, msg)
+		}
+	}
+}

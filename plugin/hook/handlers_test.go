@@ -2,17 +2,13 @@ package hook
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -81,72 +77,22 @@ func TestHookRunStatus(t *testing.T) {
 	}
 }
 
-func TestHookLastUsedIsCoalesced(t *testing.T) {
-	f := newFixture(t, nil)
-	for range 5 {
-		if a := f.post(t, f.token, ``); a.code != 201 {
-			t.Fatal(a.body)
-		}
-	}
-	patches := func() int {
-		n := 0
-		for _, a := range f.client.Actions() {
-			if p, ok := a.(k8stesting.PatchAction); ok && p.GetResource().Resource == "secrets" && p.GetPatchType() == types.MergePatchType {
-				n++
-			}
-		}
-		return n
-	}
-	if n := patches(); n != 0 {
-		t.Fatalf("%d writes during requests, want 0", n)
-	}
-	ctx := context.Background()
-	f.server.usage.flush(ctx)
-	if n := patches(); n != 1 {
-		t.Fatalf("%d writes after flush, want 1", n)
-	}
-	h, err := (&Store{Client: f.client, Namespace: testNS}).Get(ctx, f.id)
-	if err != nil || h.Status.LastUsed == nil || time.Since(h.Status.LastUsed.Time) > time.Minute {
-		t.Fatalf("last used %+v, %v", h, err)
-	}
-	// Once the cache shows the recent time, further uses write nothing.
-	deadline := time.Now().Add(2 * time.Second)
-	for e, _ := f.server.index.Lookup(testNS, f.id); e.LastUsed.IsZero(); e, _ = f.server.index.Lookup(testNS, f.id) {
-		if time.Now().After(deadline) {
-			t.Fatal("cache never saw the last-used time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	f.post(t, f.token, ``)
-	f.server.usage.flush(ctx)
-	if n := patches(); n != 1 {
-		t.Fatalf("%d writes within a minute, want 1", n)
-	}
-}
-
-func TestHookMetrics(t *testing.T) {
-	f := newFixture(t, nil)
-	f.post(t, f.token, `{}`)
-	f.post(t, "nope", `{}`)
-	resp, err := http.Get(f.http.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{
-		`shipjob_hooks_http_requests_total{code="201",handler="trigger"} 1`,
-		`shipjob_hooks_http_requests_total{code="404",handler="trigger"} 1`,
-		`shipjob_hooks_triggers_total{code="201",job="migrate",namespace="team"} 1`,
-		`shipjob_hooks_trigger_duration_seconds_count{outcome="created"} 1`,
-		`shipjob_hooks_known 2`,
-		`go_goroutines`,
+// TestHookStatusURLIgnoresClientHeaders is L7 of the security review:
+// statusUrl is built from the configured external URL, or is a path,
+// never from the caller's Host or X-Forwarded-* headers.
+func TestHookStatusURLIgnoresClientHeaders(t *testing.T) {
+	for base, want := range map[string]string{
+		"":                           RunsPath,
+		"https://hooks.example.com":  "https://hooks.example.com" + RunsPath,
+		"https://example.com/hooks/": "https://example.com/hooks" + RunsPath,
 	} {
-		if !strings.Contains(string(data), want) {
-			t.Errorf("metrics lack %q", want)
+		f := newFixture(t, func(c *Config) { c.ExternalURL = base })
+		a := f.do(t, http.MethodPost, TriggerPath, f.token, `{}`, "Content-Type", "application/json",
+			"Host", "evil.example", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example")
+		var got Triggered
+		a.json(t, &got)
+		if a.code != 201 || got.StatusURL != want+got.Run || strings.Contains(a.body, "evil") {
+			t.Errorf("external URL %q: %d statusUrl %q, want %q", base, a.code, got.StatusURL, want+got.Run)
 		}
-	}
-	if strings.Contains(string(data), f.token) {
-		t.Fatal("token in metrics")
 	}
 }
