@@ -18,6 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
@@ -278,11 +279,15 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// client-go's leader election logs through klog: as JSON lines too.
+	klog.SetSlogLogger(log)
 	ended := make(chan error, 1)
-	go func() { ended <- lead(ctx) }()
+	started := false
 	err = hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
-		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile})
-	if err != nil {
+		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile,
+		// Only a server that could start takes part in the election.
+		Listening: func() { started = true; go func() { ended <- lead(ctx) }() }})
+	if err != nil || !started {
 		return err // ctx is not done: the process exits, and the Lease expires
 	}
 	return <-ended

@@ -24,6 +24,9 @@ type ServeOptions struct {
 	// TLSCertFile and TLSKeyFile (both or neither) make the server speak
 	// HTTPS only; the files are re-read when they change (rotation).
 	TLSCertFile, TLSKeyFile string
+	// Listening, if set, is called once the listener is open (the TLS
+	// files loaded): what must start only with a server that can run.
+	Listening func()
 }
 
 // Serve runs the hook server until ctx ends (SIGTERM), then shuts down
@@ -67,6 +70,9 @@ func Serve(ctx context.Context, cfg Config, opts ServeOptions) error {
 	}
 	cfg.Log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "namespace", scope,
 		"rate_limit", cfg.RateLimit, "rate_burst", cfg.RateBurst, "external_url", cfg.ExternalURL)
+	if opts.Listening != nil {
+		opts.Listening()
+	}
 	served := make(chan error, 1)
 	go func() {
 		if certs != nil {

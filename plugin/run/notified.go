@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
@@ -37,6 +38,9 @@ type Delivery struct {
 	// URLHash tells a later leader whether the definition's notification
 	// at Target is still the one this delivery is for.
 	URLHash string `json:"urlHash,omitempty"`
+	// NextTry is when a pending delivery that failed a try is tried
+	// again (RFC 3339); a later leader keeps the schedule and the count.
+	NextTry *time.Time `json:"nextTry,omitempty"`
 }
 
 // Final reports whether d needs no more tries.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,8 +121,11 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 				if quit {
 					return
 				}
-				err := p.process(ctx, stop, lister, key)
+				after, err := p.process(ctx, stop, lister, key)
 				switch {
+				case err == nil && after > 0: // a retry is due then: no worker waits for it
+					queue.Forget(key)
+					queue.AddAfter(key, after)
 				case err == nil:
 					queue.Forget(key)
 				case ctx.Err() != nil:
@@ -155,30 +159,31 @@ func outcomeOf(p run.Phase) notify.Outcome {
 
 // process does what is left for one run: first its end (TTL, the claim of
 // its notifications, Event, metrics: once, by a conditional update), then
-// each pending notification, recorded as it finishes.
-func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func(string) batchlisters.JobNamespaceLister, key string) error {
+// one try of each pending notification that is due, recorded on the run at
+// once. It returns how long until the next try is due (0: none left).
+func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func(string) batchlisters.JobNamespaceLister, key string) (time.Duration, error) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
-		return nil
+		return 0, nil
 	}
 	if cached, err := jobs(ns).Get(name); err != nil || !pendingEnd(cached) {
-		return nil
+		return 0, nil
 	}
 	// The cache only says when to look: what was sent is decided on the
 	// run as the API server has it now (the cache may lag our own writes).
 	job, err := p.cfg.Client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read run %s: %w", name, err)
+		return 0, fmt.Errorf("read run %s: %w", name, err)
 	}
 	if !pendingEnd(job) {
-		return nil
+		return 0, nil
 	}
 	pods, err := p.cfg.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: run.LabelRun + "=" + name})
 	if err != nil {
-		return fmt.Errorf("list pods of run %s: %w", name, err)
+		return 0, fmt.Errorf("list pods of run %s: %w", name, err)
 	}
 	st := run.Compute(job, pods.Items, time.Now())
 	outcome := outcomeOf(st.Phase)
@@ -188,47 +193,77 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 	deliveries, err := run.ParseDeliveries(job.Annotations[run.AnnotationNotifications])
 	if err != nil {
 		log.Warn("notification state unreadable: not notifying again", "err", err.Error())
-		return p.markEnded(ctx, job, nil)
+		return 0, p.markEnded(ctx, job, nil)
 	}
 	if _, claimed := job.Annotations[run.AnnotationNotifications]; !claimed {
 		if job, err = p.claim(ctx, job, def, outcome); err != nil {
-			return err
+			return 0, err
 		}
 		if defErr != nil {
 			log.Warn("run ended; its job definition cannot be read: no notifications", "err", defErr.Error())
 		}
 		p.recordEnd(ctx, job, st, outcome, log)
 		if deliveries, err = run.ParseDeliveries(job.Annotations[run.AnnotationNotifications]); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	var secret []byte
+	var next time.Duration
 	for i, d := range deliveries {
 		if d.Final() {
 			continue
 		}
 		if def == nil || d.Target >= len(def.Spec.Notifications) || urlHash(def.Spec.Notifications[d.Target].URL) != d.URLHash {
-			deliveries[i] = run.Delivery{Target: d.Target, State: run.DeliveryFailed, Summary: "the notification was removed from the job before it was sent", URLHash: d.URLHash}
+			d = run.Delivery{Target: d.Target, State: run.DeliveryFailed, Summary: "the notification was removed from the job before it was sent", Tries: d.Tries, URLHash: d.URLHash}
 		} else {
+			if wait := time.Until(ptrTime(d.NextTry)); wait > 0 {
+				next = minPositive(next, wait)
+				continue
+			}
+			select {
+			case <-stop: // stopping: the next leader tries
+				return 0, nil
+			default:
+			}
 			if secret == nil {
 				store := &jobdef.Store{Client: p.cfg.Client, Namespace: ns}
 				if secret, err = store.SigningSecret(ctx, def.Name); err != nil {
-					return err // retried: the Secret may be there later
+					return 0, err // retried: the Secret may be there later
 				}
 			}
-			n := def.Spec.Notifications[d.Target]
-			d = p.deliver(ctx, stop, job, def, st, outcome, n, d, secret, log)
-			if !d.Final() { // stopped or lost the lead: the next leader goes on
-				return ctx.Err()
+			d = p.try(ctx, job, def, st, outcome, def.Spec.Notifications[d.Target], d, secret, log)
+			if ctx.Err() != nil {
+				return 0, ctx.Err() // lost the lead mid-try: not recorded, the next leader sends
 			}
-			deliveries[i] = d
-			p.cfg.Metrics.notified(ns, st.Job, d.State)
+			if d.Final() {
+				p.cfg.Metrics.notified(ns, st.Job, d.State)
+			} else {
+				next = minPositive(next, time.Until(*d.NextTry))
+			}
 		}
+		deliveries[i] = d
 		if job, err = p.record(ctx, job, deliveries, false); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return p.markEnded(ctx, job, deliveries)
+	if slices.ContainsFunc(deliveries, func(d run.Delivery) bool { return !d.Final() }) {
+		return max(next, time.Millisecond), nil
+	}
+	return 0, p.markEnded(ctx, job, deliveries)
+}
+
+func ptrTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func minPositive(a, b time.Duration) time.Duration {
+	if a <= 0 || b < a {
+		return b
+	}
+	return a
 }
 
 // definition is the run's job definition, checked like every stored input.
@@ -334,10 +369,11 @@ func urlHash(u string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// deliver sends one notification with retries. It returns d pending when
-// stopped before a final answer (the next leader tries again, with the same
-// delivery id).
-func (p *Processor) deliver(ctx context.Context, stop <-chan struct{}, job *batchv1.Job, def *jobdef.Job, st run.Status,
+// try makes one try of one notification and returns d as it then is:
+// final (delivered, refused, failed for good or after its last try), or
+// pending with the time of the next try. Every try of it sends the same
+// body and delivery id.
+func (p *Processor) try(ctx context.Context, job *batchv1.Job, def *jobdef.Job, st run.Status,
 	outcome notify.Outcome, n jobdef.Notification, d run.Delivery, secret []byte, log *slog.Logger) run.Delivery {
 	ev := notify.Event{Job: def.Name, Run: job.Name, Namespace: job.Namespace, Outcome: outcome, ExitCode: st.ExitCode,
 		Message: st.Message, Parameters: st.Parameters, Image: st.Image, TriggeredBy: st.TriggeredBy,
@@ -354,55 +390,37 @@ func (p *Processor) deliver(ctx context.Context, stop <-chan struct{}, job *batc
 	if p.cfg.StatusURL != nil {
 		ev.StatusURL = p.cfg.StatusURL(job.Name)
 	}
+	d.NextTry = nil
 	body, ctype, err := notify.Body(n.Format, ev)
 	if err != nil {
 		d.State, d.Summary = run.DeliveryFailed, err.Error()
 		return d
 	}
 	headers := map[string]string{notify.HeaderSignature: notify.Sign(secret, body), notify.HeaderDelivery: ev.DeliveryID}
-	policy := p.cfg.Policy
-	for d.Tries < policy.Tries {
-		if d.Tries > 0 {
-			t := time.NewTimer(policy.Delay(d.Tries + 1))
-			select {
-			case <-t.C:
-			case <-stop:
-				t.Stop()
-				return d
-			case <-ctx.Done():
-				t.Stop()
-				return d
-			}
-		}
-		select {
-		case <-stop:
-			return d
-		default:
-		}
-		a := p.cfg.Sender.Send(ctx, n.URL, body, ctype, headers)
-		if ctx.Err() != nil {
-			return d // lost the lead mid-try: not recorded, the next leader sends
-		}
-		d.Tries++
-		p.cfg.Metrics.attempt(a)
-		switch {
-		case a.Err == nil:
-			d.State, d.Summary = run.DeliveryDelivered, fmt.Sprintf("HTTP %d after %d %s", a.Status, d.Tries, plural(d.Tries, "try", "tries"))
-			log.Info("notification delivered", "target", d.Target, "tries", d.Tries)
-			return d
-		case a.Refused:
-			d.State, d.Summary = run.DeliveryRefused, a.Err.Error()
-			log.Warn("notification refused", "target", d.Target, "err", a.Err.Error())
-			return d
-		case !a.Retryable:
-			d.State, d.Summary = run.DeliveryFailed, a.Err.Error()
-			log.Warn("notification failed", "target", d.Target, "err", a.Err.Error())
-			return d
-		}
-		d.Summary = a.Err.Error()
-		log.Info("notification try failed", "target", d.Target, "try", d.Tries, "err", a.Err.Error())
+	a := p.cfg.Sender.Send(ctx, n.URL, body, ctype, headers)
+	if ctx.Err() != nil {
+		return d
 	}
-	d.State, d.Summary = run.DeliveryFailed, fmt.Sprintf("failed after %d tries: %s", d.Tries, d.Summary)
+	d.Tries++
+	p.cfg.Metrics.attempt(a)
+	switch {
+	case a.Err == nil:
+		d.State, d.Summary = run.DeliveryDelivered, fmt.Sprintf("HTTP %d after %d %s", a.Status, d.Tries, plural(d.Tries, "try", "tries"))
+		log.Info("notification delivered", "target", d.Target, "tries", d.Tries)
+	case a.Refused:
+		d.State, d.Summary = run.DeliveryRefused, a.Err.Error()
+		log.Warn("notification refused", "target", d.Target, "err", a.Err.Error())
+	case !a.Retryable:
+		d.State, d.Summary = run.DeliveryFailed, a.Err.Error()
+		log.Warn("notification failed", "target", d.Target, "err", a.Err.Error())
+	case d.Tries >= p.cfg.Policy.Tries:
+		d.State, d.Summary = run.DeliveryFailed, fmt.Sprintf("failed after %d tries: %s", d.Tries, a.Err.Error())
+		log.Warn("notification failed", "target", d.Target, "tries", d.Tries, "err", a.Err.Error())
+	default:
+		at := time.Now().Add(p.cfg.Policy.Delay(d.Tries + 1)).UTC()
+		d.Summary, d.NextTry = a.Err.Error(), &at
+		log.Info("notification try failed", "target", d.Target, "try", d.Tries, "next", at, "err", a.Err.Error())
+	}
 	return d
 }
 

@@ -146,6 +146,29 @@ func (s *setup) runUntil(t *testing.T, runs ...string) map[string]*batchv1.Job {
 	return out
 }
 
+// updateDef changes the stored definition (keeping its UID, as the API
+// server does and the fake clientset does not).
+func (s *setup) updateDef(t *testing.T, mutate func(*jobdef.Job)) {
+	t.Helper()
+	store := &jobdef.Store{Client: s.cs, Namespace: "ns"}
+	def, err := store.Get(t.Context(), "migrate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutate(def)
+	if _, err := store.Update(t.Context(), def, jobdef.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := s.cs.CoreV1().Secrets("ns").Get(t.Context(), jobdef.SecretName("migrate"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.UID = "def-uid"
+	if _, err := s.cs.CoreV1().Secrets("ns").Update(t.Context(), sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func deliveries(t *testing.T, j *batchv1.Job) []run.Delivery {
 	t.Helper()
 	ds, err := run.ParseDeliveries(j.Annotations[run.AnnotationNotifications])
@@ -267,13 +290,12 @@ func TestRunEndNotifiesOnlyItsOutcomesAndItsJob(t *testing.T) {
 	failed, _ := endedRun("migrate-f", false, "def-uid")
 	other, _ := endedRun("migrate-o", true, "an-earlier-uid")
 	s := newSetup(t, nil, notify.Options{AllowPrivate: true, AllowInsecure: true}, failed, other)
+	s.updateDef(t, func(def *jobdef.Job) {
+		def.Spec.Notifications = []jobdef.Notification{{URL: srv.URL, On: []notify.Outcome{notify.Succeeded}}}
+	})
 	store := &jobdef.Store{Client: s.cs, Namespace: "ns"}
 	def, err := store.Get(t.Context(), "migrate")
 	if err != nil {
-		t.Fatal(err)
-	}
-	def.Spec.Notifications = []jobdef.Notification{{URL: srv.URL, On: []notify.Outcome{notify.Succeeded}}}
-	if def, err = store.Update(t.Context(), def, jobdef.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.EnsureSigningSecret(t.Context(), def, jobdef.WriteOptions{}); err != nil {
@@ -307,5 +329,51 @@ func TestRunEndStateIsInput(t *testing.T) {
 	s.runUntil(t, "migrate-1")
 	if rcv.count() != 0 {
 		t.Errorf("sent %d on a hand-edited state", rcv.count())
+	}
+}
+
+// TestRunEndRetriesHoldNoWorker: with one worker, a receiver that keeps
+// failing (retried later) does not hold up another run's notification, and
+// the schedule and count of tries are on the run.
+func TestRunEndRetriesHoldNoWorker(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		order = append(order, "failing")
+		mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer failing.Close()
+	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		order = append(order, "fine")
+		mu.Unlock()
+	}))
+	defer fine.Close()
+	a, _ := endedRun("migrate-a", false, "def-uid")
+	b, _ := endedRun("migrate-b", true, "def-uid")
+	s := newSetup(t, []string{failing.URL + "/a", fine.URL + "/b"}, notify.Options{AllowPrivate: true, AllowInsecure: true}, a)
+	// migrate-a notifies both (failed); make b's job notify only "fine"
+	// by its outcome: the "failing" one is on failed only.
+	s.updateDef(t, func(def *jobdef.Job) {
+		def.Spec.Notifications[0].On = []notify.Outcome{notify.Failed}
+		def.Spec.Notifications[1].On = []notify.Outcome{notify.Succeeded}
+	})
+	s.p.cfg.Workers = 1
+	s.p.cfg.Policy = notify.Policy{Tries: 3, Initial: 300 * time.Millisecond, Max: time.Second}
+	go func() { // b ends a moment after a's first try failed
+		time.Sleep(100 * time.Millisecond)
+		_, _ = s.cs.BatchV1().Jobs("ns").Create(context.Background(), b, metav1.CreateOptions{})
+	}()
+	jobs := s.runUntil(t, "migrate-a", "migrate-b")
+	mu.Lock()
+	got := strings.Join(order, ",")
+	mu.Unlock()
+	if got != "failing,fine,failing,failing" {
+		t.Errorf("requests in order %s, want failing,fine,failing,failing: the retry must not hold the worker", got)
+	}
+	if ds := deliveries(t, jobs["migrate-a"]); len(ds) != 1 || ds[0].State != run.DeliveryFailed || ds[0].Tries != 3 || ds[0].NextTry != nil {
+		t.Errorf("a: %+v", ds)
 	}
 }
