@@ -101,6 +101,13 @@ func TestUIJobLifecycle(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "run-logs")
+	// What the leading hook server records when it notified (plugin/runend)
+	// shows on the run's page, live.
+	runPath := location(ctx)
+	runJob := runPath[strings.LastIndex(runPath, "/")+1:]
+	cluster.Kubectl(t, "-n", ns, "annotate", "job", runJob, `shipjob.dev/notifications=[{"target":0,"state":"delivered","summary":"HTTP 200 after 1 try"}]`)
+	waitJS(t, ctx, 10*time.Second, "Notified live", "(document.querySelector('#notified') || {}).textContent === 'delivered'")
+	notReloaded(t, ctx)
 	runs := listRuns(t, ns, "migrate")
 	if len(runs) != 1 || runs[0].Parameters["TARGET"] != "v2" || runs[0].Phase != "Succeeded" {
 		t.Fatalf("runs: %+v", runs)
