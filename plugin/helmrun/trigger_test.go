@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -137,7 +138,10 @@ func TestTriggerDeadlineMidUpgrade(t *testing.T) {
 		if len(files.OwnerReferences) != 1 || files.OwnerReferences[0].Name != res.Run {
 			t.Errorf("trigger %d: files owned by %v, want the run's Job", i, files.OwnerReferences)
 		}
-		time.Sleep(10 * time.Millisecond) // distinct run names
+		// The trigger returned once the Job existed; Helm finishes the
+		// release record in the background, and the next trigger's 100 ms
+		// would go to waiting for it under load (a busy release).
+		waitReleaseSettled(t, ft, i+1)
 	}
 	if n := ft.creates.Load(); n != 3 {
 		t.Errorf("%d Jobs created, want 3", n)
@@ -285,4 +289,27 @@ func TestParameterValuesAreText(t *testing.T) {
 	if d, err := run.StaleAfterFromEnv(func(string) string { return "45s" }); err != nil || d != 45*time.Second {
 		t.Errorf("StaleAfterFromEnv(45s) = %v, %v", d, err)
 	}
+}
+
+// waitReleaseSettled waits until revision rev of job migrate's release is
+// recorded and none is pending.
+func waitReleaseSettled(t *testing.T, ft *fakeTrigger, rev int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		list, err := ft.cs.CoreV1().Secrets("ns").List(t.Context(), metav1.ListOptions{LabelSelector: "owner=helm,name=migrate"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		settled, found := true, false
+		for _, r := range list.Items {
+			settled = settled && !strings.HasPrefix(r.Labels["status"], "pending")
+			found = found || r.Labels["version"] == strconv.Itoa(rev)
+		}
+		if settled && found {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("revision %d of the release not settled within 5s", rev)
 }
