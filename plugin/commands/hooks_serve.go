@@ -98,6 +98,17 @@ without --external-url; it never comes from the request's Host header. With
 --tls-cert-file and --tls-key-file the server speaks HTTPS only and re-reads
 the files when they change (certificate rotation without a restart).
 
+Run ends (--notifications, on by default): one replica, the holder of a Lease
+(--leader-election-*), watches the served namespaces' runs; when one ends it
+sets the run's TTL by outcome (the job's retention, or retentionFailed for failed
+and cancelled runs), records an Event on its Job (RunSucceeded, RunFailed,
+RunCancelled), counts it in the metrics, and POSTs the job's notifications,
+signed, with retries for network errors, 429 and 5xx; each delivery is recorded
+on the run (runs -o wide: NOTIFIED). Runs that ended while no server ran are
+processed when one starts. Receivers on loopback, private or link-local
+addresses or the API server's, and plain http, are refused unless
+--webhook-allow-private / --webhook-allow-insecure.
+
 Run any number of replicas: state lives in the API server, and triggers of
 one job are serialized across replicas. Logs are JSON lines on stderr (requests
 without a valid token and 404s at debug level); SIGTERM finishes in-flight
