@@ -14,6 +14,9 @@ const (
 	// AnnotationEnded is set (RFC 3339) when everything for the run's end is
 	// done; such runs are not looked at again.
 	AnnotationEnded = jobdef.Group + "/ended"
+	// LabelEnded ("true") marks the same on the run's Job as a label, so
+	// the hook server's watch holds only runs not yet processed.
+	LabelEnded = jobdef.Group + "/ended"
 	// AnnotationNotifications is a JSON list of Delivery, one per
 	// notification of the job that the run's outcome matched.
 	AnnotationNotifications = jobdef.Group + "/notifications"

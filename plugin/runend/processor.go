@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	batchinformers "k8s.io/client-go/informers/batch/v1"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -75,8 +74,10 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 	listers := map[string]batchlisters.JobLister{}
 	var synced []cache.InformerSynced
 	for _, ns := range p.cfg.Namespaces {
+		// Only runs whose end is not processed yet: the cache stays small
+		// however many runs their retention keeps.
 		inf := batchinformers.NewFilteredJobInformer(p.cfg.Client, ns, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
-			o.LabelSelector = run.Selector("")
+			o.LabelSelector = run.Selector("") + ",!" + run.LabelEnded
 		})
 		enqueue := func(obj any) {
 			if j, ok := obj.(*batchv1.Job); ok && pendingEnd(j) {
@@ -96,7 +97,7 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return ctx.Err()
 	}
-	p.restoreGauges(listers)
+	p.restoreGauges(ctx)
 	p.cfg.Log.Info("processing run ends", "namespaces", p.cfg.Namespaces)
 	lister := func(ns string) batchlisters.JobNamespaceLister {
 		if l, ok := listers[ns]; ok {
@@ -143,7 +144,7 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 
 // pendingEnd reports whether j is a finished run not fully processed.
 func pendingEnd(j *batchv1.Job) bool {
-	return j.Annotations[run.AnnotationEnded] == "" && j.DeletionTimestamp == nil &&
+	return j.Annotations[run.AnnotationEnded] == "" && j.Labels[run.LabelEnded] == "" && j.DeletionTimestamp == nil &&
 		(run.JobCondition(j, batchv1.JobComplete) != nil || run.JobCondition(j, batchv1.JobFailed) != nil)
 }
 
@@ -203,6 +204,9 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 			log.Warn("run ended; its job definition cannot be read: no notifications", "err", defErr.Error())
 		}
 		p.recordEnd(ctx, job, st, outcome, log)
+		if job.Labels[run.LabelEnded] != "" {
+			return 0, nil
+		}
 		if deliveries, err = run.ParseDeliveries(job.Annotations[run.AnnotationNotifications]); err != nil {
 			return 0, err
 		}
@@ -304,6 +308,13 @@ func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job
 		j.Annotations = map[string]string{}
 	}
 	j.Annotations[run.AnnotationNotifications] = run.EncodeDeliveries(ds)
+	if len(ds) == 0 { // nothing to send: ended in the same write
+		j.Annotations[run.AnnotationEnded] = time.Now().UTC().Format(time.RFC3339)
+		if j.Labels == nil {
+			j.Labels = map[string]string{}
+		}
+		j.Labels[run.LabelEnded] = "true"
+	}
 	out, err := p.cfg.Client.BatchV1().Jobs(j.Namespace).Update(ctx, j, metav1.UpdateOptions{FieldManager: jobdef.ManagedBy})
 	if err != nil {
 		return nil, fmt.Errorf("record the end of run %s: %w", j.Name, err)
@@ -333,6 +344,10 @@ func (p *Processor) record(ctx context.Context, job *batchv1.Job, ds []run.Deliv
 		}
 		if ended {
 			j.Annotations[run.AnnotationEnded] = time.Now().UTC().Format(time.RFC3339)
+			if j.Labels == nil {
+				j.Labels = map[string]string{}
+			}
+			j.Labels[run.LabelEnded] = "true"
 		}
 		var err error
 		out, err = jobs.Update(ctx, j, metav1.UpdateOptions{FieldManager: jobdef.ManagedBy})
@@ -458,20 +473,27 @@ func (p *Processor) event(ctx context.Context, job *batchv1.Job, st run.Status, 
 	return err
 }
 
-// restoreGauges sets the last-run gauges from the runs at hand (a new
-// leader knows the last outcome of each job without waiting for a run).
-func (p *Processor) restoreGauges(listers map[string]batchlisters.JobLister) {
-	for _, l := range listers {
-		jobs, err := l.List(labels.Everything())
-		if err != nil {
-			continue
-		}
-		for _, j := range jobs {
-			if run.JobCondition(j, batchv1.JobComplete) == nil && run.JobCondition(j, batchv1.JobFailed) == nil {
-				continue
+// restoreGauges sets the last-run gauges from the runs ended before (a
+// new leader knows the last outcome of each job without waiting for a
+// run): one paged list of the processed runs per namespace.
+func (p *Processor) restoreGauges(ctx context.Context) {
+	for _, ns := range p.cfg.Namespaces {
+		opts := metav1.ListOptions{LabelSelector: run.Selector("") + "," + run.LabelEnded, Limit: 500}
+		for {
+			list, err := p.cfg.Client.BatchV1().Jobs(ns).List(ctx, opts)
+			if err != nil {
+				p.cfg.Log.Warn("last outcomes not restored", "namespace", ns, "err", err.Error())
+				break
 			}
-			st := run.Compute(j, nil, time.Now())
-			p.cfg.Metrics.last(j.Namespace, st, outcomeOf(st.Phase))
+			for i := range list.Items {
+				st := run.Compute(&list.Items[i], nil, time.Now())
+				if st.Phase.Finished() {
+					p.cfg.Metrics.last(list.Items[i].Namespace, st, outcomeOf(st.Phase))
+				}
+			}
+			if opts.Continue = list.Continue; opts.Continue == "" {
+				break
+			}
 		}
 	}
 }

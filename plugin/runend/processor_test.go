@@ -225,6 +225,9 @@ func TestRunEndNotifiesOnceSignedWithTTLAndEvent(t *testing.T) {
 		if ds := deliveries(t, j); len(ds) != 1 || ds[0].State != run.DeliveryDelivered {
 			t.Errorf("%s: deliveries %+v", name, ds)
 		}
+		if j.Labels[run.LabelEnded] != "true" {
+			t.Errorf("%s: no %s label: the watch would keep it cached", name, run.LabelEnded)
+		}
 	}
 	evs, _ := s.cs.CoreV1().Events("ns").List(t.Context(), metav1.ListOptions{})
 	reasons := map[string]string{}
