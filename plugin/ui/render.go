@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,6 +146,21 @@ var funcs = template.FuncMap{
 			return run.HumanDuration(now.Sub(*v).Round(time.Second))
 		}
 		return "–"
+	},
+	// elapsed is the seconds a running run has run (the base the page's
+	// script counts on from, every second), "" for one not running.
+	"elapsed": func(now time.Time, s run.Status) string {
+		if s.Started == nil || s.Finished != nil || s.Phase.Finished() {
+			return ""
+		}
+		return strconv.Itoa(int(s.Duration(now) / time.Second))
+	},
+	// ticking is elapsed for a run whose message counts ("Running for …").
+	"ticking": func(now time.Time, s run.Status) string {
+		if !s.Ticking || s.Started == nil {
+			return ""
+		}
+		return strconv.Itoa(int(s.Duration(now) / time.Second))
 	},
 	"duration": func(now time.Time, s run.Status) string {
 		if s.Started == nil {

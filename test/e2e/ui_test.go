@@ -152,6 +152,24 @@ func uiCancelLongRun(t *testing.T, ctx context.Context, ns string, page func(str
 	click(t, ctx, "#run")
 	waitJS(t, ctx, 20*time.Second, "the run's page", "location.pathname.startsWith('/namespaces/"+ns+"/runs/long-')")
 	waitJS(t, ctx, 20*time.Second, "Running", "document.querySelector('.status-line .badge').textContent === 'Running'")
+	// "Running for" and the duration count on between events, without a
+	// reload (the run sends none while it runs).
+	// One value a second: not only when an update of the run re-renders it.
+	waitJS(t, ctx, 20*time.Second, "Running for", "document.querySelector('#status-message').textContent.startsWith('Running for ')")
+	mark(t, ctx)
+	seen := map[string]bool{}
+	for range 12 {
+		msg := eval[string](t, ctx, "document.querySelector('#status-message').textContent")
+		if dur := eval[string](t, ctx, "document.querySelector('#duration').textContent"); !strings.HasPrefix(msg, "Running for ") || msg != "Running for "+dur {
+			t.Fatalf("status %q and duration %q disagree", msg, dur)
+		}
+		seen[msg] = true
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(seen) < 5 {
+		t.Errorf("over 6 s the run page showed %d values of Running for (%v), want one a second", len(seen), seen)
+	}
+	notReloaded(t, ctx)
 	click(t, ctx, "#cancel")
 	waitJS(t, ctx, 10*time.Second, "the confirmation", "document.querySelector('#confirm')")
 	click(t, ctx, "#confirm")

@@ -27,6 +27,25 @@
     if (again) { again = false; refresh(); }
   }
 
+  // Running runs count on between updates: "Running for" and durations,
+  // from the seconds at rendering (not the browser's clock, which may be
+  // off from the API server's), as the plugin writes them (run.HumanDuration).
+  function human(s) {
+    if (s < 60) return s + "s";
+    if (s < 3600) return Math.floor(s / 60) + "m" + (s % 60 ? (s % 60) + "s" : "");
+    if (s < 48 * 3600) return Math.floor(s / 3600) + "h" + (Math.floor(s / 60) % 60 ? (Math.floor(s / 60) % 60) + "m" : "");
+    return Math.floor(s / 86400) + "d" + (Math.floor(s / 3600) % 24 ? (Math.floor(s / 3600) % 24) + "h" : "");
+  }
+  setInterval(function () {
+    const now = Date.now();
+    document.querySelectorAll("[data-tick]").forEach(function (el) {
+      if (!el.dataset.tickT0) el.dataset.tickT0 = String(now);
+      const s = Number(el.dataset.tick) + Math.floor((now - Number(el.dataset.tickT0)) / 1000);
+      const text = (el.dataset.tickPrefix || "") + human(s);
+      if (Number.isFinite(s) && el.textContent !== text) el.textContent = text;
+    });
+  }, 250);
+
   if (body.dataset.events && window.EventSource) {
     const es = new EventSource(body.dataset.events);
     es.addEventListener("runs", refresh);
