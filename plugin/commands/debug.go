@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -136,7 +135,7 @@ func (o *DebugOptions) Run(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, o.PodRunningTimeout)
 	defer cancel()
 	if _, err := run.WaitDebugPod(wctx, t.Client, t.Namespace, pod.Name); err != nil {
-		derr := t.Client.CoreV1().Pods(t.Namespace).Delete(context.WithoutCancel(ctx), pod.Name, metav1.DeleteOptions{})
+		derr := run.DeleteDebugPod(context.WithoutCancel(ctx), t.Client, t.Namespace, pod.Name)
 		if derr != nil {
 			return fmt.Errorf("%w (and deleting it failed: %w)", err, derr)
 		}

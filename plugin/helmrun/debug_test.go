@@ -172,3 +172,29 @@ func TestWaitDebugPod(t *testing.T) {
 		t.Fatalf("pending: %v", err)
 	}
 }
+
+// TestDeleteDebugPodOnlyDeletesDebugPods: the cleanup of a debug pod that
+// never became ready deletes it, and refuses any other pod.
+func TestDeleteDebugPodOnlyDeletesDebugPods(t *testing.T) {
+	ft, job := debugRun(t)
+	pod, err := run.CreateDebugPod(t.Context(), ft.cs, "ns", job.Name, run.DebugOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "ns"}}
+	if _, err := ft.cs.CoreV1().Pods("ns").Create(t.Context(), other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.DeleteDebugPod(t.Context(), ft.cs, "ns", "app"); err == nil || !strings.Contains(err.Error(), "not a debug pod") {
+		t.Fatalf("deleting another pod: %v", err)
+	}
+	if err := run.DeleteDebugPod(t.Context(), ft.cs, "ns", pod.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ft.cs.CoreV1().Pods("ns").Get(t.Context(), pod.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("debug pod still there: %v", err)
+	}
+	if _, err := ft.cs.CoreV1().Pods("ns").Get(t.Context(), "app", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the other pod went: %v", err)
+	}
+}

@@ -181,3 +181,20 @@ func debugPodReady(p *corev1.Pod) (bool, error) {
 	}
 	return false, nil
 }
+
+// DeleteDebugPod deletes debug pod name (one that never became ready; a
+// ready one ends with its timeout or its run). It refuses a pod that is not
+// a debug pod.
+func DeleteDebugPod(ctx context.Context, client kubernetes.Interface, ns, name string) error {
+	pod, err := client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("read debug pod %s: %w", name, err)
+	}
+	if pod.Labels[LabelKind] != KindDebug {
+		return fmt.Errorf("pod %s is not a debug pod of kubectl-shipjob", name)
+	}
+	if err := client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}}); err != nil {
+		return fmt.Errorf("delete debug pod %s: %w", name, err)
+	}
+	return nil
+}
