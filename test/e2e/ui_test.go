@@ -108,6 +108,7 @@ func TestUIJobLifecycle(t *testing.T) {
 	cluster.Kubectl(t, "-n", ns, "annotate", "job", runJob, `shipjob.dev/notifications=[{"target":0,"state":"delivered","summary":"HTTP 200 after 1 try"}]`)
 	waitJS(t, ctx, 10*time.Second, "Notified live", "(document.querySelector('#notified') || {}).textContent === 'delivered'")
 	notReloaded(t, ctx)
+	screenshot(t, ctx, "run-notified")
 	runs := listRuns(t, ns, "migrate")
 	if len(runs) != 1 || runs[0].Parameters["TARGET"] != "v2" || runs[0].Phase != "Succeeded" {
 		t.Fatalf("runs: %+v", runs)
