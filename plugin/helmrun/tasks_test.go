@@ -35,7 +35,7 @@ func TestTasksRender(t *testing.T) {
 			count = e.Value
 		}
 	}
-	if index != taskIndexField || count != "5" {
+	if index != "metadata.annotations['"+batchv1.JobCompletionIndexAnnotation+"']" || count != "5" {
 		t.Errorf("task env: index %q count %q", index, count)
 	}
 	res, err = ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate", Tasks: 1})
