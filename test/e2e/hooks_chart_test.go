@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,31 +45,29 @@ func hookChart(t *testing.T) string {
 }
 
 // TestHookChartLintsAndRendersNoClusterBinding: helm lint --strict passes
-// for the default values and for a namespace list with NetworkPolicy and
-// Ingress; the removed server.allNamespaces and a NetworkPolicy without
-// the API server's address are refused; no values render a
-// ClusterRoleBinding (H4, L7).
+// for the minimal values (a served namespace) and for a namespace list with
+// NetworkPolicy and Ingress; the removed server.allNamespaces and a
+// NetworkPolicy without the API server's address are refused; no values
+// render a ClusterRoleBinding (H4, L7).
 func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 	t.Parallel()
 	helm := helm3(t)
 	chart := hookChart(t)
+	const jobs = "server.namespaces={jobs}"
 	full := "server.namespaces={jobs-b,jobs-a},networkPolicy.enabled=true,networkPolicy.apiServer.cidrs={10.0.0.1/32},ingress.enabled=true"
-	for _, set := range []string{"", full, full + ",rbac.roleKind=Role", "image.digest=sha256:" + strings.Repeat("a", 64),
-		"server.tls.secretName=hooks-tls,server.externalURL=https://hooks.example.com"} {
-		args := []string{"lint", "--strict", chart}
-		if set != "" {
-			args = append(args, "--set", set)
-		}
+	for _, set := range []string{jobs, full, full + ",rbac.roleKind=Role", jobs + ",image.digest=sha256:" + strings.Repeat("a", 64),
+		jobs + ",server.tls.secretName=hooks-tls,server.externalURL=https://hooks.example.com"} {
+		args := []string{"lint", "--strict", chart, "--set", set}
 		if out, err := exec.Command(helm, args...).CombinedOutput(); err != nil {
 			t.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 	// helm lint reports a template's fail only as INFO: render instead.
 	for set, want := range map[string]string{
-		"server.allNamespaces=true":           "server.allNamespaces was removed",
-		"networkPolicy.enabled=true":          "networkPolicy.apiServer.cidrs is required",
-		"server.namespaces={Not_A_Namespace}": "is not a namespace name",
-		"rbac.roleKind=ClusterRoleBinding":    "rbac.roleKind must be ClusterRole or Role",
+		jobs + ",server.allNamespaces=true":        "server.allNamespaces was removed",
+		jobs + ",networkPolicy.enabled=true":       "networkPolicy.apiServer.cidrs is required",
+		"server.namespaces={Not_A_Namespace}":      "is not a namespace name",
+		jobs + ",rbac.roleKind=ClusterRoleBinding": "rbac.roleKind must be ClusterRole or Role",
 	} {
 		out, err := exec.Command(helm, "template", "hooks", chart, "--set", set).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), want) {
@@ -76,7 +75,7 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 		}
 	}
 	for _, set := range []string{"leaderElection.enabled=false", "notifications.enabled=false"} {
-		out, err := exec.Command(helm, "template", "hooks", chart, "-n", "hooks", "--set", set).CombinedOutput()
+		out, err := exec.Command(helm, "template", "hooks", chart, "-n", "hooks", "--set", jobs+","+set).CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm template --set %s: %v\n%s", set, err, out)
 		}
@@ -84,11 +83,8 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 			t.Errorf("--set %s: want one RoleBinding and no Lease rule:\n%s", set, m)
 		}
 	}
-	for _, set := range []string{"", full, full + ",rbac.roleKind=Role"} {
-		args := []string{"template", "hooks", chart, "-n", "hooks"}
-		if set != "" {
-			args = append(args, "--set", set)
-		}
+	for _, set := range []string{jobs, full, full + ",rbac.roleKind=Role"} {
+		args := []string{"template", "hooks", chart, "-n", "hooks", "--set", set}
 		out, err := exec.Command(helm, args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm template --set %s: %v\n%s", set, err, out)
@@ -97,8 +93,8 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 		if strings.Contains(m, "kind: ClusterRoleBinding") {
 			t.Errorf("--set %s renders a ClusterRoleBinding", set)
 		}
-		want := []string{"hooks"}
-		if set != "" {
+		want := []string{"jobs"}
+		if set != jobs {
 			want = []string{"jobs-a", "jobs-b"}
 		}
 		// One per served namespace, and the Lease's in the release namespace.
@@ -156,8 +152,9 @@ func releaseRecords(t *testing.T, ns, job string) int {
 // that it never was forbidden anything.
 func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	t.Parallel()
-	ns := cluster.Namespace(t, false)
-	user, saToken := installHookChart(t, ns)
+	// The chart in a namespace of its own, serving the jobs namespace (N4).
+	home, ns := cluster.Namespace(t, false), cluster.Namespace(t, false)
+	user, saToken := installHookChart(t, home, "server.namespaces={"+ns+"}")
 
 	files := filepath.Join(t.TempDir(), "app.conf")
 	if err := os.WriteFile(files, []byte("x=1\n"), 0o644); err != nil {
@@ -167,7 +164,7 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	_, token := createHook(t, ns, "deploy", "CI")
 	// The chart's Lease: hooks-shipjob-hooks in the release namespace.
 	srv := startHookServer(t, "--namespaces", ns, "--token", saToken, "--rate-limit", "0",
-		"--leader-election-namespace", ns, "--leader-election-lease-name", "hooks-shipjob-hooks",
+		"--leader-election-namespace", home, "--leader-election-lease-name", "hooks-shipjob-hooks",
 		"--leader-election-lease-duration", "3s", "--leader-election-renew-deadline", "2s", "--leader-election-retry-period", "500ms")
 	// Install, then upgrades well past the history limit (pruning twice),
 	// with files. run.MaxHistory (3) + pruneSlack (5).
@@ -332,4 +329,80 @@ func auditedRequests(t *testing.T, user string) (used, forbidden []string) {
 	sort.Strings(used)
 	sort.Strings(forbidden)
 	return used, forbidden
+}
+
+// TestHookChartRefusesItsReleaseNamespace: server.namespaces must be set,
+// and may contain the release namespace only with
+// server.allowReleaseNamespace=true, since the server could otherwise
+// rewrite the chart's own release records (N4). helm template refuses with
+// one line naming the value; helm install of a refused value writes
+// nothing to the cluster.
+func TestHookChartRefusesItsReleaseNamespace(t *testing.T) {
+	t.Parallel()
+	helm := helm3(t)
+	chart := hookChart(t)
+	home := cluster.Namespace(t, false)
+	required := "server.namespaces is required: the jobs namespaces to serve, other than the release namespace " + strconv.Quote(home)
+	contains := "server.namespaces contains the release namespace " + strconv.Quote(home) + ": the server could rewrite this chart's own release records"
+	for _, tc := range []struct {
+		name string
+		set  []string
+		want string // the error, or "" for a chart that renders
+		args string // with want "": the server's --namespaces
+	}{
+		{"empty", nil, required, ""},
+		{"empty list", []string{"server.namespaces={}"}, required, ""},
+		{"empty without RBAC", []string{"rbac.create=false", "serviceAccount.create=false", "serviceAccount.name=hooks"}, required, ""},
+		{"not a list", []string{"server.namespaces=jobs"}, `server.namespaces must be a list, e.g. --set 'server.namespaces={jobs}', not "jobs"`, ""},
+		{"release namespace", []string{"server.namespaces={" + home + "}"}, contains, ""},
+		{"release namespace among others", []string{"server.namespaces={jobs," + home + "}"}, contains, ""},
+		{"release namespace, not allowed", []string{"server.namespaces={" + home + "}", "server.allowReleaseNamespace=false"}, contains, ""},
+		{"release namespace allowed", []string{"server.namespaces={" + home + "}", "server.allowReleaseNamespace=true"}, "", home},
+		{"other namespace", []string{"server.namespaces={jobs}"}, "", "jobs"},
+		{"other namespace, allowed anyway", []string{"server.namespaces={jobs}", "server.allowReleaseNamespace=true"}, "", "jobs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"template", "hooks", chart, "-n", home}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			cmd := exec.Command(helm, args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+				}
+				if arg := "--namespaces=" + tc.args; !strings.Contains(string(out), arg) {
+					t.Errorf("server args lack %s", arg)
+				}
+				if n := strings.Count(string(out), "namespace: "+tc.args+"\n"); n < 1 {
+					t.Errorf("no RoleBinding in %s", tc.args)
+				}
+				return
+			}
+			msg := strings.TrimSpace(stderr.String())
+			if err == nil || !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") || len(out) != 0 {
+				t.Fatalf("helm %s: %v, stderr %q, stdout %d bytes; want one line with %q and no output", strings.Join(args, " "), err, msg, len(out), tc.want)
+			}
+			// A real install of the same values fails alike and writes nothing.
+			fingerprint := func() string {
+				return cluster.Kubectl(t, "-n", home, "get", "secrets,serviceaccounts,deployments,services,roles,rolebindings,poddisruptionbudgets,leases",
+					"-o", "custom-columns=KIND:.kind,NAME:.metadata.name,RV:.metadata.resourceVersion", "--sort-by=.metadata.name")
+			}
+			before := fingerprint()
+			install := append([]string{"install", "hooks", chart, "-n", home, "--kubeconfig", cluster.Shared.Kubeconfig}, args[4:]...)
+			if out, err := exec.Command(helm, install...).CombinedOutput(); err == nil || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("helm %s: %v, want an error %q\n%s", strings.Join(install, " "), err, tc.want, out)
+			}
+			if after := fingerprint(); after != before {
+				t.Errorf("a refused install changed namespace %s:\nbefore:\n%s\nafter:\n%s", home, before, after)
+			}
+			if out := cluster.Kubectl(t, "get", "clusterroles,roles,rolebindings", "-A", "-l", "app.kubernetes.io/instance=hooks",
+				"-o", `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}`); strings.Contains(out, home) {
+				t.Errorf("a refused install created RBAC objects:\n%s", out)
+			}
+		})
+	}
 }

@@ -49,18 +49,30 @@ app.kubernetes.io/component: deploy-hooks
 
 {{/*
 The served namespaces, sorted, unique and comma-separated: server.namespaces,
-else the release namespace. Every namespace is never an option (H4 of the
-2026-11-30 review, docs/security.md).
+which must be set. Every namespace is never an option (H4 of the 2026-11-30
+review), and the release namespace only with server.allowReleaseNamespace
+(N4 of the 2026-12-06 review): serving it would let the server rewrite this
+chart's own Helm release records, which an administrator's `helm rollback`
+then applies with the administrator's rights (docs/security.md).
 */}}
 {{- define "shipjob-hooks.namespaces" -}}
 {{- if .Values.server.allNamespaces }}
 {{- fail "server.allNamespaces was removed: list the namespaces to serve in server.namespaces (see docs/security.md)" }}
 {{- end }}
-{{- $namespaces := .Values.server.namespaces | default (list .Release.Namespace) }}
+{{- $namespaces := .Values.server.namespaces }}
+{{- if not $namespaces }}
+{{- fail (printf "server.namespaces is required: the jobs namespaces to serve, other than the release namespace %q, e.g. --set 'server.namespaces={jobs}' (see docs/security.md)" .Release.Namespace) }}
+{{- end }}
+{{- if not (kindIs "slice" $namespaces) }}
+{{- fail (printf "server.namespaces must be a list, e.g. --set 'server.namespaces={jobs}', not %q" (toString $namespaces)) }}
+{{- end }}
 {{- range $namespaces }}
 {{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" (toString .)) }}
 {{- fail (printf "server.namespaces: %q is not a namespace name" (toString .)) }}
 {{- end }}
+{{- end }}
+{{- if and (has .Release.Namespace $namespaces) (not .Values.server.allowReleaseNamespace) }}
+{{- fail (printf "server.namespaces contains the release namespace %q: the server could rewrite this chart's own release records, which a later helm rollback applies; install the chart in a namespace of its own, or set server.allowReleaseNamespace=true on purpose (see docs/security.md)" .Release.Namespace) }}
 {{- end }}
 {{- $namespaces | uniq | sortAlpha | join "," }}
 {{- end }}
