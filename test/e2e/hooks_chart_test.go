@@ -111,13 +111,18 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 }
 
 // installHookChart installs the chart as release "hooks" in ns with extra
-// --set values and returns the server's ServiceAccount user name and token.
+// --set values (or flags, such as --values=FILE, when they start with "-")
+// and returns the server's ServiceAccount user name and token.
 func installHookChart(t *testing.T, ns string, set ...string) (user, token string) {
 	t.Helper()
 	args := []string{"install", "hooks", hookChart(t), "-n", ns, "--kubeconfig", cluster.Shared.Kubeconfig,
 		"--set", "image.repository=example.com/acme/sim", "--set", "image.tag=1", "--wait", "--timeout", "90s"}
 	for _, s := range set {
-		args = append(args, "--set", s)
+		if strings.HasPrefix(s, "-") {
+			args = append(args, s)
+		} else {
+			args = append(args, "--set", s)
+		}
 	}
 	if out, err := exec.Command(helm3(t), args...).CombinedOutput(); err != nil {
 		t.Fatalf("helm install: %v\n%s", err, out)
@@ -128,6 +133,37 @@ func installHookChart(t *testing.T, ns string, set ...string) (user, token strin
 	}
 	sa := "hooks-shipjob-hooks"
 	return "system:serviceaccount:" + ns + ":" + sa, strings.TrimSpace(cluster.Kubectl(t, "-n", ns, "create", "token", sa))
+}
+
+// webhookEgressExample writes the networkPolicy.extraEgress example of the
+// chart's values.yaml comments (public https receivers) to a values file
+// and returns its path, so the documented example is the one tested.
+func webhookEgressExample(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(hookChart(t), "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "  #   "
+	var example []string
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if len(example) == 0 && (!ok || rest != "extraEgress:") {
+			continue
+		}
+		if !ok {
+			break
+		}
+		example = append(example, "  "+rest)
+	}
+	if len(example) < 2 {
+		t.Fatalf("no extraEgress example in the chart's values.yaml")
+	}
+	file := filepath.Join(t.TempDir(), "egress.yaml")
+	if err := os.WriteFile(file, []byte("networkPolicy:\n"+strings.Join(example, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // releaseRecords counts the Helm release record Secrets of job in ns.
@@ -218,15 +254,15 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 // namespace serving two others: the server (with the chart's ServiceAccount
 // token) triggers the hooks of both, a hook in a third namespace is 404,
 // and the ServiceAccount can touch no Secret outside the two (H4). The
-// NetworkPolicy and the PDB (unhealthyPodEvictionPolicy) are accepted by the
-// API server (L7).
+// NetworkPolicy (with values.yaml's webhook egress example) and the PDB
+// (unhealthyPodEvictionPolicy) are accepted by the API server (L7).
 func TestHookChartServesListedNamespacesOnly(t *testing.T) {
 	t.Parallel()
 	home, a, b, other := cluster.Namespace(t, false), cluster.Namespace(t, false), cluster.Namespace(t, false), cluster.Namespace(t, false)
 	// The NetworkPolicy is not enforced here (no CNI), but the API server
 	// validates it.
 	user, saToken := installHookChart(t, home, "server.namespaces={"+a+","+b+"}",
-		"networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={127.0.0.1/32}")
+		"networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={127.0.0.1/32}", "--values="+webhookEgressExample(t))
 	tokens := map[string]string{}
 	for _, ns := range []string{a, b, other} {
 		createSimJob(t, ns, "deploy")
@@ -278,7 +314,11 @@ func TestHookChartServesListedNamespacesOnly(t *testing.T) {
 	if got := cluster.Kubectl(t, "-n", home, "get", "pdb/hooks-shipjob-hooks", "-o", "jsonpath={.spec.unhealthyPodEvictionPolicy}"); got != "AlwaysAllow" {
 		t.Errorf("PDB unhealthyPodEvictionPolicy %q, want AlwaysAllow", got)
 	}
-	cluster.Kubectl(t, "-n", home, "get", "networkpolicy/hooks-shipjob-hooks")
+	// The webhook egress example of values.yaml, as the API server accepted it.
+	if got := cluster.Kubectl(t, "-n", home, "get", "networkpolicy/hooks-shipjob-hooks", "-o",
+		`jsonpath={range .spec.egress[*].to[*].ipBlock}{.cidr} except {.except}{"\n"}{end}`); !strings.Contains(got, `0.0.0.0/0 except ["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16","100.64.0.0/10","169.254.0.0/16"]`) {
+		t.Errorf("NetworkPolicy egress lacks the webhook example:\n%s", got)
+	}
 	used, forbidden := auditedRequests(t, user)
 	if len(forbidden) > 0 || len(used) == 0 {
 		t.Fatalf("forbidden to the chart's role: %v (used %v)", forbidden, used)
