@@ -169,8 +169,8 @@ func TestHookChartRoleIsEnoughInEveryMode(t *testing.T) {
 					t.Errorf("the calls did not %s under the chart's role (used %v)", v, used)
 				}
 			}
-			if notified := slices.Contains(used, "update jobs.batch"); notified != mode.notify {
-				t.Errorf("run-end processing (update jobs.batch) %v, want %v (used %v)", notified, mode.notify, used)
+			if mode.notify && !slices.Contains(used, "update jobs.batch") {
+				t.Errorf("run-end processing did not update jobs.batch under the chart's role (used %v)", used)
 			}
 		})
 	}
