@@ -45,7 +45,7 @@ func hookChart(t *testing.T) string {
 }
 
 // TestHookChartLintsAndRendersNoClusterBinding: helm lint --strict passes
-// for the minimal values (a served namespace) and for a namespace list with
+// for the defaults, a served namespace and for a namespace list with
 // NetworkPolicy and Ingress; the removed server.allNamespaces and a
 // NetworkPolicy without the API server's address are refused; no values
 // render a ClusterRoleBinding (H4, L7).
@@ -55,9 +55,13 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 	chart := hookChart(t)
 	const jobs = "server.namespaces={jobs}"
 	full := "server.namespaces={jobs-b,jobs-a},networkPolicy.enabled=true,networkPolicy.apiServer.cidrs={10.0.0.1/32},ingress.enabled=true"
-	for _, set := range []string{jobs, full, full + ",rbac.roleKind=Role", jobs + ",image.digest=sha256:" + strings.Repeat("a", 64),
+	// The defaults too: lint reports the required server.namespaces as INFO.
+	for _, set := range []string{"", jobs, full, full + ",rbac.roleKind=Role", jobs + ",image.digest=sha256:" + strings.Repeat("a", 64),
 		jobs + ",server.tls.secretName=hooks-tls,server.externalURL=https://hooks.example.com"} {
-		args := []string{"lint", "--strict", chart, "--set", set}
+		args := []string{"lint", "--strict", chart}
+		if set != "" {
+			args = append(args, "--set", set)
+		}
 		if out, err := exec.Command(helm, args...).CombinedOutput(); err != nil {
 			t.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
