@@ -146,6 +146,7 @@ func TestHookChartServedNamespaces(t *testing.T) {
 	}{
 		{"unset", nil, required, ""},
 		{"empty", map[string]any{"namespaces": []any{}}, required, ""},
+		{"an empty name", map[string]any{"namespaces": []any{""}}, required, ""},
 		{"empty, allowed", map[string]any{"namespaces": []any{}, "allowReleaseNamespace": true}, required, ""},
 		{"a string", map[string]any{"namespaces": "jobs"}, `server.namespaces must be a list, e.g. --set 'server.namespaces={jobs}', not "jobs"`, ""},
 		{"release namespace", map[string]any{"namespaces": []any{"hooks"}}, contains, ""},

@@ -396,6 +396,7 @@ func TestHookChartRefusesItsReleaseNamespace(t *testing.T) {
 	}{
 		{"empty", nil, required, ""},
 		{"empty list", []string{"server.namespaces={}"}, required, ""},
+		{"null", []string{"server.namespaces=null"}, required, ""},
 		{"empty without RBAC", []string{"rbac.create=false", "serviceAccount.create=false", "serviceAccount.name=hooks"}, required, ""},
 		{"not a list", []string{"server.namespaces=jobs"}, `server.namespaces must be a list, e.g. --set 'server.namespaces={jobs}', not "jobs"`, ""},
 		{"release namespace", []string{"server.namespaces={" + home + "}"}, contains, ""},
@@ -426,9 +427,13 @@ func TestHookChartRefusesItsReleaseNamespace(t *testing.T) {
 				}
 				return
 			}
-			msg := strings.TrimSpace(stderr.String())
+			// One line, and helm template's own hint after it.
+			msg, hint, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
+			if hint = strings.TrimSpace(hint); hint != "" && hint != "Use --debug flag to render out invalid YAML" {
+				msg += "\n" + hint
+			}
 			if err == nil || !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") || len(out) != 0 {
-				t.Fatalf("helm %s: %v, stderr %q, stdout %d bytes; want one line with %q and no output", strings.Join(args, " "), err, msg, len(out), tc.want)
+				t.Fatalf("helm %s: %v, stderr %q, stdout %d bytes; want one line with %q and no output", strings.Join(args, " "), err, stderr.String(), len(out), tc.want)
 			}
 			// A real install of the same values fails alike and writes nothing.
 			fingerprint := func() string {

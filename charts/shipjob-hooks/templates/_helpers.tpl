@@ -60,11 +60,13 @@ then applies with the administrator's rights (docs/security.md).
 {{- fail "server.allNamespaces was removed: list the namespaces to serve in server.namespaces (see docs/security.md)" }}
 {{- end }}
 {{- $namespaces := .Values.server.namespaces }}
+{{- if and $namespaces (not (kindIs "slice" $namespaces)) }}
+{{- fail (printf "server.namespaces must be a list, e.g. --set 'server.namespaces={jobs}', not %q" (toString $namespaces)) }}
+{{- end }}
+{{- /* --set 'server.namespaces={}' is a list of one empty string. */}}
+{{- $namespaces = $namespaces | default (list) | compact }}
 {{- if not $namespaces }}
 {{- fail (printf "server.namespaces is required: the jobs namespaces to serve, other than the release namespace %q, e.g. --set 'server.namespaces={jobs}' (see docs/security.md)" .Release.Namespace) }}
-{{- end }}
-{{- if not (kindIs "slice" $namespaces) }}
-{{- fail (printf "server.namespaces must be a list, e.g. --set 'server.namespaces={jobs}', not %q" (toString $namespaces)) }}
 {{- end }}
 {{- range $namespaces }}
 {{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" (toString .)) }}
