@@ -441,7 +441,7 @@ func TestHookChartRefusesItsReleaseNamespace(t *testing.T) {
 					"-o", "custom-columns=KIND:.kind,NAME:.metadata.name,RV:.metadata.resourceVersion", "--sort-by=.metadata.name")
 			}
 			before := fingerprint()
-			install := append([]string{"install", "hooks", chart, "-n", home, "--kubeconfig", cluster.Shared.Kubeconfig}, args[4:]...)
+			install := append([]string{"install", "hooks", chart, "-n", home, "--kubeconfig", cluster.Shared.Kubeconfig}, args[5:]...)
 			if out, err := exec.Command(helm, install...).CombinedOutput(); err == nil || !strings.Contains(string(out), tc.want) {
 				t.Fatalf("helm %s: %v, want an error %q\n%s", strings.Join(install, " "), err, tc.want, out)
 			}
