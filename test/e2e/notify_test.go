@@ -253,7 +253,7 @@ func TestNotifyRefusesPrivateAddresses(t *testing.T) {
 
 	states := waitEnded(t, ns, run, 90*time.Second)
 	plainStates := waitEnded(t, plainNS, plainRun, 90*time.Second)
-	expectStates(t, run, states, map[int][2]string{0: {"refused", "loopback"}, 1: {"refused", "link-local"}})
+	expectStates(t, run, states, map[int][2]string{0: {"refused", "loopback"}, 1: {"refused", "cloud metadata"}})
 	expectStates(t, plainRun, plainStates, map[int][2]string{0: {"refused", "plain http"}})
 	for _, s := range append(states, plainStates...) {
 		if strings.Contains(s.Summary, "s3cr3t-path") {
