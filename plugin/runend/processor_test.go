@@ -25,8 +25,8 @@ import (
 // receiver answers with codes in turn (the last one from then on) and
 // records what it got.
 type receiver struct {
-	mu     sync.Mutex
-	codes  []int
+	mu      sync.Mutex
+	codes   []int
 	bodies  [][]byte
 	sigs    []string
 	ids     []string
