@@ -1,6 +1,7 @@
 package runend
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -138,8 +139,9 @@ func TestRunEndSignsPerWebhookWithTimestamp(t *testing.T) {
 	}
 	for _, d := range deliveries(t, got) {
 		u := []string{a, b}[d.Target]
-		plain := sha256.Sum256([]byte(u))
-		if d.URLHash == hex.EncodeToString(plain[:8]) || d.URLHash != urlHash([]byte(rotated), u) {
+		m := hmac.New(sha256.New, []byte(rotated))
+		m.Write([]byte("shipjob-url-hash:" + u))
+		if keyed := hex.EncodeToString(m.Sum(nil)[:8]); d.URLHash != keyed {
 			t.Errorf("target %d: urlHash %s is not keyed with the signing secret", d.Target, d.URLHash)
 		}
 	}
