@@ -11,7 +11,7 @@ import (
 
 // breaker backs off receivers' hosts that keep failing: after threshold
 // tries in a row to one host of one namespace got no answer (no
-// connection, timeout) or a 429/5xx, tries to it are not made for a
+// connection, timeout: what holds a delivery slot), tries to it are not made for a
 // cool-down (doubling while it goes on failing, at most maxCool); the first
 // try after it is a probe. It remembers at most size hosts (the least
 // recently used are forgotten), keyed by namespace too, so a namespace
@@ -52,7 +52,7 @@ func (b *breaker) result(ns, host string, a notify.Attempt, now time.Time) {
 	if b == nil || host == "" || a.Refused {
 		return
 	}
-	failed := a.Err != nil && a.Retryable
+	failed := a.Err != nil && a.Retryable && a.Status == 0 // any HTTP answer closes it
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := breakerKey{ns, host}

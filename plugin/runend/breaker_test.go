@@ -11,7 +11,8 @@ import (
 
 // TestBreakerBacksOffFailingHosts: after 3 failed tries in a row a host is
 // backed off for the cool-down (doubling on a failed probe), per namespace;
-// an answer closes it; 4xx and refusals do not count; memory is bounded.
+// an answer (even a 503) closes it; refusals do not count; memory is
+// bounded.
 func TestBreakerBacksOffFailingHosts(t *testing.T) {
 	b := newBreaker(3, time.Second, 3*time.Second, 2)
 	now := time.Unix(1000, 0)
@@ -19,13 +20,13 @@ func TestBreakerBacksOffFailingHosts(t *testing.T) {
 	for range 2 {
 		b.result("a", "h:443", fail, now)
 	}
-	b.result("a", "h:443", notify.Attempt{Err: errors.New("404"), Status: 404}, now) // an answer: resets
+	b.result("a", "h:443", notify.Attempt{Err: errors.New("503"), Status: 503, Retryable: true}, now) // an answer: resets
 	b.result("a", "h:443", notify.Attempt{Err: errors.New("refused"), Refused: true}, now)
 	for range 2 {
 		b.result("a", "h:443", fail, now)
 	}
 	if !b.allow("a", "h:443", now) {
-		t.Fatal("backed off after 2 failures in a row (a 4xx answer in between), want 3")
+		t.Fatal("backed off after 2 failures in a row (a 503 answer in between), want 3")
 	}
 	b.result("a", "h:443", fail, now)
 	if b.allow("a", "h:443", now) || b.allow("a", "h:443", now.Add(999*time.Millisecond)) {

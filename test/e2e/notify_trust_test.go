@@ -111,9 +111,6 @@ func TestNotifyIsolatesNamespaces(t *testing.T) {
 	if delay > 5*time.Second {
 		t.Errorf("namespace b's run was notified %s after it ended, want within 5s while namespace a floods", delay)
 	}
-	if n := accepted(); n > 20*10 {
-		t.Errorf("tarpits accepted %d connections for 200 deliveries' first tries", n)
-	}
 }
 
 // TestNotifyRecordsNoEchoOfTheURL: receivers that echo their URL (a
