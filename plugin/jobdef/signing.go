@@ -13,8 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// A job's notifications are signed (HMAC-SHA256 of the body, header
-// X-Shipjob-Signature-256) with a secret of its own, kept in a Secret of its
+// A job's notifications are signed (per webhook, with a timestamp and the
+// delivery id: plugin/notify's sign.go) with a secret of its own, kept in a Secret of its
 // own so that `get -o yaml` never shows it: SigningSecretPrefix+name, of
 // type SigningSecretType, owned by the job's Secret (the garbage collector
 // deletes it with the job). It is made when a job first has notifications

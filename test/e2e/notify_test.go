@@ -234,9 +234,10 @@ func TestNotifyRetries(t *testing.T) {
 	}
 }
 
-// TestNotifyRefusesPrivateAddresses: without --webhook-allow-private,
-// loopback and link-local receivers are refused before any request, and
-// without --webhook-allow-insecure plain http is; the run's annotation
+// TestNotifyRefusesPrivateAddresses: without --webhook-allow-cidrs,
+// loopback receivers are refused before any request, the metadata address
+// always, and without --webhook-allow-insecure plain http is (also with the
+// deprecated --webhook-allow-private); the run's annotation
 // says why, without the URL.
 func TestNotifyRefusesPrivateAddresses(t *testing.T) {
 	t.Parallel()
