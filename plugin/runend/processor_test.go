@@ -369,8 +369,16 @@ func TestRunEndRetriesHoldNoWorker(t *testing.T) {
 	})
 	s.p.cfg.Workers = 1
 	s.p.cfg.Policy = notify.Policy{Tries: 3, Initial: 300 * time.Millisecond, Max: time.Second}
-	go func() { // b ends a moment after a's first try failed
-		time.Sleep(100 * time.Millisecond)
+	go func() { // b ends right after a's first try failed
+		for {
+			mu.Lock()
+			n := len(order)
+			mu.Unlock()
+			if n > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		_, _ = s.cs.BatchV1().Jobs("ns").Create(context.Background(), b, metav1.CreateOptions{})
 	}()
 	jobs := s.runUntil(t, "migrate-a", "migrate-b")
