@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,25 +49,31 @@ type HooksServeOptions struct {
 	TLSCertFile     string
 	TLSKeyFile      string
 	// Run ends (issue 15): leader election and notifications.
-	Notifications        bool
-	LeaderElection       bool
-	LeaderNamespace      string
-	LeaseName            string
-	LeaderIdentity       string
-	LeaseDuration        time.Duration
-	RenewDeadline        time.Duration
-	RetryPeriod          time.Duration
-	WebhookAllowInsecure bool
-	WebhookAllowPrivate  bool
-	WebhookTimeout       time.Duration
-	WebhookTries         int
-	WebhookRetryInitial  time.Duration
+	Notifications         bool
+	LeaderElection        bool
+	LeaderNamespace       string
+	LeaseName             string
+	LeaderIdentity        string
+	LeaseDuration         time.Duration
+	RenewDeadline         time.Duration
+	RetryPeriod           time.Duration
+	WebhookAllowInsecure  bool
+	WebhookAllowPrivate   bool // deprecated: WebhookAllowCIDRs
+	WebhookAllowCIDRs     []string
+	WebhookDenyCIDRs      []string
+	ClusterCIDRs          []string
+	WebhookConnectTimeout time.Duration
+	WebhookTimeout        time.Duration
+	WebhookTries          int
+	WebhookRetryInitial   time.Duration
 
 	trusted []netip.Prefix
-	flags   *genericclioptions.ConfigFlags
-	engine  run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
-	target  target
-	level   slog.Level
+	// Parsed --webhook-allow-cidrs, --webhook-deny-cidrs, --cluster-cidrs.
+	allowCIDRs, denyCIDRs, clusterCIDRs []netip.Prefix
+	flags                               *genericclioptions.ConfigFlags
+	engine                              run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
+	target                              target
+	level                               slog.Level
 	genericiooptions.IOStreams
 }
 
@@ -105,9 +113,11 @@ and cancelled runs), records an Event on its Job (RunSucceeded, RunFailed,
 RunCancelled), counts it in the metrics, and POSTs the job's notifications,
 signed, with retries for network errors, 429 and 5xx; each delivery is recorded
 on the run (runs -o wide: NOTIFIED). Runs that ended while no server ran are
-processed when one starts. Receivers on loopback, private or link-local
-addresses or the API server's, and plain http, are refused unless
---webhook-allow-private / --webhook-allow-insecure.
+processed when one starts. Cloud metadata addresses are never notified;
+loopback, private, link-local, CGNAT and the other internal ranges, the
+cluster's networks (--cluster-cidrs) and the API server's addresses are
+refused unless --webhook-allow-cidrs covers them; --webhook-deny-cidrs
+refuses more; plain http is refused unless --webhook-allow-insecure.
 
 Run any number of replicas: state lives in the API server, and triggers of
 one job are serialized across replicas. Logs are JSON lines on stderr (requests
@@ -146,8 +156,13 @@ triggers before exiting.`,
 	f.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", 10*time.Second, "A leader that cannot renew within this stops leading (shorter than the lease duration)")
 	f.DurationVar(&o.RetryPeriod, "leader-election-retry-period", 2*time.Second, "How often replicas try to take or renew the Lease")
 	f.BoolVar(&o.WebhookAllowInsecure, "webhook-allow-insecure", false, "Send notifications over plain http too (default: https only)")
-	f.BoolVar(&o.WebhookAllowPrivate, "webhook-allow-private", false, "Send notifications to loopback, private, link-local (cloud metadata) and the cluster's API addresses too (default: refused)")
-	f.DurationVar(&o.WebhookTimeout, "webhook-timeout", 10*time.Second, "Longest wait for a webhook's answer, per try")
+	f.BoolVar(&o.WebhookAllowPrivate, "webhook-allow-private", false, "Allow every internal range, as --webhook-allow-cidrs listing them would (never cloud metadata addresses)")
+	_ = f.MarkDeprecated("webhook-allow-private", "use --webhook-allow-cidrs with the ranges to allow, e.g. 127.0.0.0/8,10.0.0.0/8")
+	f.StringSliceVar(&o.WebhookAllowCIDRs, "webhook-allow-cidrs", nil, "Ranges notifications may go to although internal (loopback, private, link-local, CGNAT, …, --cluster-cidrs, the API server's addresses), e.g. 127.0.0.0/8,10.20.0.0/16; cloud metadata addresses stay refused")
+	f.StringSliceVar(&o.WebhookDenyCIDRs, "webhook-deny-cidrs", nil, "Ranges notifications never go to, whatever --webhook-allow-cidrs says")
+	f.StringSliceVar(&o.ClusterCIDRs, "cluster-cidrs", nil, "The cluster's pod and service networks, IPv4 and IPv6 (e.g. 10.244.0.0/16,10.96.0.0/12,fd00:10:244::/56): refused as webhook receivers unless --webhook-allow-cidrs covers them")
+	f.DurationVar(&o.WebhookConnectTimeout, "webhook-connect-timeout", 5*time.Second, "Longest wait to connect to a webhook, TLS handshake included, per try")
+	f.DurationVar(&o.WebhookTimeout, "webhook-timeout", 10*time.Second, "Longest wait for a webhook's answer once connected, per try")
 	f.IntVar(&o.WebhookTries, "webhook-tries", 5, "Tries of a notification on network errors, 429 and 5xx (1-10)")
 	f.DurationVar(&o.WebhookRetryInitial, "webhook-retry-initial", 15*time.Second, "Wait before the second try; each further wait is 3 times longer (at most 4m)")
 	return cmd
@@ -162,6 +177,16 @@ func (o *HooksServeOptions) Complete(_ *cobra.Command, _ []string) error {
 	var err error
 	if o.trusted, err = hook.ParseTrustedProxies(o.TrustedProxies); err != nil {
 		return fmt.Errorf("invalid --trusted-proxies: want CIDRs or addresses such as 10.0.0.0/8: %w", err)
+	}
+	for _, c := range []struct {
+		flag string
+		in   []string
+		out  *[]netip.Prefix
+	}{{"--webhook-allow-cidrs", o.WebhookAllowCIDRs, &o.allowCIDRs}, {"--webhook-deny-cidrs", o.WebhookDenyCIDRs, &o.denyCIDRs},
+		{"--cluster-cidrs", o.ClusterCIDRs, &o.clusterCIDRs}} {
+		if *c.out, err = parseCIDRs(c.in); err != nil {
+			return fmt.Errorf("invalid %s: want CIDRs such as 10.0.0.0/8 or fd00::/8: %w", c.flag, err)
+		}
 	}
 	wrap := o.flags.WrapConfigFn
 	o.flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
@@ -211,8 +236,8 @@ func (o *HooksServeOptions) Validate() error {
 		return errors.New("--tls-cert-file and --tls-key-file must be given together")
 	case o.WebhookTries < 0 || o.WebhookTries > 10:
 		return errors.New("--webhook-tries must be between 1 and 10")
-	case o.WebhookTimeout < 0 || o.WebhookRetryInitial < 0:
-		return errors.New("--webhook-timeout and --webhook-retry-initial must be positive")
+	case o.WebhookTimeout < 0 || o.WebhookRetryInitial < 0 || o.WebhookConnectTimeout < 0:
+		return errors.New("--webhook-timeout, --webhook-connect-timeout and --webhook-retry-initial must be positive")
 	case o.LeaderElection && o.LeaseDuration != 0 && (o.RetryPeriod <= 0 || o.RenewDeadline <= o.RetryPeriod || o.LeaseDuration <= o.RenewDeadline):
 		return errors.New("leader election needs --leader-election-retry-period < --leader-election-renew-deadline < --leader-election-lease-duration")
 	case o.LeaderNamespace != "" && len(validation.IsDNS1123Label(o.LeaderNamespace)) > 0:
@@ -286,7 +311,7 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 	}
 	metrics := runend.NewMetrics()
 	cfg.Collectors = append(cfg.Collectors, metrics.Collectors()...)
-	lead, err := o.runEnds(ns, log, metrics)
+	lead, err := o.runEnds(ctx, ns, log, metrics)
 	if err != nil {
 		return err
 	}
@@ -306,13 +331,18 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 
 // runEnds is the run-end processing of the served namespaces ns, under a
 // Lease unless --leader-election=false.
-func (o *HooksServeOptions) runEnds(ns string, log *slog.Logger, metrics *runend.Metrics) (func(context.Context) error, error) {
+func (o *HooksServeOptions) runEnds(ctx context.Context, ns string, log *slog.Logger, metrics *runend.Metrics) (func(context.Context) error, error) {
 	restCfg, err := o.flags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
+	if o.WebhookAllowPrivate {
+		log.Warn("--webhook-allow-private is deprecated: it allows every internal range; use --webhook-allow-cidrs")
+	}
+	api := apiAddresses(ctx, net.DefaultResolver, log, restCfg.Host, os.Getenv("KUBERNETES_SERVICE_HOST"))
 	sender := notify.NewSender(notify.Options{AllowInsecure: o.WebhookAllowInsecure, AllowPrivate: o.WebhookAllowPrivate,
-		Deny: apiAddresses(restCfg.Host, os.Getenv("KUBERNETES_SERVICE_HOST")), Timeout: o.WebhookTimeout,
+		Allow: o.allowCIDRs, Deny: o.denyCIDRs, Internal: append(slices.Clone(o.clusterCIDRs), api...),
+		ConnectTimeout: o.WebhookConnectTimeout, Timeout: o.WebhookTimeout,
 		UserAgent: "kubectl-shipjob-hooks/" + version.Get().Version})
 	policy := notify.DefaultPolicy()
 	if o.WebhookTries > 0 {
@@ -364,19 +394,58 @@ func (o *HooksServeOptions) runEnds(ns string, log *slog.Logger, metrics *runend
 }
 
 // apiAddresses are the cluster's own API server addresses, refused as
-// webhook receivers (a notification must not become a request to the API
-// server): the kubeconfig's host and the in-cluster service address.
-func apiAddresses(hosts ...string) []netip.Prefix {
+// webhook receivers unless allowed (a notification must not become a
+// request to the API server): the kubeconfig's host and the in-cluster
+// service address, names resolved once at start (review N8).
+func apiAddresses(ctx context.Context, r *net.Resolver, log *slog.Logger, hosts ...string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, h := range hosts {
 		if u, err := url.Parse(h); err == nil && u.Host != "" {
 			h = u.Hostname()
 		}
-		if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
-			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		h = strings.Trim(h, "[]")
+		if h == "" {
+			continue
+		}
+		addrs := []netip.Addr{}
+		if a, err := netip.ParseAddr(h); err == nil {
+			addrs = append(addrs, a)
+		} else {
+			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			resolved, err := r.LookupNetIP(lctx, "ip", h)
+			cancel()
+			if err != nil {
+				log.Warn("the API server's name does not resolve: its addresses are not denied to webhooks by name", "host", h, "err", err.Error())
+			}
+			addrs = append(addrs, resolved...)
+		}
+		for _, a := range addrs {
+			a = a.Unmap().WithZone("")
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
 		}
 	}
 	return out
+}
+
+// parseCIDRs reads CIDRs (an address alone is its own /32 or /128).
+func parseCIDRs(in []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range in {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(c); err == nil && a.Zone() == "" {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", c)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // validExternalURL: empty, or an absolute http(s) URL with a host and no

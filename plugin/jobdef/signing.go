@@ -6,14 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// A job's notifications are signed (HMAC-SHA256 of the body, header
-// X-Shipjob-Signature-256) with a secret of its own, kept in a Secret of its
+// A job's notifications are signed (per webhook, with a timestamp and the
+// delivery id: plugin/notify's sign.go) with a secret of its own, kept in a Secret of its
 // own so that `get -o yaml` never shows it: SigningSecretPrefix+name, of
 // type SigningSecretType, owned by the job's Secret (the garbage collector
 // deletes it with the job). It is made when a job first has notifications
@@ -22,7 +23,14 @@ const (
 	SigningSecretPrefix                   = "shipjob-notify-"
 	SigningSecretType   corev1.SecretType = "shipjob.dev/notify-signing-secret"
 	SigningSecretKey                      = "signing-secret"
-	KindSigningSecret                     = "notify-signing-secret"
+	// After a rotation the Secret keeps the previous secret under
+	// PreviousSigningSecretKey until PreviousUntilKey (RFC 3339):
+	// deliveries carry a signature under each meanwhile (review N9).
+	PreviousSigningSecretKey = "previous-signing-secret"
+	PreviousUntilKey         = "previous-valid-until"
+	// SigningSecretGrace is how long a rotated secret still signs.
+	SigningSecretGrace = 24 * time.Hour
+	KindSigningSecret  = "notify-signing-secret"
 	// signingSecretLen is the random bytes of a secret; its text is
 	// "whsec_" and their hex.
 	signingSecretLen = 32
@@ -61,7 +69,8 @@ func (s *Store) EnsureSigningSecret(ctx context.Context, j *Job, opts WriteOptio
 }
 
 // RotateSigningSecret replaces job j's signing secret (making one if it
-// has none) and returns the new one.
+// has none) and returns the new one. The previous one, if well-formed,
+// still signs for SigningSecretGrace from now, so that receivers can switch.
 func (s *Store) RotateSigningSecret(ctx context.Context, j *Job, opts WriteOptions) (string, error) {
 	value, sec, err := newSigningSecret(j)
 	if err != nil {
@@ -74,6 +83,10 @@ func (s *Store) RotateSigningSecret(ctx context.Context, j *Job, opts WriteOptio
 		_, err = secrets.Create(ctx, sec, metav1.CreateOptions{DryRun: opts.DryRun, FieldManager: opts.FieldManager})
 	case err == nil:
 		sec.ResourceVersion = old.ResourceVersion
+		if prev := old.Data[SigningSecretKey]; wellFormed(string(prev)) {
+			sec.Data[PreviousSigningSecretKey] = prev
+			sec.Data[PreviousUntilKey] = []byte(time.Now().Add(SigningSecretGrace).UTC().Format(time.RFC3339))
+		}
 		_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{DryRun: opts.DryRun, FieldManager: opts.FieldManager})
 	}
 	if err != nil {
@@ -82,21 +95,54 @@ func (s *Store) RotateSigningSecret(ctx context.Context, j *Job, opts WriteOptio
 	return value, nil
 }
 
-// SigningSecret reads job name's signing secret for a delivery. What it
-// reads is checked like any stored input: the Secret must be of its type,
-// labelled for the job, and hold one well-formed value.
+// SigningKeys are a job's signing secrets: the current one, and the
+// previous one during its grace period after a rotation.
+type SigningKeys struct {
+	Current, Previous []byte
+	PreviousUntil     time.Time
+}
+
+// Active are the secrets deliveries are signed with at now, the current
+// one first.
+func (k SigningKeys) Active(now time.Time) [][]byte {
+	if len(k.Previous) > 0 && now.Before(k.PreviousUntil) {
+		return [][]byte{k.Current, k.Previous}
+	}
+	return [][]byte{k.Current}
+}
+
+// SigningSecret reads job name's current signing secret.
 func (s *Store) SigningSecret(ctx context.Context, name string) ([]byte, error) {
+	k, err := s.SigningKeys(ctx, name)
+	return k.Current, err
+}
+
+// SigningKeys reads job name's signing secrets for a delivery. What it
+// reads is checked like any stored input: the Secret must be of its type,
+// labelled for the job, and hold well-formed values.
+func (s *Store) SigningKeys(ctx context.Context, name string) (SigningKeys, error) {
 	sec, err := s.Client.CoreV1().Secrets(s.Namespace).Get(ctx, SigningSecretName(name), metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("read the signing secret of job %s: %w", name, err)
+		return SigningKeys{}, fmt.Errorf("read the signing secret of job %s: %w", name, err)
 	}
 	v := string(sec.Data[SigningSecretKey])
-	hexPart, ok := strings.CutPrefix(v, "whsec_")
+	prev, until := sec.Data[PreviousSigningSecretKey], string(sec.Data[PreviousUntilKey])
+	untilT, untilErr := time.Parse(time.RFC3339, until)
 	if sec.Type != SigningSecretType || sec.Labels[LabelJob] != name || sec.Labels[LabelKind] != KindSigningSecret ||
-		!ok || len(hexPart) != 2*signingSecretLen || strings.Trim(hexPart, "0123456789abcdef") != "" {
-		return nil, fmt.Errorf("the signing secret of job %s (secret %s) is not one kubectl-shipjob made: rotate it with 'kubectl shipjob set %s --rotate-signing-secret'", name, sec.Name, name)
+		!wellFormed(v) || (len(prev) > 0 || until != "") && (!wellFormed(string(prev)) || untilErr != nil) {
+		return SigningKeys{}, fmt.Errorf("the signing secret of job %s (secret %s) is not one kubectl-shipjob made: rotate it with 'kubectl shipjob set %s --rotate-signing-secret'", name, sec.Name, name)
 	}
-	return []byte(v), nil
+	k := SigningKeys{Current: []byte(v)}
+	if len(prev) > 0 {
+		k.Previous, k.PreviousUntil = prev, untilT
+	}
+	return k, nil
+}
+
+// wellFormed: "whsec_" and the hex of signingSecretLen bytes.
+func wellFormed(v string) bool {
+	hexPart, ok := strings.CutPrefix(v, "whsec_")
+	return ok && len(hexPart) == 2*signingSecretLen && strings.Trim(hexPart, "0123456789abcdef") == ""
 }
 
 func newSigningSecret(j *Job) (string, *corev1.Secret, error) {

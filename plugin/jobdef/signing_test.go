@@ -53,12 +53,32 @@ func TestSigningSecretLifecycle(t *testing.T) {
 	if got, _ := store.SigningSecret(t.Context(), "migrate"); string(got) != rotated {
 		t.Fatalf("after rotation read %q", got)
 	}
+	// Review N9: during the grace period both sign, the new one first;
+	// after it only the new one.
+	keys, err := store.SigningKeys(t.Context(), "migrate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if a := keys.Active(now); len(a) != 2 || string(a[0]) != rotated || string(a[1]) != first {
+		t.Errorf("active right after the rotation: %q, want the new and the previous secret", a)
+	}
+	if a := keys.Active(now.Add(SigningSecretGrace - time.Minute)); len(a) != 2 {
+		t.Errorf("active a minute before the grace period ends: %d secrets, want 2", len(a))
+	}
+	if a := keys.Active(now.Add(SigningSecretGrace + time.Minute)); len(a) != 1 || string(a[0]) != rotated {
+		t.Errorf("active after the grace period: %q, want only the new secret", a)
+	}
 	// Edited by hand: refused, with how to fix it.
 	for name, edit := range map[string]func(){
 		"short":      func() { sec.Data[SigningSecretKey] = []byte("whsec_00") },
 		"not hex":    func() { sec.Data[SigningSecretKey] = []byte("whsec_" + strings.Repeat("z", 64)) },
 		"other type": func() { sec.Type = "Opaque" },
 		"other job":  func() { sec.Labels[LabelJob] = "other" },
+		"bad previous": func() {
+			sec.Data[PreviousSigningSecretKey], sec.Data[PreviousUntilKey] = []byte("whsec_00"), []byte("2030-01-01T00:00:00Z")
+		},
+		"bad previous time": func() { sec.Data[PreviousUntilKey] = []byte("tomorrow") },
 	} {
 		sec, _ = cs.CoreV1().Secrets("ns").Get(t.Context(), SigningSecretName("migrate"), metav1.GetOptions{})
 		edit()

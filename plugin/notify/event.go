@@ -8,10 +8,10 @@
 // finished run, then:
 //
 //	body, contentType, err := notify.Body(format, ev)
-//	headers := map[string]string{notify.HeaderDelivery: ev.DeliveryID}
-//	if len(secret) > 0 {
-//		headers[notify.HeaderSignature] = notify.Sign(secret, body)
-//	}
+//	now := time.Now()
+//	headers := map[string]string{notify.HeaderDelivery: ev.DeliveryID,
+//		notify.HeaderTimestamp: strconv.FormatInt(now.Unix(), 10),
+//		notify.HeaderSignature: notify.SignatureHeader(secrets, url, now, ev.DeliveryID, body)}
 //	res := sender.Deliver(ctx, notify.DefaultPolicy(), url, body, contentType, headers, nil)
 //	// res.Summary() goes to the run's annotation.
 //
@@ -40,7 +40,7 @@ const (
 const (
 	// HeaderDelivery carries Event.DeliveryID, for receivers to drop repeats.
 	HeaderDelivery = "X-Shipjob-Delivery"
-	// HeaderSignature carries Sign(secret, body).
+	// HeaderSignature carries SignatureHeader (see sign.go).
 	HeaderSignature = "X-Shipjob-Signature-256"
 )
 

@@ -53,7 +53,7 @@ func TestNotifyDeliverRefusedOnce(t *testing.T) {
 	rcv := newReceiver(t, ok)
 	r := NewSender(Options{AllowInsecure: true}).Deliver(t.Context(), fast, rcv.URL, nil, "application/json", nil, nil)
 	if !r.Refused || r.Tries != 1 || r.Delivered ||
-		r.Summary() != "refused: 127.0.0.1 is a loopback address (start the server with --webhook-allow-private to allow it)" {
+		r.Summary() != "refused: 127.0.0.1 is a loopback address (allow it with --webhook-allow-cidrs)" {
 		t.Errorf("%+v %q", r, r.Summary())
 	}
 	if rcv.hits.Load() != 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +13,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -21,16 +22,26 @@ import (
 type Options struct {
 	// AllowInsecure allows plain http:// targets; else they are refused.
 	AllowInsecure bool
-	// AllowPrivate allows every address. Else loopback, private (RFC 1918,
-	// fc00::/7), link-local (169.254.0.0/16 with the cloud metadata
-	// service, fe80::/10), unspecified, multicast, shared CGNAT
-	// (100.64.0.0/10), reserved IPv4 and Deny addresses are refused.
-	AllowPrivate bool
-	// Deny lists further ranges to refuse, e.g. the cluster's own API
-	// server addresses. AllowPrivate allows them too.
+	// Allow lists ranges to deliver to although internal (loopback,
+	// private, link-local, CGNAT, … and Internal): --webhook-allow-cidrs.
+	// Cloud metadata addresses stay refused whatever it says.
+	Allow []netip.Prefix
+	// Deny lists ranges always refused, whatever Allow says:
+	// --webhook-deny-cidrs.
 	Deny []netip.Prefix
-	// Timeout bounds one try, reading the answer included (default 10s).
-	Timeout time.Duration
+	// Internal lists the cluster's own ranges (pod and service networks,
+	// the API server's addresses): refused like private ranges, unless
+	// Allow covers them.
+	Internal []netip.Prefix
+	// AllowPrivate (deprecated: --webhook-allow-private) allows every
+	// internal range and Internal, as Allow listing them would; never cloud
+	// metadata addresses.
+	AllowPrivate bool
+	// ConnectTimeout bounds connecting, TLS handshake included (default
+	// 5s); Timeout bounds the wait for the answer after that (default 10s).
+	// A try takes at most their sum.
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
 	// UserAgent is the User-Agent header (default "kubectl-shipjob").
 	UserAgent string
 }
@@ -38,10 +49,10 @@ type Options struct {
 // Sender posts notifications. It is safe for concurrent use; make one and
 // keep it (it holds a connection pool).
 type Sender struct {
-	opt     Options
-	deny    []netip.Prefix
-	timeout time.Duration
-	client  *http.Client
+	opt              Options
+	policy           addrPolicy
+	connect, timeout time.Duration
+	client           *http.Client
 }
 
 // maxAnswer is how much of an answer's body is read before the connection
@@ -50,9 +61,12 @@ const maxAnswer = 64 << 10
 
 // NewSender returns a Sender with options o.
 func NewSender(o Options) *Sender {
-	s := &Sender{opt: o, deny: normalizeDeny(o.Deny), timeout: o.Timeout}
+	s := &Sender{opt: o, policy: newAddrPolicy(o), connect: o.ConnectTimeout, timeout: o.Timeout}
 	if s.timeout <= 0 {
 		s.timeout = 10 * time.Second
+	}
+	if s.connect <= 0 {
+		s.connect = 5 * time.Second
 	}
 	if s.opt.UserAgent == "" {
 		s.opt.UserAgent = "kubectl-shipjob"
@@ -60,17 +74,16 @@ func NewSender(o Options) *Sender {
 	// Control sees every address dialed, after resolution. The resolver
 	// has its own dialer, so DNS queries (to the cluster's DNS service, a
 	// private address) are not refused.
-	dialer := &net.Dialer{}
-	if !o.AllowPrivate {
-		dialer.Control = s.control
-	}
+	dialer := &net.Dialer{Timeout: s.connect, Control: s.control}
 	s.client = &http.Client{
 		Transport: &http.Transport{
-			Proxy:               nil, // a proxy would be the address checked, not the target
-			DialContext:         dialer.DialContext,
-			ForceAttemptHTTP2:   true,
-			MaxIdleConnsPerHost: 2,
-			IdleConnTimeout:     90 * time.Second,
+			Proxy:                 nil, // a proxy would be the address checked, not the target
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConnsPerHost:   2,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   s.connect,
+			ResponseHeaderTimeout: s.timeout,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -144,7 +157,7 @@ func (s *Sender) send(ctx context.Context, target string, body []byte, contentTy
 			return Attempt{Err: fmt.Errorf("invalid header %q", k)}
 		}
 	}
-	tryCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	tryCtx, cancel := context.WithTimeout(ctx, s.connect+s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(tryCtx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
@@ -159,28 +172,24 @@ func (s *Sender) send(ctx context.Context, target string, body []byte, contentTy
 	if err != nil {
 		return s.failure(ctx, tryCtx, err)
 	}
-	excerpt := drain(resp.Body)
+	// Only the status code and a fixed text are kept of an answer: its
+	// body or Location may echo the URL, which often holds a secret.
+	drain(resp.Body)
 	a := Attempt{Status: resp.StatusCode}
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 	case code >= 300 && code < 400:
-		if loc := resp.Header.Get("Location"); loc != "" {
-			a.Err = fmt.Errorf("receiver answered %s: redirect to %s not followed", statusText(code), clean(loc, 200))
-		} else {
-			a.Err = fmt.Errorf("receiver answered %s (a redirect, not followed)", statusText(code))
-		}
+		a.Err = fmt.Errorf("receiver answered %s (a redirect, not followed)", statusText(code))
 	default:
-		msg := "receiver answered " + statusText(code)
-		if excerpt != "" {
-			msg += ": " + excerpt
-		}
-		a.Err = errors.New(msg)
+		a.Err = errors.New("receiver answered " + statusText(code))
 		a.Retryable = code == http.StatusTooManyRequests || code >= 500
 	}
 	return a
 }
 
-// failure classifies an error of client.Do.
+// failure classifies an error of client.Do into a fixed reason: nothing
+// of what the receiver sent (a malformed answer may echo the URL) and no
+// URL goes into it (review N8).
 func (s *Sender) failure(ctx, tryCtx context.Context, err error) Attempt {
 	var r *refusal
 	switch {
@@ -191,37 +200,63 @@ func (s *Sender) failure(ctx, tryCtx context.Context, err error) Attempt {
 	case errors.Is(tryCtx.Err(), context.DeadlineExceeded):
 		return Attempt{Err: fmt.Errorf("no answer within %s", s.timeout), Retryable: true}
 	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err // its message holds the URL
-	}
 	var cert *tls.CertificateVerificationError
 	if errors.As(err, &cert) {
 		// Not a passing state: retrying would fail the same way.
-		return Attempt{Err: fmt.Errorf("TLS: %s", clean(cert.Err.Error(), 300))}
+		return Attempt{Err: errors.New("TLS: " + certReason(cert.Err))}
 	}
-	return Attempt{Err: errors.New(clean(err.Error(), 300)), Retryable: true}
+	return Attempt{Err: errors.New(s.netReason(err)), Retryable: true}
 }
 
-// drain reads at most maxAnswer bytes of body, closes it (which drops the
-// connection when more is left) and returns the start of it as one line.
-func drain(body io.ReadCloser) string {
+// netReason is a fixed reason for a failed connection or exchange.
+func (s *Sender) netReason(err error) string {
+	var dns *net.DNSError
+	var op *net.OpError
+	var ne net.Error
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "DNS: no such host"
+	case errors.As(err, &dns):
+		return "DNS: lookup failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before an answer"
+	case errors.As(err, &op) && op.Op == "dial" && op.Timeout():
+		return fmt.Sprintf("no connection within %s", s.connect)
+	case errors.As(err, &ne) && ne.Timeout() && strings.Contains(err.Error(), "TLS handshake"):
+		return fmt.Sprintf("no TLS handshake within %s", s.connect)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("no answer within %s", s.timeout)
+	case errors.As(err, &op) && op.Op == "dial":
+		return "connection failed"
+	case strings.Contains(err.Error(), "tls:"):
+		return "TLS handshake failed"
+	}
+	return "no valid HTTP answer"
+}
+
+// certReason is a fixed reason for a certificate the receiver showed.
+func certReason(err error) string {
+	var host x509.HostnameError
+	var auth x509.UnknownAuthorityError
+	var inv x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &host):
+		return "the certificate is not valid for the host"
+	case errors.As(err, &auth):
+		return "the certificate is signed by an unknown authority"
+	case errors.As(err, &inv) && inv.Reason == x509.Expired:
+		return "the certificate is expired or not yet valid"
+	}
+	return "the certificate is not valid"
+}
+
+// drain reads at most maxAnswer bytes of body (so the connection can be
+// reused) and closes it, which drops the connection when more is left.
+func drain(body io.ReadCloser) {
 	defer body.Close()
-	head := make([]byte, 200)
-	n, _ := io.ReadFull(body, head)
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxAnswer-int64(n)))
-	return clean(string(head[:n]), 200)
-}
-
-// clean makes s one printable line of at most max bytes.
-func clean(s string, max int) string {
-	s = strings.Join(strings.FieldsFunc(strings.ToValidUTF8(s, "\uFFFD"), func(r rune) bool {
-		return unicode.IsSpace(r) || !unicode.IsPrint(r)
-	}), " ")
-	if len(s) <= max {
-		return s
-	}
-	return s[:runeCut(s, max-len("…"))] + "…"
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxAnswer))
 }
 
 // runeCut is the largest n' <= n that does not cut a character of s in two.

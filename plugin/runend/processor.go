@@ -2,11 +2,8 @@ package runend
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -39,25 +36,41 @@ type Config struct {
 	StatusURL func(run string) string
 	// Identity names this replica in Events (reportingInstance).
 	Identity string
-	// Workers process this many runs at once (default 16): a receiver that
-	// never answers holds one worker while it retries, not the others.
+	// Workers send the notifications of this many runs at once (default
+	// 16), shared fairly: namespaces and their jobs take turns, a namespace
+	// holds at most 3/4 of them and a job at most half (review N5).
 	Workers int
+	// PerRun is how many tries of one run's notifications go out at once
+	// (default 4).
+	PerRun int
 }
 
 // Processor handles the end of runs. Run it only while leading (Lead).
 type Processor struct {
-	cfg Config
+	cfg     Config
+	breaker *breaker
+	// Set by Run, for its workers: the fair queue of deliveries and how a
+	// run goes back to the run-end queue.
+	sched   *fairQueue
+	requeue func(key string, after time.Duration, err error)
 }
+
+// claimWorkers process this many runs' ends (TTL, Event, metrics) at once.
+const claimWorkers = 4
 
 // New returns a Processor.
 func New(cfg Config) *Processor {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
 	}
+	if cfg.PerRun <= 0 {
+		cfg.PerRun = 4
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Processor{cfg: cfg}
+	// 5 failed tries in a row back a host off for 30s, doubling to 5m.
+	return &Processor{cfg: cfg, breaker: newBreaker(5, 30*time.Second, 5*time.Minute, 4096)}
 }
 
 // Run processes runs that ended (and those that ended while no leader
@@ -71,6 +84,17 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, 5*time.Minute),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "runend"})
 	defer queue.ShutDown()
+	p.sched = newFairQueue(p.cfg.Workers, p.cfg.Workers*3/4, p.cfg.Workers/2)
+	p.requeue = func(key string, after time.Duration, err error) {
+		switch {
+		case err == nil && after > 0:
+			queue.AddAfter(key, after)
+		case err == nil, ctx.Err() != nil:
+		default:
+			p.cfg.Log.Warn("run end not processed, retrying", "run", key, "err", err.Error())
+			queue.AddRateLimited(key)
+		}
+	}
 	listers := map[string]batchlisters.JobLister{}
 	var synced []cache.InformerSynced
 	for _, ns := range p.cfg.Namespaces {
@@ -113,7 +137,7 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 		queue.ShutDownWithDrain()
 	}()
 	var wg sync.WaitGroup
-	for range p.cfg.Workers {
+	for range claimWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -139,6 +163,7 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 		}()
 	}
 	wg.Wait()
+	p.sched.stop() // queued deliveries wait for the next leader; tries in flight finish
 	return nil
 }
 
@@ -160,11 +185,12 @@ func outcomeOf(p run.Phase) notify.Outcome {
 
 // process does what is left for one run: first its end (TTL, the claim of
 // its notifications, Event, metrics: once, by a conditional update), then
-// one try of each pending notification that is due, recorded on the run at
-// once. It returns how long until the next try is due (0: none left).
+// hands its due notifications to the fair queue (deliverDue). It returns
+// how long until the next try is due (0: none left, or its delivery task
+// requeues it).
 func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func(string) batchlisters.JobNamespaceLister, key string) (time.Duration, error) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
-	if err != nil {
+	if err != nil || p.sched.busy(key) { // its delivery task requeues it when done
 		return 0, nil
 	}
 	if cached, err := jobs(ns).Get(name); err != nil || !pendingEnd(cached) {
@@ -211,63 +237,7 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 			return 0, err
 		}
 	}
-	var secret []byte
-	var next time.Duration
-	for i, d := range deliveries {
-		if d.Final() {
-			continue
-		}
-		if def == nil || d.Target >= len(def.Spec.Notifications) || urlHash(def.Spec.Notifications[d.Target].URL) != d.URLHash {
-			d = run.Delivery{Target: d.Target, State: run.DeliveryFailed, Summary: "the notification was removed from the job before it was sent", Tries: d.Tries, URLHash: d.URLHash}
-		} else {
-			if wait := time.Until(ptrTime(d.NextTry)); wait > 0 {
-				next = minPositive(next, wait)
-				continue
-			}
-			select {
-			case <-stop: // stopping: the next leader tries
-				return 0, nil
-			default:
-			}
-			if secret == nil {
-				store := &jobdef.Store{Client: p.cfg.Client, Namespace: ns}
-				if secret, err = store.SigningSecret(ctx, def.Name); err != nil {
-					return 0, err // retried: the Secret may be there later
-				}
-			}
-			d = p.try(ctx, job, def, st, outcome, def.Spec.Notifications[d.Target], d, secret, log)
-			if ctx.Err() != nil {
-				return 0, ctx.Err() // lost the lead mid-try: not recorded, the next leader sends
-			}
-			if d.Final() {
-				p.cfg.Metrics.notified(ns, st.Job, d.State)
-			} else {
-				next = minPositive(next, time.Until(*d.NextTry))
-			}
-		}
-		deliveries[i] = d
-		if job, err = p.record(ctx, job, deliveries, false); err != nil {
-			return 0, err
-		}
-	}
-	if slices.ContainsFunc(deliveries, func(d run.Delivery) bool { return !d.Final() }) {
-		return max(next, time.Millisecond), nil
-	}
-	return 0, p.markEnded(ctx, job, deliveries)
-}
-
-func ptrTime(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
-}
-
-func minPositive(a, b time.Duration) time.Duration {
-	if a <= 0 || b < a {
-		return b
-	}
-	return a
+	return p.deliverDue(ctx, stop, key, job, def, st, outcome, deliveries, log)
 }
 
 // definition is the run's job definition, checked like every stored input.
@@ -298,10 +268,19 @@ func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job
 				j.Spec.TTLSecondsAfterFinished = nil
 			}
 		}
+		var secret []byte
 		for i, n := range def.Spec.Notifications {
-			if n.Notifies(outcome) {
-				ds = append(ds, run.Delivery{Target: i, State: run.DeliveryPending, URLHash: urlHash(n.URL)})
+			if !n.Notifies(outcome) {
+				continue
 			}
+			if secret == nil {
+				store := &jobdef.Store{Client: p.cfg.Client, Namespace: j.Namespace}
+				var err error
+				if secret, err = store.SigningSecret(ctx, def.Name); err != nil {
+					return nil, err // retried: the Secret may be there later
+				}
+			}
+			ds = append(ds, run.Delivery{Target: i, State: run.DeliveryPending, URLHash: urlHash(secret, n.URL)})
 		}
 	}
 	if j.Annotations == nil {
@@ -377,73 +356,6 @@ func (p *Processor) recordEnd(ctx context.Context, job *batchv1.Job, st run.Stat
 		log.Warn("event not recorded", "err", err.Error())
 	}
 	log.Info("run ended", "message", st.Message)
-}
-
-func urlHash(u string) string {
-	sum := sha256.Sum256([]byte(u))
-	return hex.EncodeToString(sum[:8])
-}
-
-// try makes one try of one notification and returns d as it then is:
-// final (delivered, refused, failed for good or after its last try), or
-// pending with the time of the next try. Every try of it sends the same
-// body and delivery id.
-func (p *Processor) try(ctx context.Context, job *batchv1.Job, def *jobdef.Job, st run.Status,
-	outcome notify.Outcome, n jobdef.Notification, d run.Delivery, secret []byte, log *slog.Logger) run.Delivery {
-	ev := notify.Event{Job: def.Name, Run: job.Name, Namespace: job.Namespace, Outcome: outcome, ExitCode: st.ExitCode,
-		Message: st.Message, Parameters: st.Parameters, Image: st.Image, TriggeredBy: st.TriggeredBy,
-		DeliveryID: string(job.UID) + "-" + fmt.Sprint(d.Target)}
-	if st.Started != nil {
-		ev.StartedAt = *st.Started
-	}
-	if st.Finished != nil {
-		ev.FinishedAt = *st.Finished
-		if st.Started != nil {
-			ev.Duration = st.Finished.Sub(*st.Started).Seconds()
-		}
-	}
-	if p.cfg.StatusURL != nil {
-		ev.StatusURL = p.cfg.StatusURL(job.Name)
-	}
-	d.NextTry = nil
-	body, ctype, err := notify.Body(n.Format, ev)
-	if err != nil {
-		d.State, d.Summary = run.DeliveryFailed, err.Error()
-		return d
-	}
-	headers := map[string]string{notify.HeaderSignature: notify.Sign(secret, body), notify.HeaderDelivery: ev.DeliveryID}
-	a := p.cfg.Sender.Send(ctx, n.URL, body, ctype, headers)
-	if ctx.Err() != nil {
-		return d
-	}
-	d.Tries++
-	p.cfg.Metrics.attempt(a)
-	switch {
-	case a.Err == nil:
-		d.State, d.Summary = run.DeliveryDelivered, fmt.Sprintf("HTTP %d after %d %s", a.Status, d.Tries, plural(d.Tries, "try", "tries"))
-		log.Info("notification delivered", "target", d.Target, "tries", d.Tries)
-	case a.Refused:
-		d.State, d.Summary = run.DeliveryRefused, a.Err.Error()
-		log.Warn("notification refused", "target", d.Target, "err", a.Err.Error())
-	case !a.Retryable:
-		d.State, d.Summary = run.DeliveryFailed, a.Err.Error()
-		log.Warn("notification failed", "target", d.Target, "err", a.Err.Error())
-	case d.Tries >= p.cfg.Policy.Tries:
-		d.State, d.Summary = run.DeliveryFailed, fmt.Sprintf("failed after %d tries: %s", d.Tries, a.Err.Error())
-		log.Warn("notification failed", "target", d.Target, "tries", d.Tries, "err", a.Err.Error())
-	default:
-		at := time.Now().Add(p.cfg.Policy.Delay(d.Tries + 1)).UTC()
-		d.Summary, d.NextTry = a.Err.Error(), &at
-		log.Info("notification try failed", "target", d.Target, "try", d.Tries, "next", at, "err", a.Err.Error())
-	}
-	return d
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // event records the run's end on its Job (kubectl get events, describe).

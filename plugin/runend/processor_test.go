@@ -25,11 +25,13 @@ import (
 // receiver answers with codes in turn (the last one from then on) and
 // records what it got.
 type receiver struct {
-	mu     sync.Mutex
-	codes  []int
-	bodies [][]byte
-	sigs   []string
-	ids    []string
+	mu      sync.Mutex
+	codes   []int
+	bodies  [][]byte
+	sigs    []string
+	ids     []string
+	headers []http.Header
+	paths   []string
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -39,6 +41,8 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.bodies = append(r.bodies, body)
 	r.sigs = append(r.sigs, req.Header.Get(notify.HeaderSignature))
 	r.ids = append(r.ids, req.Header.Get(notify.HeaderDelivery))
+	r.headers = append(r.headers, req.Header.Clone())
+	r.paths = append(r.paths, req.URL.Path)
 	code := r.codes[min(len(r.bodies), len(r.codes))-1]
 	w.WriteHeader(code)
 }
@@ -199,7 +203,7 @@ func TestRunEndNotifiesOnceSignedWithTTLAndEvent(t *testing.T) {
 	}
 	got := map[string]map[string]any{}
 	for i, b := range rcv.bodies {
-		if !notify.Verify(s.secret, b, rcv.sigs[i]) {
+		if err := notify.Verify(s.secret, srv.URL+"/hook", rcv.headers[i], b, time.Now(), 0); err != nil {
 			t.Errorf("notification %d: signature %q does not verify", i, rcv.sigs[i])
 		}
 		var m map[string]any
@@ -365,8 +369,16 @@ func TestRunEndRetriesHoldNoWorker(t *testing.T) {
 	})
 	s.p.cfg.Workers = 1
 	s.p.cfg.Policy = notify.Policy{Tries: 3, Initial: 300 * time.Millisecond, Max: time.Second}
-	go func() { // b ends a moment after a's first try failed
-		time.Sleep(100 * time.Millisecond)
+	go func() { // b ends right after a's first try failed
+		for {
+			mu.Lock()
+			n := len(order)
+			mu.Unlock()
+			if n > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		_, _ = s.cs.BatchV1().Jobs("ns").Create(context.Background(), b, metav1.CreateOptions{})
 	}()
 	jobs := s.runUntil(t, "migrate-a", "migrate-b")

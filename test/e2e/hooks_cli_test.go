@@ -150,6 +150,11 @@ func TestHookServeBadFlags(t *testing.T) {
 		{[]string{"--tls-key-file", "/nonexistent/tls.key"}, "error: --tls-cert-file and --tls-key-file must be given together"},
 		{[]string{"--tls-cert-file", "/nonexistent/tls.crt", "--tls-key-file", "/nonexistent/tls.key"},
 			"error: load TLS certificate /nonexistent/tls.crt and key /nonexistent/tls.key: open /nonexistent/tls.crt: no such file or directory"},
+		// Review N5, N8.
+		{[]string{"--webhook-allow-cidrs", "127.0.0.0/33"}, `error: invalid --webhook-allow-cidrs: want CIDRs such as 10.0.0.0/8 or fd00::/8: "127.0.0.0/33" is not a CIDR`},
+		{[]string{"--webhook-deny-cidrs", "example.com"}, `error: invalid --webhook-deny-cidrs: want CIDRs such as 10.0.0.0/8 or fd00::/8: "example.com" is not a CIDR`},
+		{[]string{"--cluster-cidrs", "10.244.0.0/16,fd00::/129"}, `error: invalid --cluster-cidrs: want CIDRs such as 10.0.0.0/8 or fd00::/8: "fd00::/129" is not a CIDR`},
+		{[]string{"--webhook-connect-timeout", "-1s"}, "error: --webhook-timeout, --webhook-connect-timeout and --webhook-retry-initial must be positive"},
 	} {
 		res := shipjob(t, append([]string{"hooks", "serve", "-n", ns}, tc.args...)...)
 		if res.Code != 1 || res.Stderr != tc.want+"\n" {

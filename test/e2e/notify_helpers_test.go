@@ -34,7 +34,7 @@ var notifyFlags = []string{"--leader-election-lease-duration", "3s", "--leader-e
 	"--leader-election-retry-period", "500ms", "--webhook-retry-initial", "200ms"}
 
 // allowLocal lets a server deliver to the receiver on http://127.0.0.1.
-var allowLocal = []string{"--webhook-allow-private", "--webhook-allow-insecure"}
+var allowLocal = []string{"--webhook-allow-cidrs", "127.0.0.0/8", "--webhook-allow-insecure"}
 
 // startNotifier starts a hook server for ns that competes for the lease
 // shipjob-hooks in ns as identity id.
@@ -72,6 +72,7 @@ func waitLeader(t *testing.T, ns string, replicas map[string]*hookServer) string
 // notification is one request the receiver got.
 type notification struct {
 	at     time.Time
+	target string // the URL it was sent to, as the job's definition has it
 	path   string
 	header http.Header
 	raw    []byte
@@ -124,7 +125,7 @@ func newReceiver(t *testing.T, answer func(path string, n int) int) *receiver {
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
-	n := notification{at: time.Now(), path: r.URL.Path, header: r.Header.Clone(), raw: raw}
+	n := notification{at: time.Now(), target: rc.srv.URL + r.URL.RequestURI(), path: r.URL.Path, header: r.Header.Clone(), raw: raw}
 	_ = json.Unmarshal(raw, &n.body) // a body that is not JSON fails the field checks
 	rc.mu.Lock()
 	rc.got = append(rc.got, n)
@@ -177,13 +178,29 @@ func (rc *receiver) forRun(run string) []notification {
 	return out
 }
 
-// signedWith reports whether n carries the HMAC-SHA256 of its body keyed
-// with the whole secret string ("whsec_…").
+// signedWith reports whether n carries a valid signature under the
+// secret ("whsec_…") as docs/security.md says a receiver checks one: the
+// webhook's key is HMAC-SHA256(secret, "shipjob-webhook:" + its URL); a
+// signature is "v1=" + hex HMAC-SHA256(key, "v1:" + timestamp + "." +
+// delivery id + "." + body); the timestamp is within 5 minutes of when it
+// arrived.
 func signedWith(secret string, n notification) bool {
-	m := hmac.New(sha256.New, []byte(secret))
+	ts, id := n.header.Get("X-Shipjob-Timestamp"), n.header.Get("X-Shipjob-Delivery")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || id == "" || n.at.Sub(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+		return false
+	}
+	k := hmac.New(sha256.New, []byte(secret))
+	k.Write([]byte("shipjob-webhook:" + n.target))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte("v1:" + ts + "." + id + "."))
 	m.Write(n.raw)
-	want := "sha256=" + hex.EncodeToString(m.Sum(nil))
-	return hmac.Equal([]byte(want), []byte(n.header.Get("X-Shipjob-Signature-256")))
+	want := "v1=" + hex.EncodeToString(m.Sum(nil))
+	ok := false
+	for _, sig := range strings.Split(n.header.Get("X-Shipjob-Signature-256"), ",") {
+		ok = ok || hmac.Equal([]byte(want), []byte(strings.TrimSpace(sig)))
+	}
+	return ok
 }
 
 var signingLine = regexp.MustCompile(`^Signing secret of job ([a-z0-9-]+)'s notifications \(shown once; receivers verify X-Shipjob-Signature-256 with it\): (whsec_[0-9a-f]{64})$`)

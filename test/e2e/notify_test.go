@@ -234,9 +234,10 @@ func TestNotifyRetries(t *testing.T) {
 	}
 }
 
-// TestNotifyRefusesPrivateAddresses: without --webhook-allow-private,
-// loopback and link-local receivers are refused before any request, and
-// without --webhook-allow-insecure plain http is; the run's annotation
+// TestNotifyRefusesPrivateAddresses: without --webhook-allow-cidrs,
+// loopback receivers are refused before any request, the metadata address
+// always, and without --webhook-allow-insecure plain http is (also with the
+// deprecated --webhook-allow-private); the run's annotation
 // says why, without the URL.
 func TestNotifyRefusesPrivateAddresses(t *testing.T) {
 	t.Parallel()
@@ -253,7 +254,7 @@ func TestNotifyRefusesPrivateAddresses(t *testing.T) {
 
 	states := waitEnded(t, ns, run, 90*time.Second)
 	plainStates := waitEnded(t, plainNS, plainRun, 90*time.Second)
-	expectStates(t, run, states, map[int][2]string{0: {"refused", "loopback"}, 1: {"refused", "link-local"}})
+	expectStates(t, run, states, map[int][2]string{0: {"refused", "loopback"}, 1: {"refused", "cloud metadata"}})
 	expectStates(t, plainRun, plainStates, map[int][2]string{0: {"refused", "plain http"}})
 	for _, s := range append(states, plainStates...) {
 		if strings.Contains(s.Summary, "s3cr3t-path") {
