@@ -69,7 +69,7 @@ func (o *RerunOptions) Run(ctx context.Context) error {
 	req, warnings, err := run.RerunRequest(ctx, t.Client, t.Namespace, name, o.params, o.Tag)
 	var secret *run.SecretParamError
 	if errors.As(err, &secret) {
-		return fmt.Errorf("%w (give --param %s=VALUE)", err, secret.Param)
+		return fmt.Errorf("%w (give --param %s=VALUE, or --param-file or --param-from-env to keep it off the command line)", err, secret.Param)
 	}
 	if err != nil {
 		return err
