@@ -5,13 +5,17 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 )
 
 const (
-	cookieName = "shipjob_session"
+	// cookiePrefix + the port names the session cookie: browsers keep
+	// cookies per host, not per port, so two servers on one host must not
+	// share a name (they would log each other out).
+	cookiePrefix = "shipjob_session_"
 	csrfField  = "_csrf"
 	csrfHeader = "X-CSRF-Token"
 	// maxBody bounds a form: a job with its files fits in a Secret (1 MiB).
@@ -45,6 +49,12 @@ func newSession(host string) (*session, error) {
 		vals[i] = hex.EncodeToString(b)
 	}
 	return &session{host: host, loginToken: vals[0], cookie: vals[1], csrf: vals[2]}, nil
+}
+
+// cookieName is the session cookie's name for this server's port.
+func (s *session) cookieName() string {
+	_, port, _ := net.SplitHostPort(s.host)
+	return cookiePrefix + port
 }
 
 // exchange spends the login token once.
@@ -87,7 +97,7 @@ func (s *Server) guard(static, next http.Handler) http.Handler {
 				s.unauthorized(w, r, "This link was already used or is not valid: a link opens one browser session only.")
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.sess.cookie, Path: "/",
+			http.SetCookie(w, &http.Cookie{Name: s.sess.cookieName(), Value: s.sess.cookie, Path: "/",
 				HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			q := r.URL.Query()
 			q.Del("token")
@@ -98,7 +108,7 @@ func (s *Server) guard(static, next http.Handler) http.Handler {
 			http.Redirect(w, r, clean, http.StatusSeeOther)
 			return
 		}
-		c, err := r.Cookie(cookieName)
+		c, err := r.Cookie(s.sess.cookieName())
 		if err != nil || !equal(c.Value, s.sess.cookie) {
 			s.unauthorized(w, r, "This browser has no session with this server.")
 			return
