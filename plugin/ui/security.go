@@ -16,8 +16,8 @@ const (
 	// cookies per host, not per port, so two servers on one host must not
 	// share a name (they would log each other out).
 	cookiePrefix = "shipjob_session_"
-	csrfField  = "_csrf"
-	csrfHeader = "X-CSRF-Token"
+	csrfField    = "_csrf"
+	csrfHeader   = "X-CSRF-Token"
 	// maxBody bounds a form: a job with its files fits in a Secret (1 MiB).
 	maxBody = 2 << 20
 )
