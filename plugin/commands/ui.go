@@ -2,6 +2,8 @@ package commands
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -33,10 +35,19 @@ func newUICmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, stream
 		Long: `Serve the web front end on a loopback address with your kubeconfig's credentials,
 like 'kubectl proxy': the API server's RBAC decides what you may see and do.
 
-The first line printed is the URL to open. It holds a one-time token that the
-browser exchanges for a session cookie; the link then no longer works, and other
-local users or web pages cannot use the server. Stop it with Ctrl-C; for a new
-link, run the command again.`,
+The browser ($BROWSER if set, else the desktop's) is opened on a private local
+file (mode 0600, in a directory only you can read) that sends it to a one-time
+login URL: the token is never on a command line, where other local users could
+read it. The file is removed once the link is used, or when the server stops.
+With --no-browser, or when no browser can be opened, the first line printed is
+the one-time URL to open yourself; otherwise the server's address (without the
+token).
+
+The browser exchanges the token for a session cookie (named per port, so two
+servers do not log each other out); the link then no longer works, and other
+local users or web pages cannot use the server. A session ends after 1 hour
+without a request and 12 hours after it started, whatever happens. Stop the
+server with Ctrl-C; for a new link, run the command again.`,
 		Example: `  # Open the jobs of the current namespace in the browser
   kubectl shipjob ui
 
@@ -46,7 +57,7 @@ link, run the command again.`,
 		RunE: runE(o),
 	}
 	cmd.Flags().StringVar(&o.Listen, "listen", "127.0.0.1:0", "Loopback address to listen on (port 0: a free one)")
-	cmd.Flags().BoolVar(&o.NoBrowser, "no-browser", false, "Only print the URL; do not open a browser")
+	cmd.Flags().BoolVar(&o.NoBrowser, "no-browser", false, "Do not open a browser; print the one-time URL to open yourself")
 	return cmd
 }
 
@@ -82,22 +93,27 @@ func (o *UIOptions) whoAmI(ctx context.Context) string {
 	return ro.whoAmI(ctx)
 }
 
-// openBrowser opens url in the desktop's browser when there is one;
-// without one (a server, CI) the printed URL is all there is.
-func openBrowser(url string) {
+// openBrowser opens the local file path (which sends the browser to the
+// one-time URL) in $BROWSER if set, else the desktop's browser. Without
+// one (a server, CI) it fails, and the printed URL is all there is.
+func openBrowser(path string) error {
 	var cmd *exec.Cmd
-	switch runtime.GOOS {
-	case "darwin":
-		cmd = exec.Command("open", url)
-	case "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	switch b := os.Getenv("BROWSER"); {
+	case b != "":
+		cmd = exec.Command(b, path)
+	case runtime.GOOS == "darwin":
+		cmd = exec.Command("open", path)
+	case runtime.GOOS == "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", path)
 	default:
 		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-			return
+			return errors.New("no display to open a browser on")
 		}
-		cmd = exec.Command("xdg-open", url)
+		cmd = exec.Command("xdg-open", path)
 	}
-	if cmd.Start() == nil {
-		go func() { _ = cmd.Wait() }()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("open a browser: %w", err)
 	}
+	go func() { _ = cmd.Wait() }()
+	return nil
 }

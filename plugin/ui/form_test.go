@@ -34,6 +34,7 @@ func TestConfigurationNeverShowsSecretDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	startSession(s)
 	h := s.Handler()
 	do := func(method string, form url.Values) *httptest.ResponseRecorder {
 		var r *http.Request

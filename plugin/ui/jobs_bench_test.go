@@ -131,6 +131,7 @@ func jobsPageFixture(tb testing.TB) (*Server, *fake.Clientset, http.Handler, fun
 	if err != nil {
 		tb.Fatal(err)
 	}
+	startSession(s)
 	waitNamespaces(s) // NewServer's fetch of the switcher's list is not a page's
 	req := func() *http.Request {
 		r := httptest.NewRequest("GET", "http://"+testHost+"/namespaces/"+benchNS+"/jobs", nil)

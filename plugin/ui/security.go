@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
+	"time"
 )
 
 const (
@@ -35,9 +37,25 @@ type session struct {
 	cookie     string
 	csrf       string
 
+	// now is the clock sessions expire by (time.Now).
+	now func() time.Time
+	// onLogin, if set, is called once the login token is spent.
+	onLogin func()
+
 	mu   sync.Mutex
 	used bool
+	// started is when the token was exchanged, seen the last request with
+	// the cookie: a session ends sessionIdle after seen and sessionMax
+	// after started.
+	started, seen time.Time
 }
+
+// A session expires after this long without a request, and this long
+// after it started, whatever happens (documented in `ui --help`).
+const (
+	sessionIdle = time.Hour
+	sessionMax  = 12 * time.Hour
+)
 
 func newSession(host string) (*session, error) {
 	var vals [3]string
@@ -48,7 +66,7 @@ func newSession(host string) (*session, error) {
 		}
 		vals[i] = hex.EncodeToString(b)
 	}
-	return &session{host: host, loginToken: vals[0], cookie: vals[1], csrf: vals[2]}, nil
+	return &session{host: host, loginToken: vals[0], cookie: vals[1], csrf: vals[2], now: time.Now}, nil
 }
 
 // cookieName is the session cookie's name for this server's port.
@@ -65,7 +83,31 @@ func (s *session) exchange(token string) bool {
 		return false
 	}
 	s.used = true
+	s.started = s.now()
+	s.seen = s.started
+	if s.onLogin != nil {
+		go s.onLogin()
+	}
 	return true
+}
+
+// check says why cookie opens no session ("" = it does) and counts the
+// request as activity.
+func (s *session) check(cookie string) string {
+	if !equal(cookie, s.cookie) {
+		return "This browser has no session with this server."
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	switch {
+	case now.Sub(s.started) > sessionMax:
+		return fmt.Sprintf("This session expired: sessions end %s after they start.", sessionMax)
+	case now.Sub(s.seen) > sessionIdle:
+		return fmt.Sprintf("This session expired: sessions end after %s without a request.", sessionIdle)
+	}
+	s.seen = now
+	return ""
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
@@ -101,7 +143,9 @@ func (s *Server) guard(static, next http.Handler) http.Handler {
 				HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			q := r.URL.Query()
 			q.Del("token")
-			clean := r.URL.Path
+			// Always a path of this origin: "//evil.example" (or "/\\evil.example",
+			// which browsers read alike) would not be.
+			clean := path.Clean("/" + strings.ReplaceAll(r.URL.Path, "\\", "/"))
 			if len(q) > 0 {
 				clean += "?" + q.Encode()
 			}
@@ -109,8 +153,12 @@ func (s *Server) guard(static, next http.Handler) http.Handler {
 			return
 		}
 		c, err := r.Cookie(s.sess.cookieName())
-		if err != nil || !equal(c.Value, s.sess.cookie) {
+		if err != nil {
 			s.unauthorized(w, r, "This browser has no session with this server.")
+			return
+		}
+		if why := s.sess.check(c.Value); why != "" {
+			s.unauthorized(w, r, why)
 			return
 		}
 		switch r.Method {

@@ -23,7 +23,15 @@ func newTestServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	startSession(s)
 	return s
+}
+
+// startSession starts s's session as a login would, leaving the login
+// token unspent (tests set the cookie themselves).
+func startSession(s *Server) {
+	s.sess.started = s.sess.now()
+	s.sess.seen = s.sess.started
 }
 
 func TestGuard(t *testing.T) {
