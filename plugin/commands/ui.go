@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -20,6 +21,8 @@ import (
 type UIOptions struct {
 	Listen    string
 	NoBrowser bool
+	// IdleTimeout and SessionTimeout end the browser session.
+	IdleTimeout, SessionTimeout time.Duration
 
 	flags  *genericclioptions.ConfigFlags
 	engine run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
@@ -46,7 +49,8 @@ token).
 The browser exchanges the token for a session cookie (named per port, so two
 servers do not log each other out); the link then no longer works, and other
 local users or web pages cannot use the server. A session ends after 1 hour
-without a request and 12 hours after it started, whatever happens. Stop the
+without a request and 12 hours after it started, whatever happens
+(--idle-timeout, --session-timeout). Stop the
 server with Ctrl-C; for a new link, run the command again.`,
 		Example: `  # Open the jobs of the current namespace in the browser
   kubectl shipjob ui
@@ -57,6 +61,8 @@ server with Ctrl-C; for a new link, run the command again.`,
 		RunE: runE(o),
 	}
 	cmd.Flags().StringVar(&o.Listen, "listen", "127.0.0.1:0", "Loopback address to listen on (port 0: a free one)")
+	cmd.Flags().DurationVar(&o.IdleTimeout, "idle-timeout", ui.SessionIdle, "End the browser session after this long without a request")
+	cmd.Flags().DurationVar(&o.SessionTimeout, "session-timeout", ui.SessionMax, "End the browser session this long after it started")
 	cmd.Flags().BoolVar(&o.NoBrowser, "no-browser", false, "Do not open a browser; print the one-time URL to open yourself")
 	return cmd
 }
@@ -68,9 +74,13 @@ func (o *UIOptions) Complete(_ *cobra.Command, _ []string) error {
 	return err
 }
 
-// Validate has nothing to check before listening (Serve refuses a
-// non-loopback address).
-func (o *UIOptions) Validate() error { return nil }
+// Validate checks the timeouts (Serve refuses a non-loopback address).
+func (o *UIOptions) Validate() error {
+	if o.IdleTimeout <= 0 || o.SessionTimeout <= 0 {
+		return errors.New("--idle-timeout and --session-timeout must be positive")
+	}
+	return nil
+}
 
 // Run serves until ctx ends (Ctrl-C).
 func (o *UIOptions) Run(ctx context.Context) error {
@@ -81,7 +91,7 @@ func (o *UIOptions) Run(ctx context.Context) error {
 	engine := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock, StaleAfter: stale})
 	cfg := ui.Config{Client: o.target.Client, Engine: engine, Clock: o.target.Clock,
 		Namespace: o.target.Namespace, WhoAmI: o.whoAmI}
-	opts := ui.Options{Listen: o.Listen, Out: o.Out}
+	opts := ui.Options{Listen: o.Listen, Out: o.Out, IdleTimeout: o.IdleTimeout, SessionTimeout: o.SessionTimeout}
 	if !o.NoBrowser {
 		opts.Open = openBrowser
 	}

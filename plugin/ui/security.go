@@ -37,8 +37,10 @@ type session struct {
 	cookie     string
 	csrf       string
 
-	// now is the clock sessions expire by (time.Now).
-	now func() time.Time
+	// now is the clock sessions expire by (time.Now); idle and max end a
+	// session (SessionIdle, SessionMax by default).
+	now       func() time.Time
+	idle, max time.Duration
 	// onLogin, if set, is called once the login token is spent.
 	onLogin func()
 
@@ -50,11 +52,11 @@ type session struct {
 	started, seen time.Time
 }
 
-// A session expires after this long without a request, and this long
-// after it started, whatever happens (documented in `ui --help`).
+// By default a session expires after this long without a request, and
+// this long after it started, whatever happens (documented in `ui --help`).
 const (
-	sessionIdle = time.Hour
-	sessionMax  = 12 * time.Hour
+	SessionIdle = time.Hour
+	SessionMax  = 12 * time.Hour
 )
 
 func newSession(host string) (*session, error) {
@@ -66,7 +68,8 @@ func newSession(host string) (*session, error) {
 		}
 		vals[i] = hex.EncodeToString(b)
 	}
-	return &session{host: host, loginToken: vals[0], cookie: vals[1], csrf: vals[2], now: time.Now}, nil
+	return &session{host: host, loginToken: vals[0], cookie: vals[1], csrf: vals[2], now: time.Now,
+		idle: SessionIdle, max: SessionMax}, nil
 }
 
 // cookieName is the session cookie's name for this server's port.
@@ -101,10 +104,10 @@ func (s *session) check(cookie string) string {
 	defer s.mu.Unlock()
 	now := s.now()
 	switch {
-	case now.Sub(s.started) > sessionMax:
-		return fmt.Sprintf("This session expired: sessions end %s after they start.", sessionMax)
-	case now.Sub(s.seen) > sessionIdle:
-		return fmt.Sprintf("This session expired: sessions end after %s without a request.", sessionIdle)
+	case now.Sub(s.started) > s.max:
+		return fmt.Sprintf("This session expired: sessions end %s after they start.", s.max)
+	case now.Sub(s.seen) > s.idle:
+		return fmt.Sprintf("This session expired: sessions end after %s without a request.", s.idle)
 	}
 	s.seen = now
 	return ""

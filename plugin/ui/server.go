@@ -47,6 +47,9 @@ type Options struct {
 	// Open, if set, opens a browser on a local file (a path, never the
 	// token: see loginFile) that sends it to the one-time URL.
 	Open func(path string) error
+	// IdleTimeout and SessionTimeout end the browser session after so long
+	// without a request and after it started (0: SessionIdle, SessionMax).
+	IdleTimeout, SessionTimeout time.Duration
 }
 
 // Server is the UI's HTTP handler and its session.
@@ -101,6 +104,12 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if opts.IdleTimeout > 0 {
+		s.sess.idle = opts.IdleTimeout
+	}
+	if opts.SessionTimeout > 0 {
+		s.sess.max = opts.SessionTimeout
 	}
 	srv := &http.Server{
 		Handler:           s.Handler(),
