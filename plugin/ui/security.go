@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"net"
 	"net/http"
 	"path"
@@ -152,6 +153,13 @@ func (s *Server) guard(static, next http.Handler) http.Handler {
 			if len(q) > 0 {
 				clean += "?" + q.Encode()
 			}
+			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				// Opened from the login file (file://): a redirect would stay
+				// a cross-site navigation, which gets no SameSite=Strict
+				// cookie; a page of this origin that moves on is same-site.
+				sameSiteRedirect(w, clean)
+				return
+			}
 			http.Redirect(w, r, clean, http.StatusSeeOther)
 			return
 		}
@@ -206,6 +214,16 @@ func (s *Server) crossSite(r *http.Request) string {
 // unauthorized is the 401 page: how to get a new link.
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, why string) {
 	s.pages.render(w, r, http.StatusUnauthorized, "unauthorized", &page{Title: "Session required", Error: why})
+}
+
+// sameSiteRedirect answers with a page that moves on to target (a path of
+// this origin) by itself: no script (the CSP allows none), a link too.
+func sameSiteRedirect(w http.ResponseWriter, target string) {
+	t := html.EscapeString(target)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=%s">`+
+		`<title>kubectl shipjob ui</title></head><body><p><a href="%s">Continue</a></p></body></html>`+"\n", t, t)
 }
 
 func plain(w http.ResponseWriter, code int, msg string) {

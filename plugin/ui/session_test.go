@@ -108,6 +108,22 @@ func TestLoginRedirectStaysOnOrigin(t *testing.T) {
 	}
 }
 
+// TestLoginFromFileIsSameSite: a login opened from the login file
+// (file://, Sec-Fetch-Site: cross-site) answers with a page of this
+// origin that moves on, so the SameSite=Strict cookie is sent next.
+func TestLoginFromFileIsSameSite(t *testing.T) {
+	s := newTestServer(t)
+	r := httptest.NewRequest("GET", "http://"+testHost+"/?token="+s.sess.loginToken, nil)
+	r.URL.Path = "//evil.example"
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK || len(rec.Result().Cookies()) != 1 ||
+		!strings.Contains(rec.Body.String(), `<meta http-equiv="refresh" content="0;url=/evil.example">`) {
+		t.Fatalf("login from the file: %d %s", rec.Code, rec.Body)
+	}
+}
+
 // TestServeOpensALoginFile (review N11): the browser is opened on a
 // private file's path, never on the token; the file (0600, in a 0700 dir)
 // sends it to the login URL and is removed once the token is spent. The
