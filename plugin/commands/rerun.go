@@ -26,9 +26,12 @@ func newRerunCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, str
 		Use:   "rerun RUN|JOB [--param NAME=VALUE]... [--tag TAG]",
 		Short: "Trigger a new run with an earlier run's parameters and image tag",
 		Long: `Trigger a new run of a run's job, through the same trigger as 'run': with the
-earlier run's parameters (secret ones included) and image tag, --param and --tag
-overriding them, and the job's definition as it is now. The new run records
-shipjob.dev/rerun-of: RUN. A job name reruns its newest run.
+earlier run's parameters and image tag, --param (--param-file, --param-from-env)
+and --tag overriding them, and the job's definition as it is now. The new run
+records shipjob.dev/rerun-of: RUN. A job name reruns its newest run.
+
+Secret parameters are carried only if they are secret in the job now, and only
+from the run's own Secret; otherwise the rerun stops and asks for the value.
 
 What the definition no longer allows is left out, with a warning on stderr:
 parameters it no longer has, and the run's tag when the job's image repository
@@ -69,7 +72,7 @@ func (o *RerunOptions) Run(ctx context.Context) error {
 	req, warnings, err := run.RerunRequest(ctx, t.Client, t.Namespace, name, o.params, o.Tag)
 	var secret *run.SecretParamError
 	if errors.As(err, &secret) {
-		return fmt.Errorf("%w (give --param %s=VALUE)", err, secret.Param)
+		return fmt.Errorf("%w (give --param %s=VALUE, or --param-file or --param-from-env to keep it off the command line)", err, secret.Param)
 	}
 	if err != nil {
 		return err

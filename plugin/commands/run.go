@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,8 +24,9 @@ const (
 
 // RunOptions trigger a run of a job.
 type RunOptions struct {
-	Job    string
-	Params []string
+	Job string
+	// Params are the parameter flags: --param, --param-file, --param-from-env.
+	Params runParams
 	Tag    string
 	// Tasks overrides the job's number of tasks for this run.
 	Tasks int32
@@ -41,7 +42,9 @@ type RunOptions struct {
 	engine run.NewEngine // triggers runs, deletes jobs (helmrun.New, from main)
 	dryRun dryRun
 	params map[string]string
-	target target
+	// lookupEnv reads --param-from-env variables (os.LookupEnv if nil).
+	lookupEnv func(string) (string, bool)
+	target    target
 	genericiooptions.IOStreams
 }
 
@@ -86,21 +89,17 @@ run to finish and exits with:
 // Complete parses flags into the trigger request.
 func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Job = args[0]
-	o.params = map[string]string{}
-	for _, p := range o.Params {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("invalid --param %q: want NAME=VALUE", p)
-		}
-		if _, dup := o.params[k]; dup {
-			return fmt.Errorf("parameter %q is given twice", k)
-		}
-		o.params[k] = v
+	lookup := o.lookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	var err error
+	if o.params, err = o.Params.read(lookup); err != nil {
+		return err
 	}
 	if o.Follow {
 		o.Wait = true
 	}
-	var err error
 	o.target, err = resolveTarget(o.flags)
 	return err
 }

@@ -26,7 +26,7 @@ import (
 // history of successful runs costs nothing.
 func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, runName, recordRV string, keyed *keyedRun) error {
 	if keyed != nil {
-		if err := run.FindKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.image, recordRV); err != nil {
+		if err := run.FindKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, keyed.image, recordRV); err != nil {
 			return err
 		}
 	}
@@ -61,7 +61,9 @@ func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 // keyedRun is what an idempotency key is checked against.
 type keyedRun struct {
 	key, image string
-	params     map[string]string
+	// params are shown (secret ones masked); secrets are the secret
+	// parameters' values, compared with the run's digest of them.
+	params, secrets map[string]string
 }
 
 // activeRuns names the runs of job that have not finished, oldest first.

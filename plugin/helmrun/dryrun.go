@@ -52,8 +52,14 @@ func (t *Triggerer) dryRun(ctx context.Context, req run.Request, def *jobdef.Job
 		b.WriteString("---\n")
 		b.Write(data)
 	}
+	// What is printed never holds a secret parameter's value; a server dry
+	// run sends the real objects (they are validated, not written).
+	shown, err := maskSecretParams(def, b.String())
+	if err != nil {
+		return "", err
+	}
 	if req.DryRun != run.DryRunServer {
-		return b.String(), nil
+		return shown, nil
 	}
 	var job batchv1.Job
 	doc := rel.Manifest
@@ -72,5 +78,5 @@ func (t *Triggerer) dryRun(ctx context.Context, req run.Request, def *jobdef.Job
 			return "", fmt.Errorf("server dry run of files of run %s: %w", p.run, err)
 		}
 	}
-	return b.String(), nil
+	return shown, nil
 }

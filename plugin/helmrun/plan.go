@@ -66,6 +66,14 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 	if def.Spec.Timeout != jobdef.None {
 		ann[run.AnnotationTimeout] = def.Spec.Timeout
 	}
+	// An idempotency retry with other secret values is a conflict.
+	digest, err := run.SecretDigest(run.SecretValues(def, params))
+	if err != nil {
+		return nil, err
+	}
+	if digest != "" {
+		ann[run.AnnotationSecretDigest] = digest
+	}
 	filesName := ""
 	if len(def.Spec.Files) > 0 || hasSecretParams(def) {
 		filesName = p.run + "-files"

@@ -105,8 +105,8 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	if req.IdempotencyKey != "" {
 		// A retry finds its run at once, without touching the release; two
 		// triggers racing with one key are decided under the release.
-		keyed = &keyedRun{key: req.IdempotencyKey, image: img.Image, params: res.Parameters}
-		if done, err := keyedResult(res, run.FindKeyed(ctx, t.Client, req.Namespace, def.Name, keyed.key, keyed.params, img.Image, "")); done {
+		keyed = &keyedRun{key: req.IdempotencyKey, image: img.Image, params: res.Parameters, secrets: run.SecretValues(def, params)}
+		if done, err := keyedResult(res, run.FindKeyed(ctx, t.Client, req.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, img.Image, "")); done {
 			if err != nil {
 				return nil, err
 			}

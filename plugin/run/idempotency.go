@@ -53,9 +53,12 @@ func (e *ExistingRunError) Error() string {
 
 // FindKeyed looks for a run of job made with key. It returns nil when there
 // is none, an *ExistingRunError when there is one with the same parameters
-// and image, a *ConflictError when the parameters or image differ. rv, if
-// set, lists runs not older than it (see admitRun).
-func FindKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params map[string]string, image, rv string) error {
+// and image, a *ConflictError when the parameters or image differ. params
+// are as recorded (Shown: secret ones masked); secrets are the secret
+// parameters' values (SecretValues), compared with the run's
+// AnnotationSecretDigest. rv, if set, lists runs not older than it (see
+// admitRun).
+func FindKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params, secrets map[string]string, image, rv string) error {
 	opts := metav1.ListOptions{LabelSelector: Selector(job) + "," + LabelIdempotency + "=" + IdempotencyLabel(key)}
 	if rv != "" {
 		opts.ResourceVersion, opts.ResourceVersionMatch = rv, metav1.ResourceVersionMatchNotOlderThan
@@ -72,7 +75,8 @@ func FindKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key st
 		}
 		var had map[string]string
 		_ = json.Unmarshal([]byte(j.Annotations[AnnotationParameters]), &had)
-		if j.Annotations[AnnotationImage] != image || !maps.Equal(had, params) {
+		if j.Annotations[AnnotationImage] != image || !maps.Equal(had, params) ||
+			!SecretDigestMatches(j.Annotations[AnnotationSecretDigest], secrets) {
 			return &ConflictError{Job: job, Active: []string{j.Name}, Reason: fmt.Sprintf(
 				"idempotency key %q was used by run %s with other parameters or image tag", key, j.Name)}
 		}

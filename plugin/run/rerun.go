@@ -50,7 +50,7 @@ func RerunRequest(ctx context.Context, client kubernetes.Interface, ns, run stri
 	req := Request{Namespace: ns, Job: name, RerunOf: run, Tag: tag}
 	var warnings []string
 	req.Params, warnings = carryParams(def, run, old, params)
-	if err := revealSecrets(ctx, client, job, req.Params, params); err != nil {
+	if err := revealSecrets(ctx, client, def, job, req.Params, params); err != nil {
 		return Request{}, nil, err
 	}
 	if tag == "" {
@@ -101,33 +101,61 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // revealSecrets replaces the secret parameters' stand-ins (recorded as
-// jobdef.SecretValue) with the run's values, from the Secret its container
-// reads them from (the run's own). given (the overrides) are the caller's.
-func revealSecrets(ctx context.Context, client kubernetes.Interface, job *batchv1.Job, params, given map[string]string) error {
-	var sec *corev1.Secret
-	var env []corev1.EnvVar
-	if cs := job.Spec.Template.Spec.Containers; len(cs) > 0 {
-		env = cs[0].Env
+// jobdef.SecretValue) with the run's values. Only a parameter that is
+// secret in def (the definition as it is now) is revealed, only from the
+// run's own Secret (RunSecretName, owned by the run's Job: its UID), only
+// from its key SecretParamKey(NAME): never from whatever Secret the Job's
+// env points at. A stand-in of a parameter that is not secret now (it was
+// when the run was made) is a *SecretParamError asking for the value, as
+// is a Secret that is gone, not the run's own or without the key. given
+// (the overrides) are the caller's.
+func revealSecrets(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, job *batchv1.Job, params, given map[string]string) error {
+	secret := map[string]bool{}
+	for _, p := range def.Spec.Parameters {
+		secret[p.Name] = p.Secret
 	}
-	for _, e := range env {
-		_, over := given[e.Name]
-		if over || params[e.Name] != jobdef.SecretValue || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
-			continue // a value of its own (also the text "<secret>")
+	var sec *corev1.Secret
+	for _, name := range sortedKeys(params) {
+		if _, over := given[name]; over || params[name] != jobdef.SecretValue {
+			continue // a value of its own
 		}
-		ref := e.ValueFrom.SecretKeyRef
-		if sec == nil || sec.Name != ref.Name {
+		if !secret[name] {
+			return &SecretParamError{Run: job.Name, Param: name, Err: fmt.Errorf(
+				"its value was recorded as %s, and job %s no longer keeps it secret: it is not revealed", jobdef.SecretValue, def.Name)}
+		}
+		if sec == nil {
 			var err error
-			if sec, err = client.CoreV1().Secrets(job.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); err != nil {
-				return &SecretParamError{Run: job.Name, Param: e.Name, Err: fmt.Errorf("read its Secret: %w", err)}
+			if sec, err = ownSecret(ctx, client, job); err != nil {
+				return &SecretParamError{Run: job.Name, Param: name, Err: err}
 			}
 		}
-		v, ok := sec.Data[ref.Key]
+		v, ok := sec.Data[SecretParamKey(name)]
 		if !ok {
-			return &SecretParamError{Run: job.Name, Param: e.Name, Err: fmt.Errorf("not in its Secret %s", ref.Name)}
+			return &SecretParamError{Run: job.Name, Param: name, Err: fmt.Errorf("not in its Secret %s", sec.Name)}
 		}
-		params[e.Name] = string(v)
+		params[name] = string(v)
 	}
 	return nil
+}
+
+// RunSecretName is the name of the Secret that holds a run's secret
+// parameter values.
+func RunSecretName(run string) string { return run + "-files" }
+
+// ownSecret reads the Secret of job's secret parameter values, which must
+// be owned by job itself (its UID).
+func ownSecret(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) (*corev1.Secret, error) {
+	name := RunSecretName(job.Name)
+	sec, err := client.CoreV1().Secrets(job.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("read its Secret: %w", err)
+	}
+	for _, o := range sec.OwnerReferences {
+		if o.APIVersion == "batch/v1" && o.Kind == "Job" && o.Name == job.Name && o.UID == job.UID && job.UID != "" {
+			return sec, nil
+		}
+	}
+	return nil, fmt.Errorf("its Secret %s is not owned by the run's Job (UID %s): it is not read", name, job.UID)
 }
 
 // carryTag is the tag of run's image (from its provenance) if the rerun

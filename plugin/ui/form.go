@@ -56,6 +56,10 @@ type row struct {
 	Name, Value string
 	Required    bool
 	Error       string
+	// A secret parameter's default is never sent to the browser: its
+	// field is an empty password input (Secret), Stored says there is a
+	// default, which an empty field keeps and Clear (a checkbox) removes.
+	Secret, Stored, Clear bool
 }
 
 type fileRow struct {
@@ -76,7 +80,11 @@ func formOf(j *jobdef.Job) *jobForm {
 		f.Env = append(f.Env, row{Name: e.Name, Value: e.Value})
 	}
 	for _, p := range j.Spec.Parameters {
-		f.Params = append(f.Params, row{Name: p.Name, Value: p.Default, Required: p.Required})
+		r := row{Name: p.Name, Value: p.Default, Required: p.Required}
+		if p.Secret {
+			r.Value, r.Secret, r.Stored = "", true, p.Default != ""
+		}
+		f.Params = append(f.Params, r)
 	}
 	for _, file := range j.Spec.Files {
 		b := file.Bytes()
@@ -121,8 +129,9 @@ func parseForm(r *http.Request) *jobForm {
 	for i := 0; r.PostForm.Has(fmt.Sprintf("param.%d.name", i)); i++ {
 		n, def := strings.TrimSpace(v(fmt.Sprintf("param.%d.name", i))), v(fmt.Sprintf("param.%d.default", i))
 		req := v(fmt.Sprintf("param.%d.required", i)) != ""
+		clear := v(fmt.Sprintf("param.%d.clear", i)) != ""
 		if n != "" || def != "" || req {
-			f.Params = append(f.Params, row{Name: n, Value: def, Required: req})
+			f.Params = append(f.Params, row{Name: n, Value: def, Required: req, Clear: clear})
 		}
 	}
 	for i := 0; r.PostForm.Has(fmt.Sprintf("file.%d.path", i)); i++ {
@@ -212,7 +221,9 @@ func (f *jobForm) apply(j *jobdef.Job) {
 		}
 	}
 	// The form edits a parameter's name, default and required; what it
-	// does not show (type, enum, pattern, description, secret) is kept.
+	// does not show (type, enum, pattern, description, secret) is kept. A
+	// secret default the form never showed is kept unless replaced or
+	// cleared, and is not shown again when the form comes back.
 	kept := map[string]jobdef.Parameter{}
 	for _, p := range j.Spec.Parameters {
 		kept[p.Name] = p
@@ -221,9 +232,16 @@ func (f *jobForm) apply(j *jobdef.Job) {
 	for _, e := range f.Env {
 		j.Spec.Env = append(j.Spec.Env, jobdef.EnvVar{Name: e.Name, Value: e.Value})
 	}
-	for _, p := range f.Params {
+	for i, p := range f.Params {
 		prm := kept[p.Name]
-		prm.Name, prm.Default, prm.Required = p.Name, p.Value, p.Required
+		if !prm.Secret || p.Value != "" || p.Clear {
+			prm.Default = p.Value
+		}
+		prm.Name, prm.Required = p.Name, p.Required
+		if prm.Secret {
+			f.Params[i].Value, f.Params[i].Secret, f.Params[i].Stored = "", true, prm.Default != ""
+			f.Params[i].Clear = false
+		}
 		j.Spec.Parameters = append(j.Spec.Parameters, prm)
 	}
 	for _, fr := range f.Files {

@@ -131,10 +131,11 @@ func jobsPageFixture(tb testing.TB) (*Server, *fake.Clientset, http.Handler, fun
 	if err != nil {
 		tb.Fatal(err)
 	}
+	startSession(s)
 	waitNamespaces(s) // NewServer's fetch of the switcher's list is not a page's
 	req := func() *http.Request {
 		r := httptest.NewRequest("GET", "http://"+testHost+"/namespaces/"+benchNS+"/jobs", nil)
-		r.AddCookie(&http.Cookie{Name: cookieName, Value: s.sess.cookie})
+		r.AddCookie(&http.Cookie{Name: s.sess.cookieName(), Value: s.sess.cookie})
 		return r
 	}
 	return s, cs, s.Handler(), req

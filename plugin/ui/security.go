@@ -5,15 +5,22 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"html"
+	"net"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
+	"time"
 )
 
 const (
-	cookieName = "shipjob_session"
-	csrfField  = "_csrf"
-	csrfHeader = "X-CSRF-Token"
+	// cookiePrefix + the port names the session cookie: browsers keep
+	// cookies per host, not per port, so two servers on one host must not
+	// share a name (they would log each other out).
+	cookiePrefix = "shipjob_session_"
+	csrfField    = "_csrf"
+	csrfHeader   = "X-CSRF-Token"
 	// maxBody bounds a form: a job with its files fits in a Secret (1 MiB).
 	maxBody = 2 << 20
 )
@@ -31,9 +38,27 @@ type session struct {
 	cookie     string
 	csrf       string
 
+	// now is the clock sessions expire by (time.Now); idle and max end a
+	// session (SessionIdle, SessionMax by default).
+	now       func() time.Time
+	idle, max time.Duration
+	// onLogin, if set, is called once the login token is spent.
+	onLogin func()
+
 	mu   sync.Mutex
 	used bool
+	// started is when the token was exchanged, seen the last request with
+	// the cookie: a session ends sessionIdle after seen and sessionMax
+	// after started.
+	started, seen time.Time
 }
+
+// By default a session expires after this long without a request, and
+// this long after it started, whatever happens (documented in `ui --help`).
+const (
+	SessionIdle = time.Hour
+	SessionMax  = 12 * time.Hour
+)
 
 func newSession(host string) (*session, error) {
 	var vals [3]string
@@ -44,7 +69,14 @@ func newSession(host string) (*session, error) {
 		}
 		vals[i] = hex.EncodeToString(b)
 	}
-	return &session{host: host, loginToken: vals[0], cookie: vals[1], csrf: vals[2]}, nil
+	return &session{host: host, loginToken: vals[0], cookie: vals[1], csrf: vals[2], now: time.Now,
+		idle: SessionIdle, max: SessionMax}, nil
+}
+
+// cookieName is the session cookie's name for this server's port.
+func (s *session) cookieName() string {
+	_, port, _ := net.SplitHostPort(s.host)
+	return cookiePrefix + port
 }
 
 // exchange spends the login token once.
@@ -55,7 +87,31 @@ func (s *session) exchange(token string) bool {
 		return false
 	}
 	s.used = true
+	s.started = s.now()
+	s.seen = s.started
+	if s.onLogin != nil {
+		go s.onLogin()
+	}
 	return true
+}
+
+// check says why cookie opens no session ("" = it does) and counts the
+// request as activity.
+func (s *session) check(cookie string) string {
+	if !equal(cookie, s.cookie) {
+		return "This browser has no session with this server."
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	switch {
+	case now.Sub(s.started) > s.max:
+		return fmt.Sprintf("This session expired: sessions end %s after they start.", s.max)
+	case now.Sub(s.seen) > s.idle:
+		return fmt.Sprintf("This session expired: sessions end after %s without a request.", s.idle)
+	}
+	s.seen = now
+	return ""
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
@@ -87,20 +143,33 @@ func (s *Server) guard(static, next http.Handler) http.Handler {
 				s.unauthorized(w, r, "This link was already used or is not valid: a link opens one browser session only.")
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.sess.cookie, Path: "/",
+			http.SetCookie(w, &http.Cookie{Name: s.sess.cookieName(), Value: s.sess.cookie, Path: "/",
 				HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			q := r.URL.Query()
 			q.Del("token")
-			clean := r.URL.Path
+			// Always a path of this origin: "//evil.example" (or "/\\evil.example",
+			// which browsers read alike) would not be.
+			clean := path.Clean("/" + strings.ReplaceAll(r.URL.Path, "\\", "/"))
 			if len(q) > 0 {
 				clean += "?" + q.Encode()
+			}
+			if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+				// Opened from the login file (file://): a redirect would stay
+				// a cross-site navigation, which gets no SameSite=Strict
+				// cookie; a page of this origin that moves on is same-site.
+				sameSiteRedirect(w, clean)
+				return
 			}
 			http.Redirect(w, r, clean, http.StatusSeeOther)
 			return
 		}
-		c, err := r.Cookie(cookieName)
-		if err != nil || !equal(c.Value, s.sess.cookie) {
+		c, err := r.Cookie(s.sess.cookieName())
+		if err != nil {
 			s.unauthorized(w, r, "This browser has no session with this server.")
+			return
+		}
+		if why := s.sess.check(c.Value); why != "" {
+			s.unauthorized(w, r, why)
 			return
 		}
 		switch r.Method {
@@ -145,6 +214,16 @@ func (s *Server) crossSite(r *http.Request) string {
 // unauthorized is the 401 page: how to get a new link.
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, why string) {
 	s.pages.render(w, r, http.StatusUnauthorized, "unauthorized", &page{Title: "Session required", Error: why})
+}
+
+// sameSiteRedirect answers with a page that moves on to target (a path of
+// this origin) by itself: no script (the CSP allows none), a link too.
+func sameSiteRedirect(w http.ResponseWriter, target string) {
+	t := html.EscapeString(target)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=%s">`+
+		`<title>kubectl shipjob ui</title></head><body><p><a href="%s">Continue</a></p></body></html>`+"\n", t, t)
 }
 
 func plain(w http.ResponseWriter, code int, msg string) {

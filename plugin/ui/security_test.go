@@ -23,13 +23,21 @@ func newTestServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	startSession(s)
 	return s
+}
+
+// startSession starts s's session as a login would, leaving the login
+// token unspent (tests set the cookie themselves).
+func startSession(s *Server) {
+	s.sess.started = s.sess.now()
+	s.sess.seen = s.sess.started
 }
 
 func TestGuard(t *testing.T) {
 	s := newTestServer(t)
 	h := s.Handler()
-	cookie := &http.Cookie{Name: cookieName, Value: s.sess.cookie}
+	cookie := &http.Cookie{Name: s.sess.cookieName(), Value: s.sess.cookie}
 	form := url.Values{csrfField: {s.sess.csrf}}.Encode()
 	origin := "http://" + testHost
 	cases := map[string]struct {
@@ -40,7 +48,7 @@ func TestGuard(t *testing.T) {
 		want                     string
 	}{
 		"no session":             {method: "GET", path: "/namespaces/team/jobs", code: 401, want: "kubectl shipjob ui"},
-		"wrong cookie":           {method: "GET", path: "/namespaces/team/jobs", headers: map[string]string{"Cookie": cookieName + "=nope"}, code: 401},
+		"wrong cookie":           {method: "GET", path: "/namespaces/team/jobs", headers: map[string]string{"Cookie": "shipjob_session_4321=nope"}, code: 401},
 		"bad token":              {method: "GET", path: "/?token=nope", code: 401, want: "not valid"},
 		"foreign Host":           {method: "GET", path: "/namespaces/team/jobs", host: "evil.example:4321", cookie: true, code: 403, want: "answers only to"},
 		"localhost is foreign":   {method: "GET", path: "/", host: "localhost:4321", cookie: true, code: 403},
@@ -113,7 +121,7 @@ func TestTokenExchange(t *testing.T) {
 		t.Fatalf("cookies: %v", cookies)
 	}
 	c := cookies[0]
-	if c.Name != cookieName || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Value == s.sess.loginToken {
+	if c.Name != "shipjob_session_4321" || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Value == s.sess.loginToken {
 		t.Fatalf("cookie: %+v", c)
 	}
 	if rec := get("http://"+testHost+"/", c); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/namespaces/team/jobs" {

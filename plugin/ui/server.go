@@ -41,10 +41,15 @@ type Config struct {
 type Options struct {
 	// Listen is a loopback address ("127.0.0.1:0" = a free port).
 	Listen string
-	// Out receives the URL to open, as the first line.
+	// Out receives the first line: the one-time URL to open, or, when
+	// Open opened a browser, the server's address without the token.
 	Out io.Writer
-	// Open, if set, is called with the URL (to open a browser).
-	Open func(url string)
+	// Open, if set, opens a browser on a local file (a path, never the
+	// token: see loginFile) that sends it to the one-time URL.
+	Open func(path string) error
+	// IdleTimeout and SessionTimeout end the browser session after so long
+	// without a request and after it started (0: SessionIdle, SessionMax).
+	IdleTimeout, SessionTimeout time.Duration
 }
 
 // Server is the UI's HTTP handler and its session.
@@ -100,16 +105,35 @@ func Serve(ctx context.Context, cfg Config, opts Options) error {
 		ln.Close()
 		return err
 	}
+	if opts.IdleTimeout > 0 {
+		s.sess.idle = opts.IdleTimeout
+	}
+	if opts.SessionTimeout > 0 {
+		s.sess.max = opts.SessionTimeout
+	}
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	if opts.Out != nil {
-		fmt.Fprintln(opts.Out, s.LoginURL())
-	}
+	opened := false
 	if opts.Open != nil {
-		opts.Open(s.LoginURL())
+		if lf, err := writeLoginFile(s.LoginURL()); err == nil {
+			s.sess.onLogin = lf.remove
+			defer lf.remove()
+			if opened = opts.Open(lf.path) == nil; !opened {
+				lf.remove()
+			}
+		}
+	}
+	if opts.Out != nil {
+		// The link is printed only for manual use: once a browser has
+		// spent it, it is of no use (and a terminal's scrollback is kept).
+		if opened {
+			fmt.Fprintf(opts.Out, "Opened http://%s/ in your browser (for a link to open elsewhere, run with --no-browser)\n", s.sess.host)
+		} else {
+			fmt.Fprintln(opts.Out, s.LoginURL())
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,0 +1,76 @@
+package helmrun
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// TestDryRunMasksSecretParameters (review N10 b): a dry run's manifest,
+// client or server, never holds a secret parameter's value, in clear or
+// base64; the files and the other keys stay as they are.
+func TestDryRunMasksSecretParameters(t *testing.T) {
+	const value = "s3cr3t-dry-run-value"
+	for _, mode := range []run.DryRun{run.DryRunClient, run.DryRunServer} {
+		t.Run(string(mode), func(t *testing.T) {
+			ft := newFakeTrigger(t, 0, jobSecret(t, func(j *jobdef.Job) {
+				j.Spec.Parameters = append(j.Spec.Parameters, jobdef.Parameter{Name: "TOKEN", Secret: true, Default: value})
+			}))
+			res, err := ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate", DryRun: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := res.Manifest
+			if strings.Contains(m, value) || strings.Contains(m, base64.StdEncoding.EncodeToString([]byte(value))) {
+				t.Fatalf("dry run shows the secret value:\n%s", m)
+			}
+			objs, err := run.ManifestObjects(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var secret map[string]any
+			for _, o := range objs {
+				if o["kind"] == "Secret" {
+					secret = o
+				}
+			}
+			if len(objs) != 2 || secret == nil {
+				t.Fatalf("want the Job and its Secret, got %d objects:\n%s", len(objs), m)
+			}
+			sd, _ := secret["stringData"].(map[string]any)
+			data, _ := secret["data"].(map[string]any)
+			if sd["param-TOKEN"] != jobdef.SecretValue || data["param-TOKEN"] != nil {
+				t.Errorf("param-TOKEN: stringData %v, data %v", sd, data)
+			}
+			if data["file-0"] != base64.StdEncoding.EncodeToString([]byte("x=1")) {
+				t.Errorf("file-0 = %v, want the file unchanged", data["file-0"])
+			}
+		})
+	}
+}
+
+// TestMaskSecretParamsAnySecret: the mask goes by key, in every Secret of
+// the output (whatever it is named), and leaves other documents as they
+// are.
+func TestMaskSecretParamsAnySecret(t *testing.T) {
+	def := jobdef.New("ns", "migrate")
+	def.Spec.Parameters = []jobdef.Parameter{{Name: "TOKEN", Secret: true}, {Name: "TARGET"}}
+	in := "---\n# Source: x\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: a\n" +
+		"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: shared\ndata:\n  file-0: eA==\n" +
+		"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: per-run\ndata:\n  param-TOKEN: aHVudGVyMg==\n  param-TARGET: djE=\nstringData:\n  other: x\n"
+	out, err := maskSecretParams(def, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Source: x\napiVersion: batch/v1", "name: shared\ndata:\n  file-0: eA==", "param-TOKEN: <secret>", "param-TARGET: djE="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "aHVudGVyMg==") {
+		t.Errorf("secret left:\n%s", out)
+	}
+}
