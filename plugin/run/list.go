@@ -24,11 +24,13 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 		return nil, nil
 	}
 	// Pods only tell more about runs that are active or failed (messages,
-	// exit codes); a history of succeeded runs needs no pod list at all.
+	// exit codes); a history of succeeded runs needs no pod list at all,
+	// and runs of several tasks are shown from their Jobs' status (a pod
+	// per task and try would make the list unbounded).
 	var need []string
 	for i := range jobs.Items {
 		j := &jobs.Items[i]
-		if JobCondition(j, batchv1.JobComplete) == nil && j.Annotations[AnnotationCancelledAt] == "" {
+		if JobCondition(j, batchv1.JobComplete) == nil && j.Annotations[AnnotationCancelledAt] == "" && !IsIndexed(j) {
 			need = append(need, j.Name)
 		}
 	}
@@ -41,6 +43,9 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 		podSel = LabelRun + " in (" + strings.Join(need, ",") + ")"
 	case job != "":
 		podSel += "," + LabelJob + "=" + job
+	}
+	if len(need) > 20 {
+		podSel += ",!" + batchv1.JobCompletionIndexAnnotation // not the tasks of Indexed runs
 	}
 	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: podSel})
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Get returns the current status of one run (two API requests). A missing
-// Job, or a Job that is not a run, is NotFound (runs.shipjob.dev).
+// Get returns the current status of one run (two API requests: its Job and
+// a bounded list of its pods, see StatusOf). A missing Job, or a Job that
+// is not a run, is NotFound (runs.shipjob.dev).
 func Get(ctx context.Context, client kubernetes.Interface, ns, run string) (Status, error) {
 	st, _, _, err := get(ctx, client, ns, run)
 	return st, err
@@ -27,7 +28,7 @@ func get(ctx context.Context, client kubernetes.Interface, ns, run string) (st S
 	if err != nil {
 		return st, "", "", err
 	}
-	pods, podsRV, err := listAttempts(ctx, client, ns, run)
+	pods, podsRV, err := statusPods(ctx, client, job)
 	if err != nil {
 		return st, "", "", err
 	}
