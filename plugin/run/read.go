@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -50,7 +51,17 @@ func getRunJob(ctx context.Context, client kubernetes.Interface, ns, run string)
 // listAttempts lists a run's pods (one per attempt), oldest first, and the
 // list's resourceVersion.
 func listAttempts(ctx context.Context, client kubernetes.Interface, ns, run string) ([]corev1.Pod, string, error) {
-	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRun + "=" + run})
+	return listTaskAttempts(ctx, client, ns, run, nil)
+}
+
+// listTaskAttempts is listAttempts of one task (nil: of every task).
+func listTaskAttempts(ctx context.Context, client kubernetes.Interface, ns, run string, task *int32) ([]corev1.Pod, string, error) {
+	sel := LabelRun + "=" + run
+	if task != nil {
+		// The Job controller labels a task's pods with its index.
+		sel += "," + batchv1.JobCompletionIndexAnnotation + "=" + strconv.Itoa(int(*task))
+	}
+	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, "", fmt.Errorf("list pods of run %s: %w", run, err)
 	}

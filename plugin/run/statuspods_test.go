@@ -137,3 +137,31 @@ func TestIndexedRunsListedWithoutTheirPods(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestLogsOfOneTaskListOnlyItsPods: logs --task lists the pods of that
+// task alone (by its completion index label) and prints only them.
+func TestLogsOfOneTaskListOnlyItsPods(t *testing.T) {
+	job, srv := wideRun(func(j *batchv1.Job) {
+		j.Status.Succeeded = 1000
+		j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	})
+	objs := []k8sruntime.Object{job}
+	for i := range srv.pods {
+		objs = append(objs, &srv.pods[i])
+	}
+	cs := fake.NewClientset(objs...)
+	cs.PrependReactor("list", "pods", srv.react)
+	var out strings.Builder
+	task := int32(12)
+	if err := Logs(t.Context(), cs, "ns", job.Name, LogOptions{Task: &task}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "[task 12] "+fakeLog {
+		t.Errorf("printed %q", out.String())
+	}
+	for _, l := range srv.lists {
+		if l.Limit == 0 && !strings.Contains(l.LabelSelector, batchv1.JobCompletionIndexAnnotation+"=12") {
+			t.Errorf("an unbounded pod list of every task: %+v", l)
+		}
+	}
+}
