@@ -129,11 +129,13 @@ func serveAndPoll(env []string, plugin, ns, run, token string, conc, rounds int)
 		return fmt.Errorf("%s: hook server did not start", plugin)
 	}
 	url := base + "/api/v1/dh/runs/" + run
-	for time.Now().Add(-time.Minute).Before(time.Now()) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		if code, _, _ := get(url, token); code == http.StatusOK {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: no status of run %s within a minute", plugin, run)
+		}
 	}
 	idle := vm(cmd.Process.Pid, "VmRSS")
 	var mu sync.Mutex
