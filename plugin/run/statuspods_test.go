@@ -165,3 +165,29 @@ func TestLogsOfOneTaskListOnlyItsPods(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedIndexedRunListedWithItsExitCode: `runs` shows a failed run of
+// many tasks with the exit code of its first failed index, from one
+// bounded pod list.
+func TestFailedIndexedRunListedWithItsExitCode(t *testing.T) {
+	job, srv := wideRun(func(j *batchv1.Job) {
+		j.Status.Failed, j.Status.FailedIndexes = 2, ptr("7,9")
+		j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "FailedIndexes"}}
+	})
+	job.UID = "u1"
+	for i := range srv.pods {
+		srv.pods[i].OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: job.Name, UID: job.UID}}
+	}
+	cs := fake.NewClientset(job)
+	cs.PrependReactor("list", "pods", srv.react)
+	runs, err := List(t.Context(), cs, "ns", "wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Message != "Exit code 3 (task 7); 40/1000 tasks succeeded" {
+		t.Errorf("runs %+v", runs)
+	}
+	if len(srv.lists) != 1 || srv.lists[0].Limit == 0 || srv.lists[0].Limit > maxStatusPods {
+		t.Errorf("pod lists %+v, want one bounded", srv.lists)
+	}
+}

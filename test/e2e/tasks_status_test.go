@@ -49,7 +49,7 @@ func TestIndexedStatusFromJobStatus(t *testing.T) {
 		t.Errorf("logs --task 3: exit %d %q %s", res.Code, res.Stdout, res.Stderr)
 	}
 	for _, bad := range []string{"-1", "10000"} {
-		if res := shipjob(t, "logs", failed, "-n", ns, "--task", bad); res.Code != 1 || strings.TrimSpace(res.Stderr) != "Error: --task must be a task index from 0 to 9999" {
+		if res := shipjob(t, "logs", failed, "-n", ns, "--task", bad); res.Code != 1 || strings.TrimSpace(res.Stderr) != "error: --task must be a task index from 0 to 9999" {
 			t.Errorf("logs --task %s: exit %d %q", bad, res.Code, res.Stderr)
 		}
 	}
