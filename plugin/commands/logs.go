@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -17,6 +18,7 @@ type LogsOptions struct {
 	Name string
 	run.LogOptions
 	Latest bool
+	task   int32
 
 	flags  *genericclioptions.ConfigFlags
 	target target
@@ -34,7 +36,8 @@ logs are streamed until the run has finished — also when the node keeps the st
 open.`,
 		Example: `  kubectl shipjob logs migrate            # newest run of job migrate
   kubectl shipjob logs migrate-0abc12xy34 -f
-  kubectl shipjob logs migrate --tail 20 --timestamps`,
+  kubectl shipjob logs migrate --tail 20 --timestamps
+  kubectl shipjob logs reindex --task 3   # one task of a run of several`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeJobNames(flags),
 		RunE:              runE(o),
@@ -43,6 +46,7 @@ open.`,
 	cmd.Flags().BoolVar(&o.Latest, "latest-attempt", false, "Only the latest attempt (runs with retries)")
 	cmd.Flags().BoolVar(&o.Timestamps, "timestamps", false, "Prefix each line with its time")
 	cmd.Flags().Int64Var(&o.TailLines, "tail", 0, "Lines of each attempt to show from its end (0 = all)")
+	cmd.Flags().Int32Var(&o.task, "task", -1, "Only this task (its index, from 0) of a run of several tasks; only its pods are listed")
 	return cmd
 }
 
@@ -51,6 +55,9 @@ open.`,
 func (o *LogsOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Name = args[0]
 	o.AllAttempts = !o.Latest
+	if cmd.Flags().Changed("task") {
+		o.Task = &o.task
+	}
 	var err error
 	o.target, err = resolveTarget(o.flags)
 	return err
@@ -60,6 +67,9 @@ func (o *LogsOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *LogsOptions) Validate() error {
 	if o.TailLines < -1 {
 		return errors.New("--tail must be -1 or more")
+	}
+	if o.Task != nil && (*o.Task < 0 || *o.Task >= jobdef.MaxTasks) {
+		return fmt.Errorf("--task must be a task index from 0 to %d", jobdef.MaxTasks-1)
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func TestCreateDebugPodCopiesTheRunsPod(t *testing.T) {
 	if env["DATABASE_HOST"] != "db" || env["TARGET"] != "v42" {
 		t.Errorf("env %v", c.Env)
 	}
-	if len(s.Volumes) != 1 || s.Volumes[0].Secret == nil || s.Volumes[0].Secret.SecretName != job.Name+"-files" ||
+	if len(s.Volumes) != 1 || s.Volumes[0].Secret == nil || !run.IsFilesSecretName("migrate", job.Name, s.Volumes[0].Secret.SecretName) ||
 		len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/etc/app.conf" {
 		t.Errorf("volumes %+v mounts %+v", s.Volumes, c.VolumeMounts)
 	}

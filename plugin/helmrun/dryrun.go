@@ -14,6 +14,8 @@ import (
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -21,7 +23,7 @@ import (
 )
 
 // dryRun renders exactly what a trigger would apply (post-rendered Job and
-// the run's files Secret) without touching the release. In server mode the
+// the run's Secrets: the job's files, the run's secret parameters) without touching the release. In server mode the
 // objects are also sent to the API server with dryRun=All, which validates
 // and admits them but writes nothing.
 func (t *Triggerer) dryRun(ctx context.Context, req run.Request, def *jobdef.Job, p *plan) (string, error) {
@@ -42,12 +44,15 @@ func (t *Triggerer) dryRun(ctx context.Context, req run.Request, def *jobdef.Job
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(rel.Manifest))
 	b.WriteString("\n")
-	if p.files != nil {
-		s := p.files.DeepCopy()
+	for _, sec := range []*corev1.Secret{p.files, p.params} {
+		if sec == nil {
+			continue
+		}
+		s := sec.DeepCopy()
 		s.APIVersion, s.Kind = "v1", "Secret"
 		data, err := yaml.Marshal(s)
 		if err != nil {
-			return "", fmt.Errorf("encode files secret: %w", err)
+			return "", fmt.Errorf("encode secret %s: %w", s.Name, err)
 		}
 		b.WriteString("---\n")
 		b.Write(data)
@@ -74,8 +79,15 @@ func (t *Triggerer) dryRun(ctx context.Context, req run.Request, def *jobdef.Job
 		return "", fmt.Errorf("server dry run of run %s: %w", p.run, err)
 	}
 	if p.files != nil {
-		if _, err := t.Client.CoreV1().Secrets(req.Namespace).Create(ctx, p.files, metav1.CreateOptions{DryRun: all}); err != nil {
+		// Runs with these files share the Secret: it may exist already.
+		_, err := t.Client.CoreV1().Secrets(req.Namespace).Create(ctx, p.files, metav1.CreateOptions{DryRun: all})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return "", fmt.Errorf("server dry run of files of run %s: %w", p.run, err)
+		}
+	}
+	if p.params != nil {
+		if _, err := t.Client.CoreV1().Secrets(req.Namespace).Create(ctx, p.params, metav1.CreateOptions{DryRun: all}); err != nil {
+			return "", fmt.Errorf("server dry run of secret parameters of run %s: %w", p.run, err)
 		}
 	}
 	return shown, nil

@@ -43,10 +43,10 @@ func TestSecretParameterNeverInClear(t *testing.T) {
 			ref = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
 		}
 	}
-	if ref != res.Run+"-files/param-TOKEN" {
+	if ref != run.ParamsSecretName(res.Run)+"/param-TOKEN" {
 		t.Fatalf("TOKEN from %q", ref)
 	}
-	runSecret, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), res.Run+"-files", metav1.GetOptions{})
+	runSecret, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), run.ParamsSecretName(res.Run), metav1.GetOptions{})
 	if err != nil || string(runSecret.Data["param-TOKEN"]) != value {
 		t.Fatalf("run Secret: %v %v", runSecret, err)
 	}

@@ -23,7 +23,9 @@ type plan struct {
 	chart    *chart.Chart
 	values   map[string]any
 	renderer *checkedRenderer
-	files    *corev1.Secret
+	// files is the job's shared files Secret, params the run's own Secret
+	// of secret parameter values (nil: none).
+	files, params *corev1.Secret
 	// rendered is the last manifest the renderer produced.
 	rendered string
 	// admit applies the concurrency rules once the release is held (given
@@ -74,13 +76,15 @@ func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string
 	if digest != "" {
 		ann[run.AnnotationSecretDigest] = digest
 	}
-	filesName := ""
-	if len(def.Spec.Files) > 0 || hasSecretParams(def) {
-		filesName = p.run + "-files"
-		p.files = filesSecret(def, p.run, filesName, params)
-		p.renderer.want.FilesSecret = filesName
+	var filesName, paramsName string
+	if p.files = filesSecret(def); p.files != nil {
+		filesName = p.files.Name
 	}
-	p.values, err = chartValues(def, p.run, img, params, filesName, ann, tasks)
+	if p.params = paramsSecret(def, p.run, params); p.params != nil {
+		paramsName = p.params.Name
+	}
+	p.renderer.want.FilesSecret, p.renderer.want.ParamsSecret = filesName, paramsName
+	p.values, err = chartValues(def, p.run, img, params, filesName, paramsName, ann, tasks)
 	return p, err
 }
 

@@ -11,7 +11,8 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
-var baseWant = renderWant{Namespace: "ns", Run: "job-0123456789", Image: "example.com/app:1", FilesSecret: "job-0123456789-files"}
+var baseWant = renderWant{Namespace: "ns", Run: "job-0123456789", Image: "example.com/app:1",
+	FilesSecret: "job-files-0123456789", ParamsSecret: "job-0123456789-params"}
 
 const baseJob = `apiVersion: batch/v1
 kind: Job
@@ -25,11 +26,13 @@ spec:
       containers:
         - name: job
           image: example.com/app:1
+          env:
+            - {name: TOKEN, valueFrom: {secretKeyRef: {name: job-0123456789-params, key: param-TOKEN}}}
           volumeMounts:
             - {name: files, mountPath: /etc/a, subPath: file-0, readOnly: true}
       volumes:
         - name: files
-          secret: {secretName: job-0123456789-files}
+          secret: {secretName: job-files-0123456789}
 `
 
 // TestCheckRendered: the last defence refuses whatever the run chart never
@@ -39,9 +42,13 @@ func TestCheckRendered(t *testing.T) {
 		t.Fatalf("the chart's own shape refused: %v", err)
 	}
 	cases := map[string]struct{ old, new, want string }{
-		"hostPID":          {"      restartPolicy: Never\n", "      restartPolicy: Never\n      hostPID: true\n", "host namespace"},
-		"hostNetwork":      {"      restartPolicy: Never\n", "      restartPolicy: Never\n      hostNetwork: true\n", "host namespace"},
-		"hostPath":         {"          secret: {secretName: job-0123456789-files}\n", "          hostPath: {path: /}\n", "not the run's files Secret"},
+		"hostPID":     {"      restartPolicy: Never\n", "      restartPolicy: Never\n      hostPID: true\n", "host namespace"},
+		"hostNetwork": {"      restartPolicy: Never\n", "      restartPolicy: Never\n      hostNetwork: true\n", "host namespace"},
+		"hostPath":    {"          secret: {secretName: job-files-0123456789}\n", "          hostPath: {path: /}\n", "not the run's files Secret"},
+		// The volume is the job's files Secret, env values only from the
+		// run's own Secret: never the other way round.
+		"volume of params": {"secretName: job-files-0123456789", "secretName: job-0123456789-params", "not the run's files Secret"},
+		"env from files":   {"{name: job-0123456789-params, key: param-TOKEN}", "{name: job-files-0123456789, key: param-TOKEN}", "env TOKEN takes its value from elsewhere"},
 		"privileged":       {"          image: example.com/app:1\n", "          image: example.com/app:1\n          securityContext: {privileged: true}\n", "container security context"},
 		"capabilities":     {"          image: example.com/app:1\n", "          image: example.com/app:1\n          securityContext: {capabilities: {add: [SYS_ADMIN]}}\n", "container security context"},
 		"pod sec context":  {"      restartPolicy: Never\n", "      restartPolicy: Never\n      securityContext: {runAsUser: 0}\n", "pod security context"},
@@ -107,7 +114,7 @@ func injectionValues(t *testing.T) map[string]any {
 	def.Spec.EnvFromSecrets = []string{"x\n          securityContext:\n            privileged: true"}
 	def.Spec.Env = []jobdef.EnvVar{{Name: "A", Value: "v\n  hostNetwork: true"}}
 	img := jobdef.ResolvedImage{Image: "example.com/app:1", PullSecrets: def.Spec.ImagePullSecrets}
-	vals, err := chartValues(def, "job-0123456789", img, nil, "", map[string]string{"a": "b"}, 0)
+	vals, err := chartValues(def, "job-0123456789", img, nil, "", "", map[string]string{"a": "b"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestRerunTriggersWithProvenance(t *testing.T) {
 		t.Fatalf("rerun %s annotations %v", res.Run, ann)
 	}
 	// The secret parameter's value is carried, from the run's own Secret.
-	sec, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), res.Run+"-files", metav1.GetOptions{})
+	sec, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), run.ParamsSecretName(res.Run), metav1.GetOptions{})
 	if err != nil || string(sec.Data["param-TOKEN"]) != "s3cret" {
 		t.Fatalf("rerun's secret parameter: %v %q", err, sec.Data["param-TOKEN"])
 	}
@@ -53,7 +53,7 @@ func TestRerunTriggersWithProvenance(t *testing.T) {
 	if _, err := ft.Trigger(t.Context(), req); !run.IsInput(err) || !strings.Contains(err.Error(), `unknown parameter "NOPE"`) {
 		t.Fatalf("unknown override: %v", err)
 	}
-	if err := ft.cs.CoreV1().Secrets("ns").Delete(t.Context(), first.Run+"-files", metav1.DeleteOptions{}); err != nil {
+	if err := ft.cs.CoreV1().Secrets("ns").Delete(t.Context(), run.ParamsSecretName(first.Run), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := run.RerunRequest(t.Context(), ft.cs, "ns", first.Run, nil, ""); err == nil ||

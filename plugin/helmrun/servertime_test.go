@@ -49,8 +49,16 @@ func TestSweepIsRateLimitedAndKeepsOwnedFiles(t *testing.T) {
 	ft := newFakeTrigger(t, 0, jobSecret(t, nil))
 	def := jobdef.New("ns", "migrate")
 	def.Spec.Files = []jobdef.File{{Path: "/a", Content: "x"}}
+	def.Spec.Parameters = []jobdef.Parameter{{Name: "P", Secret: true}}
 	mk := func(run string, created time.Time, owned bool) {
-		s := filesSecret(def, run, run+"-files", nil)
+		// A shared files Secret, named here like a legacy one to tell
+		// them apart, and a run's params Secret: both are swept.
+		s := filesSecret(def)
+		s.Name = run + "-files"
+		if run == "migrate-orphan-params" {
+			s = paramsSecret(def, run, nil)
+			s.Name = run + "-files"
+		}
 		s.CreationTimestamp = metav1.Time{Time: created}
 		if owned {
 			s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: run, UID: "u"}}
@@ -62,10 +70,14 @@ func TestSweepIsRateLimitedAndKeepsOwnedFiles(t *testing.T) {
 	mk("migrate-orphan", time.Now().Add(-time.Hour), false)
 	mk("migrate-fresh", time.Now(), false)
 	mk("migrate-owned", time.Now().Add(-time.Hour), true)
+	mk("migrate-orphan-params", time.Now().Add(-time.Hour), false)
 	ft.sweepOrphanFiles(t.Context(), "ns", "migrate")
 	exists := func(name string) bool {
 		_, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), name, metav1.GetOptions{})
 		return err == nil
+	}
+	if exists("migrate-orphan-params-files") {
+		t.Error("an orphaned params Secret was not swept")
 	}
 	if exists("migrate-orphan-files") || !exists("migrate-fresh-files") || !exists("migrate-owned-files") {
 		t.Fatalf("after the sweep: orphan %v fresh %v owned %v, want false true true",

@@ -11,6 +11,7 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 
 	"helm.sh/helm/v3/pkg/action"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
@@ -147,10 +148,19 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	res.Run = plan.run
 	base := t.helmConfig(req.Namespace)
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
-	if plan.files != nil {
+	var createdFiles *corev1.Secret
+	if plan.files != nil || plan.params != nil {
 		t.sweepOrphanFiles(ctx, req.Namespace, def.Name)
-		if _, err := secrets.Create(ctx, plan.files, metav1.CreateOptions{FieldManager: jobdef.ManagedBy}); err != nil {
-			return nil, fmt.Errorf("store files of run %s: %w", plan.run, err)
+	}
+	if plan.files != nil {
+		if createdFiles, err = t.storeFiles(ctx, req.Namespace, plan.files); err != nil {
+			return nil, err
+		}
+	}
+	if plan.params != nil {
+		if _, err := secrets.Create(ctx, plan.params, metav1.CreateOptions{FieldManager: jobdef.ManagedBy}); err != nil {
+			t.dropFiles(ctx, req.Namespace, createdFiles)
+			return nil, fmt.Errorf("store secret parameters of run %s: %w", plan.run, err)
 		}
 	}
 	// Decided while this trigger holds the job's release (see runKube),
@@ -164,9 +174,10 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	job := kc.job(plan.run)
 	if err != nil && job == nil {
 		// No Job was created: nothing of this run may stay behind.
-		if plan.files != nil {
-			_ = secrets.Delete(context.WithoutCancel(ctx), plan.files.Name, metav1.DeleteOptions{})
+		if plan.params != nil {
+			_ = secrets.Delete(context.WithoutCancel(ctx), plan.params.Name, metav1.DeleteOptions{})
 		}
+		t.dropFiles(ctx, req.Namespace, createdFiles)
 		if kc != nil && kc.refused != nil {
 			if done, err := keyedResult(res, kc.refused); done && err == nil {
 				return res, nil
@@ -182,12 +193,13 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	if rel != nil {
 		res.Manifest = rel.Manifest
 	}
-	if plan.files != nil {
-		// The run exists whatever happens now: its files are handed to it
-		// even if the caller's deadline has passed.
+	if plan.files != nil || plan.params != nil {
+		// The run exists whatever happens now: its Secrets are handed to it
+		// (its files Secret made again if it went meanwhile) even if the
+		// caller's deadline has passed.
 		octx, ocancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer ocancel()
-		if err := t.ownFiles(octx, req.Namespace, plan, job); err != nil {
+		if err := t.ownSecrets(octx, req.Namespace, plan, job); err != nil {
 			res.Warnings = append(res.Warnings, err.Error()+" (the garbage collector will not remove them with the run)")
 		}
 	}

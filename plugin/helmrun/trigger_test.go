@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -131,12 +132,12 @@ func TestTriggerDeadlineMidUpgrade(t *testing.T) {
 		if err != nil {
 			t.Fatalf("trigger %d: %v (after %v), want the run that was created", i, err, time.Since(start))
 		}
-		files, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), res.Run+"-files", metav1.GetOptions{})
+		files, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), filesName(t, ft, res.Run), metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("trigger %d: files of run %s: %v", i, res.Run, err)
 		}
-		if len(files.OwnerReferences) != 1 || files.OwnerReferences[0].Name != res.Run {
-			t.Errorf("trigger %d: files owned by %v, want the run's Job", i, files.OwnerReferences)
+		if len(files.OwnerReferences) != i+1 || !slices.ContainsFunc(files.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Name == res.Run }) {
+			t.Errorf("trigger %d: files owned by %v, want the runs' Jobs", i, files.OwnerReferences)
 		}
 		// The trigger returned once the Job existed; Helm finishes the
 		// release record in the background, and the next trigger's 100 ms

@@ -20,7 +20,7 @@ func hasSecretParams(def *jobdef.Job) bool {
 
 // chartValues are the values of the run chart (charts/shipjob-run).
 func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, params map[string]string,
-	filesSecret string, annotations map[string]string, tasks int32) (map[string]any, error) {
+	filesSecret, paramsSecret string, annotations map[string]string, tasks int32) (map[string]any, error) {
 	s := def.Spec
 	env := []any{}
 	for _, e := range s.Env {
@@ -28,7 +28,7 @@ func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, para
 	}
 	for _, p := range s.Parameters {
 		if p.Secret {
-			// From the run's own Secret: the value is in no record.
+			// From the run's own Secret (paramsSecret): the value is in no record.
 			env = append(env, map[string]any{"name": p.Name, "secretKey": run.SecretParamKey(p.Name)})
 			continue
 		}
@@ -73,6 +73,7 @@ func chartValues(def *jobdef.Job, runName string, img jobdef.ResolvedImage, para
 		"env":              env,
 		"envFromSecrets":   toAny(s.EnvFromSecrets),
 		"filesSecret":      filesSecret,
+		"paramsSecret":     paramsSecret,
 		"files":            files,
 		"resources": map[string]any{
 			"limits":   map[string]any{"memory": s.Resources.Memory, "cpu": s.Resources.CPU},

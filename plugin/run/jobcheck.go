@@ -16,14 +16,18 @@ const taskIndexField = "metadata.annotations['" + batchv1.JobCompletionIndexAnno
 
 // JobWant is what a run's Job must match: the name and namespace of the
 // run, and the image, service account and Secrets its definition names.
+// FilesSecret is the only Secret its volume may mount (the job's shared
+// files Secret, FilesSecretName), ParamsSecret the only Secret its env may
+// take values from (the run's own, ParamsSecretName); "" when it has none.
+// For a run made before files were shared, both are LegacyRunSecretName.
 type JobWant struct {
-	Namespace, Run, Image, ServiceAccount, FilesSecret string
-	PullSecrets, EnvFromSecrets                        []string
+	Namespace, Run, Image, ServiceAccount, FilesSecret, ParamsSecret string
+	PullSecrets, EnvFromSecrets                                      []string
 }
 
 // CheckJob checks that job is what the run chart can produce from a valid
-// definition: one container, no host namespaces, no volumes but the run's
-// files Secret, no security context or added capabilities, and the image,
+// definition: one container, no host namespaces, no volumes but the job's
+// files Secret, no env from other Secrets than the run's own, no security context or added capabilities, and the image,
 // service account and Secrets of want. The trigger runs it on the rendered,
 // post-rendered manifest (the last defence before anything is applied).
 func CheckJob(job *batchv1.Job, want JobWant) error {
@@ -91,8 +95,8 @@ func checkContainer(c *corev1.Container, want JobWant) error {
 			continue
 		}
 		if f := e.ValueFrom; f != nil && (f.SecretKeyRef == nil || f.FieldRef != nil || f.ResourceFieldRef != nil ||
-			f.ConfigMapKeyRef != nil || f.FileKeyRef != nil || want.FilesSecret == "" ||
-			f.SecretKeyRef.Name != want.FilesSecret || f.SecretKeyRef.Key != SecretParamKey(e.Name)) {
+			f.ConfigMapKeyRef != nil || f.FileKeyRef != nil || want.ParamsSecret == "" ||
+			f.SecretKeyRef.Name != want.ParamsSecret || f.SecretKeyRef.Key != SecretParamKey(e.Name)) {
 			return fmt.Errorf("env %s takes its value from elsewhere than the run's Secret", e.Name)
 		}
 	}

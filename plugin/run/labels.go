@@ -12,11 +12,13 @@ const (
 	LabelJob = jobdef.LabelJob
 	// LabelRun is the run's name (= the Job's name).
 	LabelRun = jobdef.Group + "/run"
-	// LabelKind marks run objects: "run" on Jobs, "run-files" on Secrets.
+	// LabelKind marks run objects: "run" on Jobs, "run-files" on files
+	// Secrets (shared by runs), "run-params" on a run's own Secret.
 	LabelKind = jobdef.LabelKind
 
-	KindRun      = "run"
-	KindRunFiles = "run-files"
+	KindRun       = "run"
+	KindRunFiles  = "run-files"
+	KindRunParams = "run-params"
 
 	AnnotationTriggeredBy = jobdef.Group + "/triggered-by" // "user:alice" or "hook:<name>"
 	AnnotationTriggeredAt = jobdef.Group + "/triggered-at" // RFC 3339
@@ -37,9 +39,10 @@ func Selector(job string) string {
 	return LabelKind + "=" + KindRun + "," + LabelJob + "=" + job
 }
 
-// FilesSelector selects the files Secrets of every run of job.
+// FilesSelector selects the Secrets of every run of job: its shared files
+// Secrets and the runs' own Secrets of secret parameter values.
 func FilesSelector(job string) string {
-	return LabelKind + "=" + KindRunFiles + "," + LabelJob + "=" + job
+	return LabelKind + " in (" + KindRunFiles + "," + KindRunParams + ")," + LabelJob + "=" + job
 }
 
 // GroupResource names runs in errors ("runs.shipjob.dev").

@@ -24,16 +24,28 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 		return nil, nil
 	}
 	// Pods only tell more about runs that are active or failed (messages,
-	// exit codes); a history of succeeded runs needs no pod list at all.
+	// exit codes); a history of succeeded runs needs no pod list at all,
+	// and runs of several tasks are shown from their Jobs' status (a pod
+	// per task and try would make the list unbounded).
 	var need []string
 	for i := range jobs.Items {
 		j := &jobs.Items[i]
-		if JobCondition(j, batchv1.JobComplete) == nil && j.Annotations[AnnotationCancelledAt] == "" {
+		if JobCondition(j, batchv1.JobComplete) == nil && j.Annotations[AnnotationCancelledAt] == "" && !IsIndexed(j) {
 			need = append(need, j.Name)
 		}
 	}
+	// Failed runs of several tasks: the exit code of a failed task, from
+	// a bounded list each (the newest maxFailedTaskRuns).
+	var taskPods []corev1.Pod
+	for _, j := range failedTaskRuns(jobs.Items) {
+		pods, _, err := statusPods(ctx, client, j)
+		if err != nil {
+			return nil, err
+		}
+		taskPods = append(taskPods, pods...)
+	}
 	if len(need) == 0 {
-		return fromObjects(jobs.Items, nil, time.Now()), nil
+		return fromObjects(jobs.Items, taskPods, time.Now()), nil
 	}
 	podSel := LabelRun
 	switch {
@@ -42,11 +54,33 @@ func List(ctx context.Context, client kubernetes.Interface, namespace, job strin
 	case job != "":
 		podSel += "," + LabelJob + "=" + job
 	}
+	if len(need) > 20 {
+		podSel += ",!" + batchv1.JobCompletionIndexAnnotation // not the tasks of Indexed runs
+	}
 	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: podSel})
 	if err != nil {
 		return nil, fmt.Errorf("list pods of runs: %w", err)
 	}
-	return fromObjects(jobs.Items, pods.Items, time.Now()), nil
+	return fromObjects(jobs.Items, append(pods.Items, taskPods...), time.Now()), nil
+}
+
+// maxFailedTaskRuns bounds the failed runs of several tasks whose failed
+// task List reads (newest first); older ones show their Job's status only.
+const maxFailedTaskRuns = 10
+
+// failedTaskRuns are the newest failed (not cancelled, not timed out)
+// runs of several tasks among jobs.
+func failedTaskRuns(jobs []batchv1.Job) []*batchv1.Job {
+	var out []*batchv1.Job
+	for i := range jobs {
+		j := &jobs[i]
+		if c := JobCondition(j, batchv1.JobFailed); c != nil && IsIndexed(j) && j.Annotations[AnnotationCancelledAt] == "" &&
+			c.Reason != batchv1.JobReasonDeadlineExceeded {
+			out = append(out, j)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[b].CreationTimestamp.Before(&out[a].CreationTimestamp) })
+	return out[:min(len(out), maxFailedTaskRuns)]
 }
 
 // fromObjects computes the status of every Job from it and its pods

@@ -23,6 +23,9 @@ type LogOptions struct {
 	Timestamps bool
 	// TailLines limits each attempt to its last lines (0 = all).
 	TailLines int64
+	// Task, if set, prints only that task of a run of several tasks (its
+	// pods alone are listed, by their completion index label).
+	Task *int32
 	// Settle is how long to keep reading after the run finished, for the
 	// last lines to arrive (default 1s). Some kubelets (and KWOK) never end
 	// a followed stream by themselves.
@@ -40,7 +43,7 @@ func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 	}
 	printed := map[string]bool{}
 	for {
-		pods, _, err := listAttempts(ctx, client, ns, run)
+		pods, _, err := listTaskAttempts(ctx, client, ns, run, opts.Task)
 		if err != nil {
 			return err
 		}
@@ -86,7 +89,7 @@ func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts
 		}
 		if st.Phase.Finished() {
 			// A retry may have created a pod after our list: print it too.
-			if more, _, err := listAttempts(ctx, client, ns, run); err == nil && len(more) == len(pods) {
+			if more, _, err := listTaskAttempts(ctx, client, ns, run, opts.Task); err == nil && len(more) == len(pods) {
 				return nil
 			}
 			continue

@@ -29,3 +29,29 @@ func NewName(job string, now time.Time) string {
 	r = strings.Repeat("0", 3-len(r)) + r
 	return job + "-" + ts + r
 }
+
+// A run's Secrets. Files are content-addressed: every run whose files have
+// the same content mounts the one Secret FilesSecretName(job, hash), owned
+// by all of them; secret parameter values are in the run's own Secret
+// ParamsSecretName(run). Runs made before that had one Secret of their own
+// for both, LegacyRunSecretName(run).
+
+// FilesSecretName is the name of job's files Secret for files whose
+// content hashes to hash (FilesHash).
+func FilesSecretName(job, hash string) string { return job + "-files-" + hash }
+
+// ParamsSecretName is the name of run's own Secret holding the values of
+// its secret parameters (key SecretParamKey(name)).
+func ParamsSecretName(runName string) string { return runName + "-params" }
+
+// LegacyRunSecretName is the Secret of a run made before files were
+// shared: it held the run's files and its secret parameter values.
+func LegacyRunSecretName(runName string) string { return runName + "-files" }
+
+// IsFilesSecretName reports whether name can be the files Secret of a run
+// of job named runName: the shared, content-addressed one, or the run's
+// legacy one.
+func IsFilesSecretName(job, runName, name string) bool {
+	hash, ok := strings.CutPrefix(name, job+"-files-")
+	return name == LegacyRunSecretName(runName) || (ok && len(hash) == filesHashLen && strings.Trim(hash, "0123456789abcdef") == "")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -13,8 +14,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Get returns the current status of one run (two API requests). A missing
-// Job, or a Job that is not a run, is NotFound (runs.shipjob.dev).
+// Get returns the current status of one run (two API requests: its Job and
+// a bounded list of its pods, see StatusOf). A missing Job, or a Job that
+// is not a run, is NotFound (runs.shipjob.dev).
 func Get(ctx context.Context, client kubernetes.Interface, ns, run string) (Status, error) {
 	st, _, _, err := get(ctx, client, ns, run)
 	return st, err
@@ -27,7 +29,7 @@ func get(ctx context.Context, client kubernetes.Interface, ns, run string) (st S
 	if err != nil {
 		return st, "", "", err
 	}
-	pods, podsRV, err := listAttempts(ctx, client, ns, run)
+	pods, podsRV, err := statusPods(ctx, client, job)
 	if err != nil {
 		return st, "", "", err
 	}
@@ -49,7 +51,17 @@ func getRunJob(ctx context.Context, client kubernetes.Interface, ns, run string)
 // listAttempts lists a run's pods (one per attempt), oldest first, and the
 // list's resourceVersion.
 func listAttempts(ctx context.Context, client kubernetes.Interface, ns, run string) ([]corev1.Pod, string, error) {
-	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRun + "=" + run})
+	return listTaskAttempts(ctx, client, ns, run, nil)
+}
+
+// listTaskAttempts is listAttempts of one task (nil: of every task).
+func listTaskAttempts(ctx context.Context, client kubernetes.Interface, ns, run string, task *int32) ([]corev1.Pod, string, error) {
+	sel := LabelRun + "=" + run
+	if task != nil {
+		// The Job controller labels a task's pods with its index.
+		sel += "," + batchv1.JobCompletionIndexAnnotation + "=" + strconv.Itoa(int(*task))
+	}
+	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, "", fmt.Errorf("list pods of run %s: %w", run, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -103,7 +104,7 @@ func sortedKeys(m map[string]string) []string {
 // revealSecrets replaces the secret parameters' stand-ins (recorded as
 // jobdef.SecretValue) with the run's values. Only a parameter that is
 // secret in def (the definition as it is now) is revealed, only from the
-// run's own Secret (RunSecretName, owned by the run's Job: its UID), only
+// run's own Secret (ParamsSecretName, owned by the run's Job: its UID), only
 // from its key SecretParamKey(NAME): never from whatever Secret the Job's
 // env points at. A stand-in of a parameter that is not secret now (it was
 // when the run was made) is a *SecretParamError asking for the value, as
@@ -138,15 +139,16 @@ func revealSecrets(ctx context.Context, client kubernetes.Interface, def *jobdef
 	return nil
 }
 
-// RunSecretName is the name of the Secret that holds a run's secret
-// parameter values.
-func RunSecretName(run string) string { return run + "-files" }
-
-// ownSecret reads the Secret of job's secret parameter values, which must
-// be owned by job itself (its UID).
+// ownSecret reads the Secret of job's secret parameter values
+// (ParamsSecretName; LegacyRunSecretName for a run made before files were
+// shared), which must be owned by job itself (its UID).
 func ownSecret(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) (*corev1.Secret, error) {
-	name := RunSecretName(job.Name)
+	name := ParamsSecretName(job.Name)
 	sec, err := client.CoreV1().Secrets(job.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		name = LegacyRunSecretName(job.Name)
+		sec, err = client.CoreV1().Secrets(job.Namespace).Get(ctx, name, metav1.GetOptions{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read its Secret: %w", err)
 	}

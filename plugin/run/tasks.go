@@ -10,8 +10,9 @@ import (
 )
 
 // tasksStatus completes the status of a run of several tasks (an Indexed
-// Job): how many succeeded, and when it failed, the exit code of the task
-// that failed first.
+// Job) from its Job's status: how many succeeded, and when it failed, the
+// exit code of the failed task among pods (a bounded few, see statusPods:
+// never every task's).
 func tasksStatus(s Status, job *batchv1.Job, pods []corev1.Pod) Status {
 	s.Tasks, s.TasksSucceeded = *job.Spec.Completions, job.Status.Succeeded
 	progress := fmt.Sprintf("%d/%d tasks succeeded", s.TasksSucceeded, s.Tasks)
@@ -27,6 +28,9 @@ func tasksStatus(s Status, job *batchv1.Job, pods []corev1.Pod) Status {
 		s.Message += "; " + progress
 	case s.Phase == Running && s.Reason == "":
 		s.Message, s.Ticking = progress, false
+	case s.Phase == Pending && (len(pods) == 0 && job.Status.Active > 0 || job.Status.Ready != nil && *job.Status.Ready > 0 || job.Status.Succeeded > 0):
+		// No task is pending (or some run already): the run is running.
+		s.Phase, s.Message, s.Ticking = Running, progress, false
 	case s.Phase.Finished():
 		s.Message += "; " + progress
 	}

@@ -208,11 +208,10 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 	if !pendingEnd(job) {
 		return 0, nil
 	}
-	pods, err := p.cfg.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: run.LabelRun + "=" + name})
+	st, err := run.StatusOf(ctx, p.cfg.Client, job)
 	if err != nil {
-		return 0, fmt.Errorf("list pods of run %s: %w", name, err)
+		return 0, err
 	}
-	st := run.Compute(job, pods.Items, time.Now())
 	outcome := outcomeOf(st.Phase)
 	def, defErr := p.definition(ctx, ns, job)
 	log := p.cfg.Log.With("namespace", ns, "run", name, "job", st.Job, "outcome", string(outcome))

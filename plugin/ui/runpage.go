@@ -43,7 +43,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(v.Params, func(a, b int) bool { return v.Params[a].Key < v.Params[b].Key })
 	var buf bytes.Buffer
-	if len(st.Pods) == 0 {
+	if len(st.Pods) == 0 && st.Attempts == 0 { // runs of several tasks name only a few pods
 		v.LogsNote = "No output yet: the run has not started."
 	} else if err := run.Logs(ctx, s.cfg.Client, p.Namespace, st.Name, run.LogOptions{AllAttempts: true, TailLines: maxLogLines}, &buf); err != nil {
 		v.LogsNote = "Logs are not available: " + err.Error()

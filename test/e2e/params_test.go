@@ -102,7 +102,7 @@ func TestTypedAndSecretParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	runSecret, err := cs.CoreV1().Secrets(ns).Get(ctx, run+"-files", metav1.GetOptions{})
+	runSecret, err := cs.CoreV1().Secrets(ns).Get(ctx, run+"-params", metav1.GetOptions{})
 	if err != nil || string(runSecret.Data["param-TOKEN"]) != secret || len(runSecret.OwnerReferences) != 1 {
 		t.Fatalf("the run's Secret: %v, %v", runSecret, err)
 	}

@@ -53,7 +53,7 @@ func TestRerunKeepsParametersAndTag(t *testing.T) {
 		ann["shipjob.dev/parameters"] != `{"MODE":"x","TARGET":"b","TOKEN":"<secret>"}` {
 		t.Fatalf("rerun's provenance: %v", ann)
 	}
-	secret := cluster.Kubectl(t, "-n", ns, "get", "secret", second+"-files", "-o", "jsonpath={.data.param-TOKEN}")
+	secret := cluster.Kubectl(t, "-n", ns, "get", "secret", second+"-params", "-o", "jsonpath={.data.param-TOKEN}")
 	if secret != "czNjcmV0" { // "s3cret"
 		t.Fatalf("rerun's secret parameter = %q", secret)
 	}
@@ -119,7 +119,7 @@ func TestDebugFinishedRun(t *testing.T) {
 	if p.Labels["shipjob.dev/debug-of"] != run || p.Labels["shipjob.dev/run"] != "" || p.Labels["batch.kubernetes.io/controller-uid"] != "" ||
 		len(p.OwnerReferences) != 1 || p.OwnerReferences[0].UID != job.UID || !slices.Equal(c.Command, []string{"sleep", "600"}) ||
 		*p.Spec.ActiveDeadlineSeconds != 600 || p.Spec.RestartPolicy != corev1.RestartPolicyNever || env["TARGET"] != "b" ||
-		c.Image != "example.com/acme/sim:1" || p.Spec.Volumes[0].Name != "files" || p.Spec.Volumes[0].Secret.SecretName != run+"-files" {
+		c.Image != "example.com/acme/sim:1" || p.Spec.Volumes[0].Name != "files" || p.Spec.Volumes[0].Secret.SecretName != filesSecretOf(t, ns, run) {
 		t.Fatalf("debug pod: labels %v, owners %v, command %q, env %v, image %s, volumes %v", p.Labels, p.OwnerReferences, c.Command, env, c.Image, p.Spec.Volumes)
 	}
 	// Not a run, not an attempt of the run.

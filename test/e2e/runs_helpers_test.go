@@ -115,3 +115,16 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// filesSecretOf is the files Secret run's Job mounts (shared by the runs
+// with the same files).
+func filesSecretOf(t *testing.T, ns, run string) string {
+	t.Helper()
+	for _, v := range getJob(t, ns, run).Spec.Template.Spec.Volumes {
+		if v.Secret != nil {
+			return v.Secret.SecretName
+		}
+	}
+	t.Fatalf("run %s mounts no files Secret", run)
+	return ""
+}

@@ -72,10 +72,14 @@ func TestRunLifecycleKeepsEarlierRuns(t *testing.T) {
 		if q := c.Resources.Limits.Memory().String(); q != "128Mi" || c.Resources.Requests.Cpu().String() != "100m" {
 			t.Errorf("run %s resources: %+v", n, c.Resources)
 		}
-		files := cluster.Kubectl(t, "-n", ns, "get", "secret", n+"-files", "-o", "jsonpath={.metadata.ownerReferences[0].uid} {.data.file-0}")
-		if want := string(job.UID) + " YW5zd2VyOiA0Mgo="; files != want {
-			t.Errorf("files secret of %s = %q, want %q", n, files, want)
+		// One files Secret for the three runs, owned by each.
+		files := cluster.Kubectl(t, "-n", ns, "get", "secret", filesSecretOf(t, ns, n), "-o", "jsonpath={.data.file-0} {.metadata.ownerReferences[*].uid}")
+		if data, owners, _ := strings.Cut(files, " "); data != "YW5zd2VyOiA0Mgo=" || len(strings.Fields(owners)) != len(names) || !strings.Contains(owners, string(job.UID)) {
+			t.Errorf("files secret of %s = %q, want the file owned by the %d runs", n, files, len(names))
 		}
+	}
+	if shared := cluster.Kubectl(t, "-n", ns, "get", "secrets", "-l", "shipjob.dev/kind=run-files", "-o", "name"); len(strings.Fields(shared)) != 1 {
+		t.Errorf("files Secrets of 3 runs: %q, want one", shared)
 	}
 	releases := cluster.Kubectl(t, "-n", ns, "get", "secrets", "-l", "owner=helm,name=migrate", "-o", "name")
 	if n := len(strings.Fields(releases)); n < 1 || n > 3 {
@@ -204,11 +208,11 @@ func TestRunUsesDefinitionAsOfTrigger(t *testing.T) {
 			t.Fatalf("run sees COLOR=%s after the job was edited; want blue", e.Value)
 		}
 	}
-	if got := cluster.Kubectl(t, "-n", ns, "get", "secret", run+"-files", "-o", "jsonpath={.data.file-0}"); got != "b25l" { // "one"
+	if got := cluster.Kubectl(t, "-n", ns, "get", "secret", filesSecretOf(t, ns, run), "-o", "jsonpath={.data.file-0}"); got != "b25l" { // "one"
 		t.Fatalf("run's file changed with the job: %q", got)
 	}
 	next := runName(t, mustShipjob(t, "run", "snap", "-n", ns))
-	if got := cluster.Kubectl(t, "-n", ns, "get", "secret", next+"-files", "-o", "jsonpath={.data.file-0}"); got != "dHdv" { // "two"
+	if got := cluster.Kubectl(t, "-n", ns, "get", "secret", filesSecretOf(t, ns, next), "-o", "jsonpath={.data.file-0}"); got != "dHdv" { // "two"
 		t.Fatalf("new run's file = %q, want the edited content", got)
 	}
 }
@@ -220,11 +224,12 @@ func TestRetentionRemovesRunPodsAndFiles(t *testing.T) {
 	os.WriteFile(f, []byte("x"), 0o644)
 	createSimJob(t, ns, "short", "--retention", "3s", "--file", "/x="+f)
 	run := runName(t, mustShipjob(t, "run", "short", "-n", ns, "--wait"))
+	files := filesSecretOf(t, ns, run)
 	cs, _ := cluster.Shared.Client()
 	ctx := context.Background()
 	eventually(t, time.Minute, "TTL controller and garbage collector to remove the run", func() bool {
 		_, jobErr := cs.BatchV1().Jobs(ns).Get(ctx, run, metav1.GetOptions{})
-		_, secErr := cs.CoreV1().Secrets(ns).Get(ctx, run+"-files", metav1.GetOptions{})
+		_, secErr := cs.CoreV1().Secrets(ns).Get(ctx, files, metav1.GetOptions{})
 		pods, _ := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "shipjob.dev/run=" + run})
 		return apierrors.IsNotFound(jobErr) && apierrors.IsNotFound(secErr) && pods != nil && len(pods.Items) == 0
 	})
@@ -365,14 +370,16 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 		t.Errorf("runs --watch output within a minute lacks one of %q:\n%s", wants, watchOut.String())
 	}
 
+	firstUID, files := getJob(t, ns, first).UID, filesSecretOf(t, ns, first)
 	res := shipjob(t, "delete", "run/"+first, "-n", ns)
 	if res.Code != 0 || strings.TrimSpace(res.Stdout) != "run.shipjob.dev/"+first+" deleted" {
 		t.Fatalf("delete run: exit %d %q %q", res.Code, res.Stdout, res.Stderr)
 	}
 	cs, _ := cluster.Shared.Client()
-	eventually(t, 30*time.Second, "the run's files to be garbage collected", func() bool {
-		_, err := cs.CoreV1().Secrets(ns).Get(context.Background(), first+"-files", metav1.GetOptions{})
-		return apierrors.IsNotFound(err)
+	// The files are shared with the second run: they stay, owned by it.
+	eventually(t, 30*time.Second, "the garbage collector to drop the deleted run from the files' owners", func() bool {
+		s, err := cs.CoreV1().Secrets(ns).Get(context.Background(), files, metav1.GetOptions{})
+		return err == nil && len(s.OwnerReferences) == 1 && s.OwnerReferences[0].UID != firstUID && s.OwnerReferences[0].Name == second
 	})
 	runs := listRuns(t, ns, "w")
 	if len(runs) != 1 || runs[0].Name != second {
