@@ -63,7 +63,7 @@ func TestPrintFormats(t *testing.T) {
 		want  string
 	}{
 		"table":          {nil, false, "LAST RUN   STATUS   AGE\n|\nalpha   migrate:1.4 (acme)  |   <none>     <none>   "},
-		"wide":           {[]string{"-o", "wide"}, false, "PARAMS                       TIMEOUT   RETENTION   NOTIFY\n|Migrations    LIMIT=10,TARGET=<required>   15m       336h        <none>\n"},
+		"wide":           {[]string{"-o", "wide"}, false, "PARAMS                       TIMEOUT   RETENTION   NOTIFY   LIMITS\n|Migrations    LIMIT=10,TARGET=<required>   15m       336h        <none>   keeps 20 succeeded, 20 failed; 60/min\n"},
 		"all namespaces": {nil, true, "NAMESPACE   NAME    IMAGE"},
 		"no headers":     {[]string{"--no-headers"}, false, "alpha   migrate:1.4 (acme)"},
 		"labels":         {[]string{"--show-labels"}, false, "LABELS\n"},
