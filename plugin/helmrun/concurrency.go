@@ -35,7 +35,7 @@ func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 	if err := admitActive(ctx, client, def, runName, runs.active); err != nil {
 		return err
 	}
-	_ = runs
+	*warning = pruneRuns(ctx, client, def, runs)
 	return nil
 }
 
