@@ -77,7 +77,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, aerr)
 		return
 	}
-	info.run = res.Run
+	info.run, info.warnings = res.Run, res.Warnings
 	code := http.StatusCreated
 	if res.Unchanged {
 		// The run this idempotency key made: the same answer, as 200.
