@@ -30,6 +30,8 @@ type jobFlags struct {
 	AllowTagOverride                           bool
 	ConcurrencyPolicy                          string
 	MaxActiveRuns                              int32
+	SucceededHistory, FailedHistory            int32
+	MaxRunsPerMinute                           int32
 	Tasks, Parallelism                         int32
 	Args                                       []string
 	// Command is what follows "--" on the command line.
@@ -59,6 +61,9 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	fs.Int32Var(&f.Parallelism, "parallelism", 0, "Tasks running at once (0: all)")
 	fs.StringVar(&f.ConcurrencyPolicy, "concurrency-policy", "", "While runs are active, a trigger: Allow (default) starts another, Forbid is refused, Replace cancels them first")
 	fs.Int32Var(&f.MaxActiveRuns, "max-active-runs", jobdef.DefaultMaxActiveRuns, "Refuse a trigger while this many runs are active (0: no limit)")
+	fs.Int32Var(&f.SucceededHistory, "succeeded-runs-history-limit", jobdef.DefaultRunsHistoryLimit, "Keep at most this many succeeded runs: each trigger deletes older ones, whatever --retention (0: keep none)")
+	fs.Int32Var(&f.FailedHistory, "failed-runs-history-limit", jobdef.DefaultRunsHistoryLimit, "Keep at most this many failed and cancelled runs: each trigger deletes older ones, whatever --retention-failed (0: keep none)")
+	fs.Int32Var(&f.MaxRunsPerMinute, "max-runs-per-minute", jobdef.DefaultMaxRunsPerMinute, "Refuse triggers beyond this many per minute, counted across every CLI and hook server (0: no limit)")
 	fs.BoolVar(&f.AllowTagOverride, "allow-tag-override", false, "Let runs of a job pinned to a digest choose a tag (run --tag, a hook's imageTag); off: the pin holds")
 	fs.StringVar(&f.Registry, "registry", "", "Registry added with 'kubectl shipjob registry add': prefixes --image and pulls it")
 	fs.StringArrayVar(&f.ImagePullSecrets, "image-pull-secret", nil, "Existing Secret to pull the image with (repeatable; set replaces the list)")
@@ -137,6 +142,18 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	if f.changed("max-active-runs") {
 		m := f.MaxActiveRuns
 		s.MaxActiveRuns = &m
+	}
+	for _, l := range []struct {
+		flag string
+		v    int32
+		dst  **int32
+	}{{"succeeded-runs-history-limit", f.SucceededHistory, &s.SucceededRunsHistoryLimit},
+		{"failed-runs-history-limit", f.FailedHistory, &s.FailedRunsHistoryLimit},
+		{"max-runs-per-minute", f.MaxRunsPerMinute, &s.MaxRunsPerMinute}} {
+		if f.changed(l.flag) {
+			v := l.v
+			*l.dst = &v
+		}
 	}
 	if err := f.applyImage(s); err != nil {
 		return err

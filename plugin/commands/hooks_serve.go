@@ -96,7 +96,8 @@ kubeconfig) it uses the pod's ServiceAccount, otherwise the kubeconfig.
 Errors: 400 bad JSON or parameters, 404 unknown or deleted token, 405, 409 (the
 job's concurrencyPolicy Forbid or maxActiveRuns, or an idempotency key used with
 other parameters), 413 (over
-64 KiB), 415 (not JSON), 429 (rate limit per hook, or per client address for
+64 KiB), 415 (not JSON), 429 (rate limit per hook, the job's maxRunsPerMinute
+shared by every replica and the CLI, with Retry-After, or per client address for
 requests without a valid token), 503 (API server unreachable), 500. The body is
 read strictly: field names are case-sensitive, a repeated key, null or a control
 character is a 400.

@@ -31,6 +31,7 @@ var jobColumns = []metav1.TableColumnDefinition{
 	{Name: "Timeout", Type: "string", Priority: 1},
 	{Name: "Retention", Type: "string", Priority: 1, Description: "Retention of finished runs (of failed and cancelled ones in parentheses, when it differs)"},
 	{Name: "Notify", Type: "string", Priority: 1, Description: "Webhooks told when a run ends (their URLs: get -o yaml)"},
+	{Name: "Limits", Type: "string", Priority: 1, Description: "Finished runs kept at most (succeededRunsHistoryLimit/failedRunsHistoryLimit) and the trigger rate (maxRunsPerMinute)"},
 }
 
 const none = "<none>"
@@ -55,7 +56,7 @@ func jobTable(jobs []jobdef.Job, now time.Time) *metav1.Table {
 			// characters reach the terminal.
 			Cells: []any{j.Name, printable(imageText(j.Spec)), lastRun, status, age(j.CreationTimestamp, now),
 				printable(orNone(j.Spec.Description)), printable(orNone(paramsText(j.Spec.Parameters))),
-				printable(j.Spec.Timeout), printable(retentionText(j.Spec)), notifyText(j.Spec)},
+				printable(j.Spec.Timeout), printable(retentionText(j.Spec)), notifyText(j.Spec), keepsText(j.Spec)},
 			Object: runtime.RawExtension{Object: j},
 		})
 	}
@@ -236,4 +237,14 @@ func notifyText(s jobdef.Spec) string {
 	default:
 		return fmt.Sprintf("%d webhooks", n)
 	}
+}
+
+// keepsText is "keeps 20 succeeded, 20 failed; 60/min": the bounds on the volume
+// of the job's runs.
+func keepsText(s jobdef.Spec) string {
+	rate := "no rate limit"
+	if n := s.RunsPerMinute(); n > 0 {
+		rate = fmt.Sprintf("%d/min", n)
+	}
+	return fmt.Sprintf("keeps %d succeeded, %d failed; %s", s.SucceededHistory(), s.FailedHistory(), rate)
 }

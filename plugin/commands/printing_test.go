@@ -30,6 +30,8 @@ func TestJobTable(t *testing.T) {
 	jobs := sampleJobs()
 	jobs[0].Spec.RetentionFailed = "30d"
 	jobs[0].Spec.Notifications = []jobdef.Notification{{URL: "https://a.example/x"}, {URL: "https://b.example/y"}}
+	zero, two := int32(0), int32(2)
+	jobs[1].Spec.FailedRunsHistoryLimit, jobs[1].Spec.MaxRunsPerMinute = &two, &zero
 	started := now.Add(-5 * time.Minute)
 	attachStatus(jobs, []run.Status{ // newest first, as run.List returns them
 		{Name: "alpha-new", Namespace: "team-a", Job: "alpha", Phase: run.Running, Created: now.Add(-6 * time.Minute), Started: &started},
@@ -38,8 +40,8 @@ func TestJobTable(t *testing.T) {
 	})
 	table := jobTable(jobs, now)
 	want := [][]any{
-		{"alpha", "migrate:1.4 (acme)", "5m", "Running", "3h", "Migrations", "LIMIT=10,TARGET=<required>", "15m", "336h (failed 30d)", "2 webhooks"},
-		{"beta", "ghcr.io/x/y@sha256:" + hex64, "<none>", "<none>", "90s", "<none>", "<none>", "none", "336h", "<none>"},
+		{"alpha", "migrate:1.4 (acme)", "5m", "Running", "3h", "Migrations", "LIMIT=10,TARGET=<required>", "15m", "336h (failed 30d)", "2 webhooks", "keeps 20 succeeded, 20 failed; 60/min"},
+		{"beta", "ghcr.io/x/y@sha256:" + hex64, "<none>", "<none>", "90s", "<none>", "<none>", "none", "336h", "<none>", "keeps 20 succeeded, 2 failed; no rate limit"},
 	}
 	for i, row := range table.Rows {
 		for c, cell := range row.Cells {
@@ -63,7 +65,7 @@ func TestPrintFormats(t *testing.T) {
 		want  string
 	}{
 		"table":          {nil, false, "LAST RUN   STATUS   AGE\n|\nalpha   migrate:1.4 (acme)  |   <none>     <none>   "},
-		"wide":           {[]string{"-o", "wide"}, false, "PARAMS                       TIMEOUT   RETENTION   NOTIFY\n|Migrations    LIMIT=10,TARGET=<required>   15m       336h        <none>\n"},
+		"wide":           {[]string{"-o", "wide"}, false, "PARAMS                       TIMEOUT   RETENTION   NOTIFY   LIMITS\n|Migrations    LIMIT=10,TARGET=<required>   15m       336h        <none>   keeps 20 succeeded, 20 failed; 60/min\n"},
 		"all namespaces": {nil, true, "NAMESPACE   NAME    IMAGE"},
 		"no headers":     {[]string{"--no-headers"}, false, "alpha   migrate:1.4 (acme)"},
 		"labels":         {[]string{"--show-labels"}, false, "LABELS\n"},

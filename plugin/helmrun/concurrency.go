@@ -3,41 +3,46 @@ package helmrun
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 
-	batchv1 "k8s.io/api/batch/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
-// admitRun applies the job's concurrency rules for a new run. It is called
+// admitRun applies the job's concurrency rules for a new run, and once it
+// is admitted prunes the finished runs beyond the job's history limits
+// (pruneRuns: a warning, never an error, goes to *warning). It is called
 // while the trigger holds the job's Helm release (its pending record is
 // written: see runKube.admit), so triggers of one job are decided one at a
 // time across every process and hook replica, and each sees the runs the
 // earlier ones created: the runs are listed at least as new as the
 // trigger's own release record (resourceVersion NotOlderThan it, served by
-// the API server's watch cache once it has caught up). Succeeded runs are
-// left out by the API server (field status.successful=0), so a long
-// history of successful runs costs nothing.
-func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, runName, recordRV string, keyed *keyedRun) error {
+// the API server's watch cache once it has caught up). Finished runs are
+// read as metadata only (see listRuns), so a long history costs little.
+func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, runName, recordRV string, keyed *keyedRun, warning *string) error {
 	if keyed != nil {
 		if err := run.FindKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, keyed.image, recordRV); err != nil {
 			return err
 		}
 	}
-	policy, limit := def.Spec.Policy(), def.Spec.ActiveLimit()
-	if policy == jobdef.AllowConcurrent && limit == 0 {
-		return nil
-	}
-	active, err := activeRuns(ctx, client, def.Namespace, def.Name, recordRV)
+	runs, err := listRuns(ctx, client, def, recordRV)
 	if err != nil {
 		return err
 	}
+	if err := admitActive(ctx, client, def, runName, runs.active); err != nil {
+		return err
+	}
+	*warning = pruneRuns(ctx, client, def, runs)
+	return nil
+}
+
+// admitActive decides on the active runs by the concurrency policy and
+// maxActiveRuns.
+func admitActive(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, runName string, active []string) error {
+	policy, limit := def.Spec.Policy(), def.Spec.ActiveLimit()
 	switch {
 	case len(active) == 0:
 		return nil
@@ -64,30 +69,4 @@ type keyedRun struct {
 	// params are shown (secret ones masked); secrets are the secret
 	// parameters' values, compared with the run's digest of them.
 	params, secrets map[string]string
-}
-
-// activeRuns names the runs of job that have not finished, oldest first.
-func activeRuns(ctx context.Context, client kubernetes.Interface, ns, job, rv string) ([]string, error) {
-	opts := metav1.ListOptions{LabelSelector: run.Selector(job), FieldSelector: "status.successful=0"}
-	if rv != "" {
-		opts.ResourceVersion, opts.ResourceVersionMatch = rv, metav1.ResourceVersionMatchNotOlderThan
-	}
-	list, err := client.BatchV1().Jobs(ns).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("list active runs of job %s: %w", job, err)
-	}
-	var active []batchv1.Job
-	for _, j := range list.Items {
-		if j.DeletionTimestamp == nil && j.Annotations[run.AnnotationCancelledAt] == "" &&
-			run.JobCondition(&j, batchv1.JobComplete) == nil && run.JobCondition(&j, batchv1.JobFailed) == nil &&
-			run.JobCondition(&j, batchv1.JobSuccessCriteriaMet) == nil && run.JobCondition(&j, batchv1.JobFailureTarget) == nil {
-			active = append(active, j)
-		}
-	}
-	sort.Slice(active, func(a, b int) bool { return active[a].Name < active[b].Name })
-	names := make([]string, len(active))
-	for i := range active {
-		names[i] = active[i].Name
-	}
-	return names, nil
 }

@@ -31,6 +31,8 @@ type plan struct {
 	// admit applies the concurrency rules once the release is held (given
 	// the resourceVersion of this trigger's release record); nil: none.
 	admit func(recordRV string) error
+	// perMinute is the job's maxRunsPerMinute (0: no limit): see rateLabels.
+	perMinute int
 }
 
 func newPlan(def *jobdef.Job, img jobdef.ResolvedImage, params map[string]string, by string, now time.Time, tasks int32) (*plan, error) {

@@ -95,6 +95,9 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 		if req.Tasks < 1 || req.Tasks > jobdef.MaxTasks {
 			return nil, &run.InputError{Err: fmt.Errorf("invalid tasks %d: must be between 1 and %d", req.Tasks, jobdef.MaxTasks)}
 		}
+		if err := jobdef.CheckTaskPods(req.Tasks, def.Spec.Parallelism); err != nil {
+			return nil, &run.InputError{Err: err}
+		}
 		tasks = req.Tasks
 	}
 	img, err := store.ResolveImage(ctx, def, req.Tag)
@@ -146,6 +149,7 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	plan.setIdempotencyKey(req.IdempotencyKey)
 	plan.setRerunOf(req.RerunOf)
 	res.Run = plan.run
+	plan.perMinute = def.Spec.RunsPerMinute()
 	base := t.helmConfig(req.Namespace)
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
 	var createdFiles *corev1.Secret
@@ -164,11 +168,13 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 		}
 	}
 	// Decided while this trigger holds the job's release (see runKube),
-	// on a context that does not end there.
+	// on a context that does not end there; so is the pruning of finished
+	// runs beyond the history limits, which only warns.
+	var pruneWarning string
 	plan.admit = func(recordRV string) error {
 		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer acancel()
-		return admitRun(actx, t.Client, def, plan.run, recordRV, keyed)
+		return admitRun(actx, t.Client, def, plan.run, recordRV, keyed, &pruneWarning)
 	}
 	rel, kc, err := t.upgrade(ctx, base, req.Namespace, def.Name, plan)
 	job := kc.job(plan.run)
@@ -188,6 +194,9 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	}
 	if err != nil {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("run %s was created, but its Helm release record was not updated: %v", plan.run, err))
+	}
+	if pruneWarning != "" {
+		res.Warnings = append(res.Warnings, pruneWarning)
 	}
 	res.Manifest = plan.rendered
 	if rel != nil {

@@ -58,6 +58,10 @@ func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns,
 			t.prune(ctx, cache, ns, name)
 			return rel, kc, nil
 		}
+		var limited *run.RateLimitedError
+		if errors.As(err, &limited) {
+			kc.refused = err
+		}
 		if kc.job(p.run) != nil || kc.refused != nil || !busy(err) {
 			return rel, kc, err
 		}
@@ -94,7 +98,12 @@ func (t *Triggerer) attempt(ctx context.Context, cfg *action.Configuration, cach
 	last, err := cfg.Releases.Last(name)
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
+		labels, err := rateLabels(name, p.perMinute, nil, t.Clock.Now())
+		if err != nil {
+			return nil, err
+		}
 		in := action.NewInstall(cfg)
+		in.Labels = labels
 		in.ReleaseName, in.Namespace = name, ns
 		in.PostRenderer = p.renderer
 		in.Description = "run " + p.run
@@ -107,7 +116,12 @@ func (t *Triggerer) attempt(ctx context.Context, cfg *action.Configuration, cach
 			return nil, err
 		}
 	}
+	labels, err := rateLabels(name, p.perMinute, last, t.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
 	up := action.NewUpgrade(cfg)
+	up.Labels = labels
 	up.Namespace = ns
 	up.PostRenderer = p.renderer
 	up.ResetValues = true

@@ -69,11 +69,15 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		info.err = err
 		aerr = triggerError(err, e)
+		var limited *run.RateLimitedError
+		if errors.As(err, &limited) {
+			w.Header().Set("Retry-After", strconv.Itoa(limited.RetrySeconds()))
+		}
 		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, elapsed)
 		s.fail(w, r, aerr)
 		return
 	}
-	info.run = res.Run
+	info.run, info.warnings = res.Run, res.Warnings
 	code := http.StatusCreated
 	if res.Unchanged {
 		// The run this idempotency key made: the same answer, as 200.
@@ -116,6 +120,8 @@ func triggerError(err error, e Entry) *apiError {
 		return errorf(http.StatusBadRequest, err.Error())
 	case run.IsConflict(err):
 		return errorf(http.StatusConflict, err.Error())
+	case errors.As(err, new(*run.RateLimitedError)):
+		return errorf(http.StatusTooManyRequests, err.Error())
 	case jobdef.IsInvalid(err):
 		return errorf(http.StatusInternalServerError, "internal error: the definition of job "+e.Job+" is invalid (edited by hand?): fix it with 'kubectl shipjob edit "+e.Job+"'; details in the server log")
 	}

@@ -180,6 +180,9 @@ type reqInfo struct {
 	// unauth marks an answer to a request that did not authenticate.
 	client string
 	unauth bool
+	// warnings of a trigger that created its run (e.g. finished runs
+	// beyond the history limits it could not delete).
+	warnings []string
 }
 
 type infoKey struct{}
@@ -237,6 +240,9 @@ func (s *Server) route(name string, h http.Handler) http.Handler {
 		}
 		if info.err != nil {
 			attrs = append(attrs, slog.String("error", info.err.Error()))
+		}
+		if len(info.warnings) > 0 {
+			attrs = append(attrs, slog.String("warnings", strings.Join(info.warnings, "; ")))
 		}
 		s.cfg.Log.LogAttrs(r.Context(), level, "request", attrs...)
 	})

@@ -31,6 +31,8 @@ type fakeTriggerer struct {
 	reqs   []run.Request
 	err    error
 	client kubernetes.Interface
+	// warnings are added to the result of each trigger.
+	warnings []string
 }
 
 func (f *fakeTriggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, error) {
@@ -47,6 +49,7 @@ func (f *fakeTriggerer) Trigger(ctx context.Context, req run.Request) (*run.Resu
 		return nil, err
 	}
 	f.reqs = append(f.reqs, req)
+	res.Warnings = append(res.Warnings, f.warnings...)
 	return res, nil
 }
 

@@ -62,6 +62,12 @@ func (s *Spec) DeepCopyInto(out *Spec) {
 		m := *s.MaxActiveRuns
 		out.MaxActiveRuns = &m
 	}
+	for _, p := range []**int32{&out.SucceededRunsHistoryLimit, &out.FailedRunsHistoryLimit, &out.MaxRunsPerMinute} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
+	}
 	if s.Files != nil {
 		out.Files = make([]File, len(s.Files))
 		for i, f := range s.Files {

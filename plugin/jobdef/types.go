@@ -114,6 +114,16 @@ type Spec struct {
 	// (nil: DefaultMaxActiveRuns; 0: no limit). It bounds what a leaked
 	// hook token can start.
 	MaxActiveRuns *int32 `json:"maxActiveRuns,omitempty"`
+	// SucceededRunsHistoryLimit and FailedRunsHistoryLimit bound the
+	// finished runs kept, like a CronJob's history limits: each trigger
+	// deletes the oldest succeeded (failed or cancelled) runs beyond them,
+	// whatever their retention (nil: DefaultRunsHistoryLimit; 0: keep none).
+	SucceededRunsHistoryLimit *int32 `json:"succeededRunsHistoryLimit,omitempty"`
+	FailedRunsHistoryLimit    *int32 `json:"failedRunsHistoryLimit,omitempty"`
+	// MaxRunsPerMinute refuses a trigger beyond this many per minute,
+	// counted across every CLI and hook replica (nil:
+	// DefaultMaxRunsPerMinute; 0: no limit).
+	MaxRunsPerMinute *int32 `json:"maxRunsPerMinute,omitempty"`
 }
 
 // ConcurrencyPolicy is what a trigger does while runs are active.

@@ -173,6 +173,9 @@ func (s *Spec) validate() error {
 	if m := s.MaxActiveRuns; m != nil && (*m < 0 || *m > 10000) {
 		return fieldErr("spec.maxActiveRuns", fmt.Errorf("invalid maxActiveRuns %d: must be between 0 (no limit) and 10000", *m))
 	}
+	if err := s.validateVolume(); err != nil {
+		return err
+	}
 	return s.validateSizes(nil)
 }
 

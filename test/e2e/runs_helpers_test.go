@@ -31,13 +31,19 @@ func mustShipjob(t *testing.T, args ...string) string {
 }
 
 // createSimJob creates a job definition whose runs are steered by env.
-// Unless extra sets it, the job has no limit of active runs: these tests
-// trigger many runs at once (the limit has tests of its own).
+// Unless extra sets them, the job has no limit of active runs nor of its
+// trigger rate, and keeps 1000 finished runs: these tests trigger many
+// runs at once (the limits have tests of their own).
 func createSimJob(t *testing.T, ns, name string, extra ...string) {
 	t.Helper()
 	args := append([]string{"create", name, "-n", ns, "--image", "example.com/acme/sim:1"}, extra...)
 	if !slices.Contains(extra, "--max-active-runs") {
 		args = append(args, "--max-active-runs", "0")
+	}
+	for flag, v := range map[string]string{"--max-runs-per-minute": "0", "--succeeded-runs-history-limit": "1000", "--failed-runs-history-limit": "1000"} {
+		if !slices.Contains(extra, flag) {
+			args = append(args, flag, v)
+		}
 	}
 	mustShipjob(t, args...)
 }

@@ -1,0 +1,208 @@
+package helmrun
+
+import (
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// historyJob is a job with its Secret's UID set (the fake clientset sets
+// none) and the given history limits.
+func historyJob(t *testing.T, succeeded, failed int32) *corev1.Secret {
+	t.Helper()
+	s := jobSecret(t, func(j *jobdef.Job) {
+		j.Spec.Files = nil
+		j.Spec.SucceededRunsHistoryLimit, j.Spec.FailedRunsHistoryLimit = &succeeded, &failed
+		zero := int32(0)
+		j.Spec.MaxRunsPerMinute = &zero
+	})
+	s.UID = "def-uid"
+	return s
+}
+
+func end(t *testing.T, ft *fakeTrigger, runName string, cond batchv1.JobConditionType) {
+	t.Helper()
+	job, err := ft.cs.BatchV1().Jobs("ns").Get(t.Context(), runName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Status.Conditions = append(job.Status.Conditions, batchv1.JobCondition{Type: cond, Status: corev1.ConditionTrue})
+	if _, err := ft.cs.BatchV1().Jobs("ns").UpdateStatus(t.Context(), job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runNames(t *testing.T, ft *fakeTrigger) map[string]string {
+	t.Helper()
+	list, err := ft.cs.BatchV1().Jobs("ns").List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, j := range list.Items {
+		out[j.Name] = j.Labels[LabelFinished]
+	}
+	return out
+}
+
+// TestHistoryLimitsPruneOldestFinishedRuns: with limits of 2 succeeded and
+// 1 failed run, each trigger deletes the oldest finished runs beyond them
+// (background propagation, at their UID), keeps active runs whatever their
+// number, and marks the finished runs it keeps.
+func TestHistoryLimitsPruneOldestFinishedRuns(t *testing.T) {
+	ft := newFakeTrigger(t, 0, historyJob(t, 2, 1))
+	var deletes []k8stesting.DeleteActionImpl
+	ft.cs.PrependReactor("delete", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		deletes = append(deletes, a.(k8stesting.DeleteActionImpl))
+		return false, nil, nil
+	})
+	var names []string
+	for i := range 7 {
+		res, err := trigger(t, ft)
+		if err != nil {
+			t.Fatalf("trigger %d: %v", i, err)
+		}
+		names = append(names, res.Run)
+	}
+	// 0-3 succeeded, 4-5 failed, 6 active.
+	for i, n := range names[:6] {
+		cond := batchv1.JobComplete
+		if i >= 4 {
+			cond = batchv1.JobFailed
+		}
+		end(t, ft, n, cond)
+	}
+	res, err := trigger(t, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) != 0 {
+		t.Errorf("warnings: %v", res.Warnings)
+	}
+	got := runNames(t, ft)
+	want := map[string]string{names[2]: "succeeded", names[3]: "succeeded", names[5]: "failed", names[6]: "", res.Run: ""}
+	if len(got) != len(want) {
+		t.Fatalf("runs kept: %v, want %v", got, want)
+	}
+	for n, label := range want {
+		if l, ok := got[n]; !ok || l != label {
+			t.Errorf("run %s: kept %v with label %q, want label %q", n, ok, l, label)
+		}
+	}
+	if len(deletes) != 3 {
+		t.Fatalf("%d deletes, want 3", len(deletes))
+	}
+	for _, d := range deletes {
+		o := d.GetDeleteOptions()
+		if o.PropagationPolicy == nil || *o.PropagationPolicy != metav1.DeletePropagationBackground || o.Preconditions == nil || o.Preconditions.UID == nil || *o.Preconditions.UID == "" {
+			t.Errorf("delete of %s with %+v, want background propagation and a UID precondition", d.Name, o)
+		}
+	}
+	// Zero keeps no finished run.
+	ft2 := newFakeTrigger(t, 0, historyJob(t, 0, 0))
+	first, err := trigger(t, ft2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end(t, ft2, first.Run, batchv1.JobFailed)
+	if _, err := trigger(t, ft2); err != nil {
+		t.Fatal(err)
+	}
+	if got := runNames(t, ft2); len(got) != 1 {
+		t.Errorf("limits 0 kept %v, want only the new run", got)
+	}
+}
+
+// TestFinishedRunsAreReadAsMetadata: once a trigger has marked finished
+// runs, later triggers read whole Jobs only of the runs not marked (active
+// or just ended): 30 failed runs cost no whole Job per trigger.
+func TestFinishedRunsAreReadAsMetadata(t *testing.T) {
+	ft := newFakeTrigger(t, 0, historyJob(t, 50, 50))
+	for range 30 {
+		res, err := trigger(t, ft)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end(t, ft, res.Run, batchv1.JobFailed)
+	}
+	wholeJobs := 0
+	ft.cs.PrependReactor("list", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sel := a.(k8stesting.ListActionImpl).GetListOptions().LabelSelector
+		if strings.Contains(sel, "!"+LabelFinished) {
+			list, err := ft.cs.Tracker().List(batchv1.SchemeGroupVersion.WithResource("jobs"), batchv1.SchemeGroupVersion.WithKind("Job"), "ns")
+			if err != nil {
+				return true, nil, err
+			}
+			for _, j := range list.(*batchv1.JobList).Items {
+				if j.Labels[LabelFinished] == "" {
+					wholeJobs++
+				}
+			}
+		}
+		return false, nil, nil
+	})
+	if _, err := trigger(t, ft); err != nil {
+		t.Fatal(err)
+	}
+	if wholeJobs > 1 {
+		t.Errorf("a trigger read %d whole Jobs, want at most the one run that ended since the last trigger", wholeJobs)
+	}
+	marked := 0
+	for _, l := range runNames(t, ft) {
+		if l == "failed" {
+			marked++
+		}
+	}
+	if marked != 30 {
+		t.Errorf("%d runs marked failed, want 30", marked)
+	}
+}
+
+// TestPruneFailureWarnsOnly: a delete the API server refuses does not fail
+// the trigger: the run is created and the trigger warns with the count.
+func TestPruneFailureWarnsOnly(t *testing.T) {
+	ft := newFakeTrigger(t, 0, historyJob(t, 0, 0))
+	first, err := trigger(t, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end(t, ft, first.Run, batchv1.JobComplete)
+	ft.cs.PrependReactor("delete", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(batchv1.Resource("jobs"), "x", nil)
+	})
+	res, err := trigger(t, ft)
+	if err != nil {
+		t.Fatalf("trigger with a forbidden prune: %v", err)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "1 of 1 finished runs beyond its history limits could not be deleted") {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+}
+
+// TestPruneKeepsRunsOfOtherDefinitions: a Job with run labels that was not
+// made from this definition (another UID, or planted) is never deleted.
+func TestPruneKeepsRunsOfOtherDefinitions(t *testing.T) {
+	ft := newFakeTrigger(t, 0, historyJob(t, 0, 0))
+	planted := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "migrate-planted01", Namespace: "ns",
+		Labels:      map[string]string{run.LabelKind: run.KindRun, run.LabelJob: "migrate"},
+		Annotations: map[string]string{run.AnnotationJobUID: "other-uid"}},
+		Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}}
+	if _, err := ft.cs.BatchV1().Jobs("ns").Create(t.Context(), planted, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trigger(t, ft); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := runNames(t, ft)[planted.Name]; !ok {
+		t.Errorf("a Job of another definition was pruned")
+	}
+}
