@@ -31,22 +31,33 @@ func TestDryRunMasksSecretParameters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var secret map[string]any
+			// The job's files Secret and the run's own Secret of secret
+			// parameter values.
+			var files, params map[string]any
 			for _, o := range objs {
-				if o["kind"] == "Secret" {
-					secret = o
+				if o["kind"] != "Secret" {
+					continue
+				}
+				meta, _ := o["metadata"].(map[string]any)
+				labels, _ := meta["labels"].(map[string]any)
+				switch labels[run.LabelKind] {
+				case run.KindRunFiles:
+					files = o
+				case run.KindRunParams:
+					params = o
 				}
 			}
-			if len(objs) != 2 || secret == nil {
-				t.Fatalf("want the Job and its Secret, got %d objects:\n%s", len(objs), m)
+			if len(objs) != 3 || files == nil || params == nil {
+				t.Fatalf("want the Job, the files Secret and the params Secret, got %d objects:\n%s", len(objs), m)
 			}
-			sd, _ := secret["stringData"].(map[string]any)
-			data, _ := secret["data"].(map[string]any)
+			sd, _ := params["stringData"].(map[string]any)
+			data, _ := params["data"].(map[string]any)
 			if sd["param-TOKEN"] != jobdef.SecretValue || data["param-TOKEN"] != nil {
 				t.Errorf("param-TOKEN: stringData %v, data %v", sd, data)
 			}
-			if data["file-0"] != base64.StdEncoding.EncodeToString([]byte("x=1")) {
-				t.Errorf("file-0 = %v, want the file unchanged", data["file-0"])
+			fdata, _ := files["data"].(map[string]any)
+			if fdata["file-0"] != base64.StdEncoding.EncodeToString([]byte("x=1")) {
+				t.Errorf("file-0 = %v, want the file unchanged", fdata["file-0"])
 			}
 		})
 	}
