@@ -59,7 +59,8 @@ type Triggerer struct {
 // Trigger starts a run of req.Job as it is defined now. Errors: a
 // NotFound API error (no such job), *ReplacedError (not the job of
 // req.JobUID), *jobdef.InvalidError (its stored
-// definition does not pass validation), *InputError (a parameter or tag),
+// definition does not pass validation), *run.ForeignReleaseError (the
+// release of its name is of another chart), *InputError (a parameter or tag),
 // *RenderError (a bug); nothing is written then. Once the run's Job exists
 // Trigger succeeds, with Warnings for what failed after it.
 func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, error) {
@@ -148,6 +149,11 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	base := t.helmConfig(req.Namespace)
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
 	if plan.files != nil {
+		// The release is checked before anything is written (upgrade
+		// checks it again while it holds the release).
+		if err := checkOwnRelease(newReleaseCache(secrets, def.Name), req.Namespace); err != nil {
+			return nil, err
+		}
 		t.sweepOrphanFiles(ctx, req.Namespace, def.Name)
 		if _, err := secrets.Create(ctx, plan.files, metav1.CreateOptions{FieldManager: jobdef.ManagedBy}); err != nil {
 			return nil, fmt.Errorf("store files of run %s: %w", plan.run, err)
@@ -166,6 +172,9 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 		// No Job was created: nothing of this run may stay behind.
 		if plan.files != nil {
 			_ = secrets.Delete(context.WithoutCancel(ctx), plan.files.Name, metav1.DeleteOptions{})
+		}
+		if run.IsForeignRelease(err) {
+			return nil, err
 		}
 		if kc != nil && kc.refused != nil {
 			if done, err := keyedResult(res, kc.refused); done && err == nil {
@@ -266,5 +275,5 @@ func (e methods) DeleteJob(ctx context.Context, ns, name string, opts run.Delete
 
 // DeleteJob deletes job name (see the package function DeleteJob).
 func (t *Triggerer) DeleteJob(ctx context.Context, ns, name string, opts run.DeleteJobOptions) (run.DeleteJobResult, error) {
-	return DeleteJob(ctx, t.Client, t.Getter, ns, name, opts)
+	return DeleteJob(ctx, t.Client, ns, name, opts)
 }

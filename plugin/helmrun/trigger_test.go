@@ -81,7 +81,6 @@ func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Sec
 			}
 			return &kube.Result{Created: list}, nil
 		},
-		delete: func(kube.ResourceList) (*kube.Result, []error) { return &kube.Result{}, nil },
 	}
 	ft.Triggerer = &Triggerer{Client: cs, helm: map[string]*action.Configuration{"ns": {KubeClient: kc}}}
 	return ft

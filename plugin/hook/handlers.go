@@ -114,7 +114,7 @@ func triggerError(err error, e Entry) *apiError {
 		return errHookNotFound
 	case run.IsInput(err):
 		return errorf(http.StatusBadRequest, err.Error())
-	case run.IsConflict(err):
+	case run.IsConflict(err), run.IsForeignRelease(err):
 		return errorf(http.StatusConflict, err.Error())
 	case jobdef.IsInvalid(err):
 		return errorf(http.StatusInternalServerError, "internal error: the definition of job "+e.Job+" is invalid (edited by hand?): fix it with 'kubectl shipjob edit "+e.Job+"'; details in the server log")
