@@ -68,3 +68,8 @@ func TestTriggerAcceptsItsOwnRelease(t *testing.T) {
 		waitReleaseSettled(t, ft, i+1)
 	}
 }
+
+// runChartRecord is the chart of a record a trigger writes.
+func runChartRecord() *chart.Chart {
+	return &chart.Chart{Metadata: &chart.Metadata{Name: charts.RunChartName, Version: "0.1.0"}}
+}

@@ -44,6 +44,9 @@ func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Sec
 	t.Helper()
 	cs := fake.NewClientset()
 	for _, o := range objs {
+		if o.UID == "" { // as the API server gives every object
+			o.UID = types.UID("uid-" + o.Name)
+		}
 		if _, err := cs.CoreV1().Secrets(o.Namespace).Create(t.Context(), o, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
