@@ -145,7 +145,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	st, err := run.Get(ctx, s.cfg.Client, e.Namespace, name)
+	// Only a run of the hook's job as it exists (not a Job planted with
+	// run labels) has a status here.
+	st, err := run.GetVerified(ctx, s.cfg.Client, e.Namespace, name)
 	var status apierrors.APIStatus
 	switch {
 	case err == nil && st.Job == e.Job:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -160,4 +161,18 @@ func verifiable(ctx context.Context, client kubernetes.Interface, ns, name strin
 		return nil, jobdef.ResolvedImage{}, fmt.Errorf("resolve the image of job %s: %w", name, err)
 	}
 	return def, img, nil
+}
+
+// GetVerified is Get of a run that passes VerifiedRun: a Job planted with
+// run labels has no status (*NotARunError).
+func GetVerified(ctx context.Context, client kubernetes.Interface, ns, run string) (Status, error) {
+	job, _, err := VerifiedRun(ctx, client, ns, run)
+	if err != nil {
+		return Status{}, err
+	}
+	pods, _, err := listAttempts(ctx, client, ns, run)
+	if err != nil {
+		return Status{}, err
+	}
+	return Compute(job, pods, time.Now()), nil
 }
