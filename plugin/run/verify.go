@@ -132,17 +132,33 @@ func verifiedRun(ctx context.Context, client kubernetes.Interface, ns, run strin
 	if err != nil {
 		return nil, nil, err
 	}
-	def, img, err := verifiable(ctx, client, ns, job.Labels[LabelJob])
-	if apierrors.IsNotFound(err) {
-		return nil, nil, &NotARunError{Namespace: ns, Run: run, Job: job.Labels[LabelJob], Err: errors.New("that job does not exist")}
-	}
+	def, err := verifyJob(ctx, client, job, anyImage)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := verify(def, img, job, anyImage); err != nil {
-		return nil, nil, err
-	}
 	return job, def, nil
+}
+
+// VerifyJob reads the definition of the job that job (labelled as a run)
+// names and checks (Verify) that job is a run of it, returning it. Errors:
+// *NotARunError (also when that job does not exist), the definition's
+// errors (*jobdef.InvalidError), API errors.
+func VerifyJob(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) (*jobdef.Job, error) {
+	return verifyJob(ctx, client, job, false)
+}
+
+func verifyJob(ctx context.Context, client kubernetes.Interface, job *batchv1.Job, anyImage bool) (*jobdef.Job, error) {
+	def, img, err := verifiable(ctx, client, job.Namespace, job.Labels[LabelJob])
+	if apierrors.IsNotFound(err) {
+		return nil, &NotARunError{Namespace: job.Namespace, Run: job.Name, Job: job.Labels[LabelJob], Err: errors.New("that job does not exist")}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := verify(def, img, job, anyImage); err != nil {
+		return nil, err
+	}
+	return def, nil
 }
 
 // verifiable reads job name's definition (valid) and its image as Verify
