@@ -108,9 +108,10 @@ func plantVictims(t *testing.T, cs kubernetes.Interface) victims {
 	return v
 }
 
-// tamper edits the newest record of job in ns to list the victims and to
-// have a pre-delete hook on one of them.
-func (v victims) tamper(t *testing.T, cs kubernetes.Interface, ns, job string) {
+// tamper edits the newest record of job in ns to list the victims in its
+// manifest (the Namespace and a ConfigMap) or to have a pre-delete hook
+// (on the other ConfigMap).
+func (v victims) tamper(t *testing.T, cs kubernetes.Interface, ns, job string, manifest, hook bool) {
 	t.Helper()
 	recs := records(t, cs, ns, job)
 	if len(recs) == 0 {
@@ -123,8 +124,13 @@ func (v victims) tamper(t *testing.T, cs kubernetes.Interface, ns, job string) {
 		}
 	}
 	editRecord(t, cs, ns, newest, func(rel map[string]any) {
-		rel["manifest"] = rel["manifest"].(string) + "\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + v.ns +
-			"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: " + v.ns + "\n"
+		if manifest {
+			rel["manifest"] = rel["manifest"].(string) + "\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + v.ns +
+				"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: " + v.ns + "\n"
+		}
+		if !hook {
+			return
+		}
 		rel["hooks"] = []any{map[string]any{"name": "hooked", "kind": "ConfigMap", "path": "shipjob-run/templates/hook.yaml",
 			"manifest": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hooked\n  namespace: " + v.ns + "\n",
 			"events":   []any{"pre-delete"}, "delete_policies": []any{"before-hook-creation", "hook-succeeded"}}}
@@ -177,22 +183,24 @@ func TestDeleteJobIgnoresTamperedReleaseRecords(t *testing.T) {
 		}
 	}
 
-	// CLI.
-	v := plantVictims(t, cs)
-	createNotifyJob(t, ns, "demo", "--notify", "https://example.com/hook")
-	trigger(t, ns, "demo")
-	v.tamper(t, cs, ns, "demo")
-	if out := must(t, ns, "delete", "demo"); !strings.HasPrefix(out, "job.shipjob.dev/demo deleted") {
-		t.Errorf("delete said %q", out)
+	// CLI: a record listing the victims; a record with a pre-delete hook.
+	for job, hook := range map[string]bool{"demo": false, "hooked": true} {
+		v := plantVictims(t, cs)
+		createNotifyJob(t, ns, job, "--notify", "https://example.com/hook")
+		trigger(t, ns, job)
+		v.tamper(t, cs, ns, job, !hook, hook)
+		if res := sj(t, ns, "", nil, "delete", job); res.Code != 0 || !strings.HasPrefix(res.Stdout, "job.shipjob.dev/"+job+" deleted") {
+			t.Errorf("delete %s: exit %d, %q %q", job, res.Code, res.Stdout, res.Stderr)
+		}
+		v.intact(t, cs, "CLI, job "+job)
+		gone("CLI", job)
 	}
-	v.intact(t, cs, "CLI")
-	gone("CLI", "demo")
 
 	// UI: Delete job, confirmed.
-	v = plantVictims(t, cs)
+	v := plantVictims(t, cs)
 	createNotifyJob(t, ns, "viaui", "--notify", "https://example.com/hook")
 	trigger(t, ns, "viaui")
-	v.tamper(t, cs, ns, "viaui")
+	v.tamper(t, cs, ns, "viaui", true, false)
 	ui := startUI(t, "-n", ns)
 	bctx := newBrowser(t)
 	do(t, bctx, chromedp.Navigate(ui.Login))
