@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -300,4 +301,98 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestPlantedRunIsIgnored (review N7, N12): Jobs created by hand with run
+// labels and the job-uid of a real run (one also with Helm's release
+// annotations and a privileged template, one labelled for a job that does
+// not exist) get no notification (the receiver sees only the real run's),
+// no Event, no metric series, no end processing; `debug` refuses them in
+// one line and `logs` too; the hook status endpoint does not know them.
+func TestPlantedRunIsIgnored(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rc := newReceiver(t, nil)
+	createNotifyJob(t, ns, "deploy", "--notify", rc.url("/deploy"), "--env", "SIM_DURATION=1s")
+	srv := startNotifier(t, ns, "replica-a", allowLocal...)
+	real := trigger(t, ns, "deploy")
+	waitEnded(t, ns, real, 90*time.Second)
+	realJob := getJob(t, ns, real)
+
+	plant := func(name, job string, mutate func(*batchv1.Job)) {
+		t.Helper()
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+			Labels: map[string]string{"shipjob.dev/kind": "run", "shipjob.dev/job": job},
+			Annotations: map[string]string{"shipjob.dev/job-uid": realJob.Annotations["shipjob.dev/job-uid"],
+				"shipjob.dev/parameters": `{"VERSION":"evil"}`, "shipjob.dev/triggered-by": "user:admin"}},
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "job", Image: "example.com/acme/sim:1"}}}}}}
+		if mutate != nil {
+			mutate(j)
+		}
+		if _, err := cs.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	privileged := true
+	plant("deploy-0planted01", "deploy", nil)
+	plant("deploy-0planted02", "deploy", func(j *batchv1.Job) {
+		j.Annotations["meta.helm.sh/release-name"], j.Annotations["meta.helm.sh/release-namespace"] = "deploy", ns
+		j.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: &privileged}
+	})
+	plant("random-0planted03", "random-label-n7", nil)
+	for _, name := range []string{"deploy-0planted01", "deploy-0planted02", "random-0planted03"} {
+		waitJob(t, ns, name, 60*time.Second, func(j *batchv1.Job, err error) bool {
+			return err == nil && jobCondition(j, batchv1.JobComplete) != nil
+		})
+	}
+	time.Sleep(5 * time.Second) // the leader has seen them end
+
+	if n := rc.count("/deploy"); n != 1 {
+		t.Errorf("%d notifications, want 1 (the real run's)", n)
+	}
+	metrics := metricsOf(t, srv)
+	if strings.Contains(metrics, "random-label-n7") {
+		t.Errorf("a metric series for a planted job label:\n%s", metrics)
+	}
+	if v, _ := metric(metrics, "shipjob_runs_finished_total", map[string]string{"job": "deploy"}); v != 1 {
+		t.Errorf("shipjob_runs_finished_total{job=deploy} = %v, want 1", v)
+	}
+	for _, name := range []string{"deploy-0planted01", "deploy-0planted02", "random-0planted03"} {
+		if r := eventReasons(t, ns, name); len(r) != 0 {
+			t.Errorf("%s: events %v", name, r)
+		}
+		if j := getJob(t, ns, name); j.Annotations["shipjob.dev/ended"] != "" || j.Annotations["shipjob.dev/notifications"] != "" {
+			t.Errorf("%s was processed: %v", name, j.Annotations)
+		}
+	}
+	before := snapshot(t, ns)
+	for _, name := range []string{"deploy-0planted01", "deploy-0planted02"} {
+		for _, cmd := range [][]string{{"debug", name}, {"logs", name}} {
+			res := sj(t, ns, "", nil, cmd...)
+			want := "error: Job " + name + " in namespace " + ns + " is not a run of job deploy: "
+			if res.Code != 1 || !strings.HasPrefix(res.Stderr, want) || strings.Count(res.Stderr, "\n") != 1 {
+				t.Errorf("%v: exit %d, stderr %q; want 1 and %q…", cmd, res.Code, res.Stderr, want)
+			}
+		}
+	}
+	if pods := cluster.Kubectl(t, "-n", ns, "get", "pods", "-l", "shipjob.dev/kind=debug", "-o", "name"); strings.TrimSpace(pods) != "" {
+		t.Errorf("debug pods created: %s", pods)
+	}
+	if after := snapshot(t, ns); !mapsEqual(before, after) {
+		t.Errorf("refused debug wrote:\nbefore %v\nafter  %v", before, after)
+	}
+	_, token := createHook(t, ns, "deploy", "ci")
+	time.Sleep(2 * time.Second) // the server's hook index sees the new hook
+	if code, body, err := hookCall("GET", srv.URL+"/api/v1/dh/runs/deploy-0planted02", token, "", ""); err != nil || code != 404 {
+		t.Errorf("status of a planted run: %d %s %v, want 404", code, body, err)
+	}
+	if code, body, err := hookCall("GET", srv.URL+"/api/v1/dh/runs/"+real, token, "", ""); err != nil || code != 200 {
+		t.Errorf("status of the real run: %d %s %v, want 200", code, body, err)
+	}
 }
