@@ -7,6 +7,8 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 
@@ -78,7 +80,7 @@ func verify(def *jobdef.Job, img jobdef.ResolvedImage, job *batchv1.Job, anyImag
 	want := JobWant{Namespace: def.Namespace, Run: job.Name, Image: image, ServiceAccount: def.Spec.ServiceAccountName,
 		PullSecrets: img.PullSecrets, EnvFromSecrets: def.Spec.EnvFromSecrets}
 	runSecrets(&want)
-	if err := CheckJob(job, want); err != nil {
+	if err := CheckJob(withoutServerDefaults(job), want); err != nil {
 		return fail("its pod template %w", err)
 	}
 	return nil
@@ -191,4 +193,20 @@ func GetVerified(ctx context.Context, client kubernetes.Interface, ns, run strin
 		return Status{}, err
 	}
 	return Compute(job, pods, time.Now()), nil
+}
+
+// withoutServerDefaults is job without what the API server's defaulting
+// adds to every pod template (an empty pod security context, the
+// deprecated serviceAccount copied from serviceAccountName), so that
+// CheckJob, written for rendered manifests, judges what was asked for.
+func withoutServerDefaults(job *batchv1.Job) *batchv1.Job {
+	j := job.DeepCopy()
+	s := &j.Spec.Template.Spec
+	if s.SecurityContext != nil && equality.Semantic.DeepEqual(*s.SecurityContext, corev1.PodSecurityContext{}) {
+		s.SecurityContext = nil
+	}
+	if s.DeprecatedServiceAccount == s.ServiceAccountName {
+		s.DeprecatedServiceAccount = ""
+	}
+	return j
 }

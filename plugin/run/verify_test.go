@@ -28,7 +28,13 @@ func TestVerify(t *testing.T) {
 		mut  func(*batchv1.Job)
 		want string // "" = a run
 	}{
-		"a run":            {},
+		"a run": {},
+		"as the API server defaults it": {mut: func(j *batchv1.Job) {
+			j.Spec.Template.Spec.SecurityContext = &corev1.PodSecurityContext{}
+		}},
+		"an empty-looking but set security context": {mut: func(j *batchv1.Job) {
+			j.Spec.Template.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: new(bool)}
+		}, want: "its pod template sets a pod security context or host users"},
 		"another tag":      {mut: func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Image = "example.com/m:2" }},
 		"no job-uid":       {mut: func(j *batchv1.Job) { delete(j.Annotations, AnnotationJobUID) }, want: `annotation shipjob.dev/job-uid="" is not the job's UID`},
 		"other job-uid":    {mut: func(j *batchv1.Job) { j.Annotations[AnnotationJobUID] = "x" }, want: `annotation shipjob.dev/job-uid="x" is not the job's UID`},

@@ -90,6 +90,9 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 		}); err != nil {
 			return fmt.Errorf("watch runs: %w", err)
 		}
+		if err := p.watchDefinitions(ctx, ns); err != nil {
+			return err
+		}
 		listers[ns] = batchlisters.NewJobLister(inf.GetIndexer())
 		synced = append(synced, inf.HasSynced)
 		go inf.Run(ctx.Done())
