@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -26,10 +27,19 @@ import (
 // name and then the phase of start (or waits for an image pull that fails).
 func debugTarget(start corev1.PodPhase) (target, *fake.Clientset) {
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "m-1", Namespace: "ns", UID: "uid-1",
-		Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: "m"}},
+		Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: "m"},
+		Annotations: map[string]string{run.AnnotationJobUID: "uid-m", run.AnnotationReleaseName: "m",
+			run.AnnotationReleaseNamespace: "ns"}},
 		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "job", Image: "example.com/m:1", Command: []string{"./m"}}}}}}}
-	cs := fake.NewClientset(job)
+	def := jobdef.New("ns", "m")
+	def.Spec.Image, def.Spec.Tag = "example.com/m", "1"
+	sec, err := jobdef.ToSecret(def)
+	if err != nil {
+		panic(err)
+	}
+	sec.UID = "uid-m"
+	cs := fake.NewClientset(job, sec)
 	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		pod.Name = pod.GenerateName + "x1"

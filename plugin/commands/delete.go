@@ -33,9 +33,12 @@ func newDeleteCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, st
 	cmd := &cobra.Command{
 		Use:   "delete NAME|run/RUN [...]",
 		Short: "Delete jobs (with their Helm release and runs) or single runs",
-		Long: `Delete job definitions. Each job's Helm release is uninstalled and, unless
---keep-runs is given, its runs are deleted with their pods and files. Kept runs
-are removed when their retention ends.
+		Long: `Delete job definitions. Unless --keep-runs is given, each job's runs are
+deleted with their pods and files; then its Helm release records (of the run
+chart only: an application's release of the same name is left alone) and its
+signing secret, and last its definition. Kept runs are removed when their
+retention ends. Helm's uninstall is never run: nothing a release record lists
+is deleted.
 
 Arguments of the form run/RUN delete single runs (their Job, pods and files),
 finished or not.`,

@@ -2,32 +2,37 @@ package helmrun
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/shipjob/kubectl-shipjob/charts"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
-// DeleteJob deletes job name: its Helm release, its runs with their pods
-// and files (unless opts.KeepRuns), and its definition last, so a delete
-// that fails half-way can be retried. A missing job is NotFound
-// (jobs.shipjob.dev); a missing release is fine. getter is the kubectl
-// configuration Helm's uninstall talks through.
-func DeleteJob(ctx context.Context, client kubernetes.Interface, getter genericclioptions.RESTClientGetter, ns, name string, opts run.DeleteJobOptions) (run.DeleteJobResult, error) {
+// DeleteJob deletes job name: its runs with their pods and files (unless
+// opts.KeepRuns), its Helm release records, its signing Secret, and its
+// definition last, so a delete that fails half-way can be retried (its
+// hooks are owned by the definition: the garbage collector deletes them
+// with it). A missing job is NotFound (jobs.shipjob.dev); an invalid one
+// is deleted all the same.
+//
+// It never runs Helm's uninstall, nor anything else driven by what a
+// release record says: a record is a Secret that whoever may update
+// Secrets in the namespace can edit, and an uninstall deletes every object
+// its manifest lists and runs its pre-delete hooks, in any namespace, with
+// the deleter's rights. Our records hold only runs marked keep, so an
+// uninstall never had anything legitimate to delete: the records are
+// deleted by name, and only those of the run chart (an application's
+// release that shares the job's name is left alone).
+func DeleteJob(ctx context.Context, client kubernetes.Interface, ns, name string, opts run.DeleteJobOptions) (run.DeleteJobResult, error) {
 	store := &jobdef.Store{Client: client, Namespace: ns}
-	if _, err := store.Get(ctx, name); err != nil {
-		return run.DeleteJobResult{}, err
-	}
-	if err := uninstall(client, getter, ns, name, opts.DryRun != run.DryRunNone); err != nil {
+	if _, err := store.Get(ctx, name); err != nil && !jobdef.IsInvalid(err) {
 		return run.DeleteJobResult{}, err
 	}
 	res := run.DeleteJobResult{RunsKept: opts.KeepRuns}
@@ -38,8 +43,14 @@ func DeleteJob(ctx context.Context, client kubernetes.Interface, getter genericc
 		}
 		res.Runs = n
 	}
+	if err := deleteReleaseRecords(ctx, client, ns, name, opts.DryRun); err != nil {
+		return run.DeleteJobResult{}, err
+	}
 	if opts.DryRun != run.DryRunClient {
 		wo := jobdef.WriteOptions{DryRun: opts.DryRun.API(), FieldManager: jobdef.ManagedBy}
+		if err := store.DeleteSigningSecret(ctx, name, wo); err != nil {
+			return run.DeleteJobResult{}, err
+		}
 		if err := store.Delete(ctx, name, wo); err != nil {
 			return run.DeleteJobResult{}, err
 		}
@@ -78,13 +89,37 @@ func deleteRuns(ctx context.Context, client kubernetes.Interface, ns, job string
 	return len(jobs.Items), nil
 }
 
-// uninstall removes the job's release (named like the job); runs survive
-// it (they carry helm.sh/resource-policy: keep). A dry run only reads it.
-func uninstall(client kubernetes.Interface, getter genericclioptions.RESTClientGetter, ns, name string, dry bool) error {
-	u := action.NewUninstall(HelmConfig(getter, client, ns))
-	u.IgnoreNotFound, u.DryRun = true, dry
-	if _, err := u.Run(name); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
-		return fmt.Errorf("uninstall the Helm release of job %s: %w", name, err)
+// deleteReleaseRecords deletes the job's Helm release records (Secrets
+// labelled owner=helm, name=job, of Helm's release type), one Delete by
+// name each (the verb "delete", as pruning). Only records that decode as a release of the run chart named
+// like the job are deleted; any other (an application's release of that
+// name, or something unreadable) is left alone. Nothing of a record's
+// content is acted on.
+func deleteReleaseRecords(ctx context.Context, client kubernetes.Interface, ns, job string, dry run.DryRun) error {
+	list, err := client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{
+		LabelSelector: "owner=helm,name=" + job,
+		FieldSelector: "type=" + releaseSecretType,
+	})
+	if err != nil {
+		return fmt.Errorf("list the Helm release records of job %s: %w", job, err)
+	}
+	var keys []string
+	for i := range list.Items {
+		sec := &list.Items[i]
+		rel, err := driver.NewSecrets(fixedSecret{secret: sec}).Get(sec.Name)
+		if err != nil || rel.Name != job || rel.Chart == nil || rel.Chart.Metadata == nil || rel.Chart.Metadata.Name != charts.RunChartName {
+			continue
+		}
+		keys = append(keys, sec.Name)
+	}
+	if dry == run.DryRunClient || len(keys) == 0 {
+		return nil
+	}
+	if _, err := deleteRecordsByName(ctx, client.CoreV1().Secrets(ns), keys, metav1.DeleteOptions{DryRun: dry.API()}); err != nil {
+		return fmt.Errorf("delete the Helm release of job %s: %w", job, err)
 	}
 	return nil
 }
+
+// releaseSecretType is the type of Helm's release record Secrets.
+const releaseSecretType = "helm.sh/release.v1"

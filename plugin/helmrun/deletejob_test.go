@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/shipjob/kubectl-shipjob/charts"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -56,9 +60,7 @@ func TestDeleteJob(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			cs := jobWithRuns(t)
-			// No Helm release exists: its uninstall is a no-op that needs
-			// no kubectl configuration.
-			got, err := DeleteJob(t.Context(), cs, nil, "ns", "a", tc.opts)
+			got, err := DeleteJob(t.Context(), cs, "ns", "a", tc.opts)
 			if err != nil || got != tc.want {
 				t.Fatalf("DeleteJob = %+v, %v; want %+v", got, err, tc.want)
 			}
@@ -82,7 +84,7 @@ func TestDeleteJob(t *testing.T) {
 
 func TestDeleteJobErrors(t *testing.T) {
 	cs := jobWithRuns(t)
-	if _, err := DeleteJob(t.Context(), cs, nil, "ns", "gone", run.DeleteJobOptions{}); !apierrors.IsNotFound(err) ||
+	if _, err := DeleteJob(t.Context(), cs, "ns", "gone", run.DeleteJobOptions{}); !apierrors.IsNotFound(err) ||
 		err.Error() != `jobs.shipjob.dev "gone" not found` {
 		t.Fatalf("delete of a missing job: %v", err)
 	}
@@ -97,7 +99,7 @@ func TestDeleteJobErrors(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	_, err := DeleteJob(t.Context(), cs, nil, "ns", "a", run.DeleteJobOptions{})
+	_, err := DeleteJob(t.Context(), cs, "ns", "a", run.DeleteJobOptions{})
 	if !apierrors.IsForbidden(err) || !strings.HasPrefix(err.Error(), "delete run a-1: ") {
 		t.Fatalf("failed run delete: %v", err)
 	}
@@ -111,5 +113,88 @@ func TestDryRunAPI(t *testing.T) {
 		if got := strings.Join(d.API(), ","); got != want {
 			t.Errorf("%q.API() = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// putRecord stores a Helm release record of release name, version v, of
+// chart chartName, with manifest and hooks as given.
+func putRecord(t *testing.T, cs *fake.Clientset, name string, v int, chartName, manifest string, hooks ...*release.Hook) {
+	t.Helper()
+	rel := &release.Release{Name: name, Namespace: "ns", Version: v, Manifest: manifest, Hooks: hooks,
+		Chart: &chart.Chart{Metadata: &chart.Metadata{Name: chartName, Version: "0.1.0"}},
+		Info:  &release.Info{Status: release.StatusDeployed}}
+	if err := driver.NewSecrets(cs.CoreV1().Secrets("ns")).Create(releaseKey(name, v), rel); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeleteJobDeletesRecordsByName (review N1, N13): deleting a job
+// deletes the release records of the run chart by name, acts on nothing a
+// record lists (a Namespace in its manifest, a pre-delete hook), leaves
+// records of another chart alone, and deletes the signing Secret.
+func TestDeleteJobDeletesRecordsByName(t *testing.T) {
+	const evil = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: victim\n"
+	hook := &release.Hook{Name: "cm", Kind: "ConfigMap", Path: "x", Events: []release.HookEvent{release.HookPreDelete},
+		Manifest: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: other\n"}
+	for name, tc := range map[string]struct {
+		dry      run.DryRun
+		wantLeft []string
+	}{
+		"delete": {wantLeft: []string{releaseKey("b", 1), releaseKey("a", 3)}},
+		"client dry": {dry: run.DryRunClient, wantLeft: []string{releaseKey("a", 1), releaseKey("a", 2),
+			releaseKey("b", 1), releaseKey("a", 3), jobdef.SigningSecretName("a"), jobdef.SecretName("a")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cs := jobWithRuns(t)
+			putRecord(t, cs, "a", 1, charts.RunChartName, evil)
+			putRecord(t, cs, "a", 2, charts.RunChartName, evil, hook)
+			putRecord(t, cs, "b", 1, charts.RunChartName, evil)
+			// Not ours: an application's release that shares the job's name.
+			putRecord(t, cs, "a", 3, "app", evil)
+			signing := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: jobdef.SigningSecretName("a"), Namespace: "ns",
+				Labels: map[string]string{jobdef.LabelKind: jobdef.KindSigningSecret, jobdef.LabelJob: "a"}}, Type: jobdef.SigningSecretType}
+			if _, err := cs.CoreV1().Secrets("ns").Create(t.Context(), signing, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			cs.ClearActions()
+			if _, err := DeleteJob(t.Context(), cs, "ns", "a", run.DeleteJobOptions{DryRun: tc.dry}); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range cs.Actions() {
+				if r := a.GetResource().Resource; r != "secrets" && r != "jobs" {
+					t.Errorf("delete acted on %s: %v", r, a)
+				}
+				if a.GetVerb() == "create" || a.GetVerb() == "update" || a.GetVerb() == "patch" || a.GetVerb() == "delete-collection" {
+					t.Errorf("delete wrote: %v", a)
+				}
+			}
+			var left []string
+			for _, n := range []string{releaseKey("a", 1), releaseKey("a", 2), releaseKey("b", 1), releaseKey("a", 3),
+				jobdef.SigningSecretName("a"), jobdef.SecretName("a")} {
+				if _, err := cs.CoreV1().Secrets("ns").Get(t.Context(), n, metav1.GetOptions{}); err == nil {
+					left = append(left, n)
+				}
+			}
+			if strings.Join(left, " ") != strings.Join(tc.wantLeft, " ") {
+				t.Errorf("left %v, want %v", left, tc.wantLeft)
+			}
+		})
+	}
+}
+
+// TestDeleteJobDeletesInvalidJobs (review N13): a definition that does not
+// pass validation can still be deleted.
+func TestDeleteJobDeletesInvalidJobs(t *testing.T) {
+	cs := jobWithRuns(t)
+	sec, _ := cs.CoreV1().Secrets("ns").Get(t.Context(), jobdef.SecretName("a"), metav1.GetOptions{})
+	sec.Data[jobdef.DataKey] = []byte(`{"spec":{"nope":1}}`)
+	if _, err := cs.CoreV1().Secrets("ns").Update(t.Context(), sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DeleteJob(t.Context(), cs, "ns", "a", run.DeleteJobOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Secrets("ns").Get(t.Context(), jobdef.SecretName("a"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("invalid definition not deleted: %v", err)
 	}
 }

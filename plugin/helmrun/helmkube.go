@@ -12,27 +12,26 @@ import (
 )
 
 // helmKube is Helm's kube client (kube.Client, unchanged) narrowed to the
-// three operations our releases need: Build manifests, Create a run's
-// resources and Delete a job's release. Our releases never wait for their
-// resources and have no hooks, so waiting is refused instead of done.
+// two operations our releases need: Build manifests and Create a run's
+// resources. Our releases never wait for their resources and have no
+// hooks, so waiting is refused instead of done, and so is deleting.
 //
 // Why not hand *kube.Client to Helm directly: a concrete type that is ever
 // stored in an interface keeps every exported method in the binary (the
 // linker cannot tell which ones text/template may call through reflection),
 // and kube.Client's Update (three-way merges), Wait and log streaming then
 // cost about 0.3 MB of the release binary (BENCHMARKS.md, "Binary size").
-// Through method values only these three are linked.
+// Through method values only these two are linked.
 type helmKube struct {
 	build  func(io.Reader, bool) (kube.ResourceList, error)
 	create func(kube.ResourceList) (*kube.Result, error)
-	delete func(kube.ResourceList) (*kube.Result, []error)
 }
 
 var _ kube.Interface = (*helmKube)(nil)
 
 func newHelmKube(f *helmFactory) *helmKube {
 	kc := &kube.Client{Factory: f, Log: discardLog}
-	return &helmKube{build: kc.Build, create: kc.Create, delete: kc.Delete}
+	return &helmKube{build: kc.Build, create: kc.Create}
 }
 
 // errNoWait is returned by the waits of helmKube: our releases never set
@@ -51,9 +50,16 @@ func (c *helmKube) Create(resources kube.ResourceList) (*kube.Result, error) {
 	return c.create(resources)
 }
 
-func (c *helmKube) Delete(resources kube.ResourceList) (*kube.Result, []error) {
-	return c.delete(resources)
+// Delete is refused: what Helm deletes comes from a release record (an
+// uninstall's manifest, a hook's delete policy), a Secret anyone who may
+// update Secrets in the namespace can edit. Deleting a job deletes its
+// records by name instead (DeleteJob), and a trigger deletes nothing.
+func (c *helmKube) Delete(kube.ResourceList) (*kube.Result, []error) {
+	return nil, []error{errNoDelete}
 }
+
+// errNoDelete is returned by helmKube's Delete.
+var errNoDelete = errors.New("deleting Helm release resources: not done by kubectl-shipjob (a release record is not trusted to say what to delete)")
 
 // Update is not used by our releases: see runKube.
 func (c *helmKube) Update(_, _ kube.ResourceList, _ bool) (*kube.Result, error) {

@@ -274,17 +274,33 @@ func (c *releaseCache) prune(ctx context.Context, keep, slack int, byName bool) 
 		}
 		forbidden = true
 	}
-	for _, r := range old {
-		key := releaseKey(r.Name, r.Version)
-		derr := c.secrets.SecretInterface.Delete(ctx, key, metav1.DeleteOptions{})
+	keys := make([]string, len(old))
+	for i, r := range old {
+		keys[i] = releaseKey(r.Name, r.Version)
+	}
+	deleted, err := deleteRecordsByName(ctx, c.secrets.SecretInterface, keys, metav1.DeleteOptions{})
+	for _, key := range deleted {
+		delete(c.byKey, key)
+	}
+	if err != nil {
+		err = fmt.Errorf("prune release history of %s: %w", c.name, err)
+	}
+	return forbidden, len(keys) - len(deleted), err
+}
+
+// deleteRecordsByName deletes release records, one Delete (the verb
+// "delete") each; a record already gone counts as deleted. It goes on past
+// failures and returns the keys deleted and the first error.
+func deleteRecordsByName(ctx context.Context, secrets corev1client.SecretInterface, keys []string, opts metav1.DeleteOptions) (deleted []string, err error) {
+	for _, key := range keys {
+		derr := secrets.Delete(ctx, key, opts)
 		if derr != nil && !apierrors.IsNotFound(derr) {
-			failed++
 			if err == nil {
-				err = fmt.Errorf("prune release history of %s: %w", c.name, derr)
+				err = fmt.Errorf("delete release record %s: %w", key, derr)
 			}
 			continue
 		}
-		delete(c.byKey, key)
+		deleted = append(deleted, key)
 	}
-	return forbidden, failed, err
+	return deleted, err
 }

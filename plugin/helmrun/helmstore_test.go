@@ -58,7 +58,7 @@ func TestHealRereadsStaleHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staleRel := &release.Release{Name: "job", Namespace: "ns", Version: 3,
+	staleRel := &release.Release{Name: "job", Namespace: "ns", Version: 3, Chart: runChartRecord(),
 		Info: &release.Info{Status: release.StatusPendingUpgrade, LastDeployed: helmtime.Time{Time: time.Now().Add(-time.Minute)}}}
 	tmp := fake.NewClientset()
 	if err := newReleaseCache(tmp.CoreV1().Secrets("ns"), "job").Secrets.Create(releaseKey("job", 3), staleRel); err != nil {

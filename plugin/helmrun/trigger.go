@@ -60,7 +60,8 @@ type Triggerer struct {
 // Trigger starts a run of req.Job as it is defined now. Errors: a
 // NotFound API error (no such job), *ReplacedError (not the job of
 // req.JobUID), *jobdef.InvalidError (its stored
-// definition does not pass validation), *InputError (a parameter or tag),
+// definition does not pass validation), *run.ForeignReleaseError (the
+// release of its name is of another chart), *InputError (a parameter or tag),
 // *RenderError (a bug); nothing is written then. Once the run's Job exists
 // Trigger succeeds, with Warnings for what failed after it.
 func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, error) {
@@ -154,6 +155,11 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 	secrets := t.Client.CoreV1().Secrets(req.Namespace)
 	var createdFiles *corev1.Secret
 	if plan.files != nil || plan.params != nil {
+		// The release is checked before anything is written (upgrade
+		// checks it again while it holds the release).
+		if err := checkOwnRelease(newReleaseCache(secrets, def.Name), req.Namespace); err != nil {
+			return nil, err
+		}
 		t.sweepOrphanFiles(ctx, req.Namespace, def.Name)
 	}
 	if plan.files != nil {
@@ -184,6 +190,9 @@ func (t *Triggerer) Trigger(ctx context.Context, req run.Request) (*run.Result, 
 			_ = secrets.Delete(context.WithoutCancel(ctx), plan.params.Name, metav1.DeleteOptions{})
 		}
 		t.dropFiles(ctx, req.Namespace, createdFiles)
+		if run.IsForeignRelease(err) {
+			return nil, err
+		}
 		if kc != nil && kc.refused != nil {
 			if done, err := keyedResult(res, kc.refused); done && err == nil {
 				return res, nil
@@ -287,5 +296,5 @@ func (e methods) DeleteJob(ctx context.Context, ns, name string, opts run.Delete
 
 // DeleteJob deletes job name (see the package function DeleteJob).
 func (t *Triggerer) DeleteJob(ctx context.Context, ns, name string, opts run.DeleteJobOptions) (run.DeleteJobResult, error) {
-	return DeleteJob(ctx, t.Client, t.Getter, ns, name, opts)
+	return DeleteJob(ctx, t.Client, ns, name, opts)
 }

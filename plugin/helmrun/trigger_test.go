@@ -45,6 +45,9 @@ func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Sec
 	t.Helper()
 	cs := fake.NewClientset()
 	for _, o := range objs {
+		if o.UID == "" { // as the API server gives every object
+			o.UID = types.UID("uid-" + o.Name)
+		}
 		if _, err := cs.CoreV1().Secrets(o.Namespace).Create(t.Context(), o, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +85,6 @@ func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Sec
 			}
 			return &kube.Result{Created: list}, nil
 		},
-		delete: func(kube.ResourceList) (*kube.Result, []error) { return &kube.Result{}, nil },
 	}
 	ft.Triggerer = &Triggerer{Client: cs, helm: map[string]*action.Configuration{"ns": {KubeClient: kc}}}
 	return ft

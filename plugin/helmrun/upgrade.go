@@ -95,6 +95,9 @@ const pruneSlack = 5
 
 func (t *Triggerer) attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache, ns, name string, p *plan, stale time.Duration) (*release.Release, error) {
 	helmCtx := context.WithoutCancel(ctx)
+	if err := checkOwnRelease(cache, ns); err != nil {
+		return nil, err
+	}
 	last, err := cfg.Releases.Last(name)
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):

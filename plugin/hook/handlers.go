@@ -118,7 +118,7 @@ func triggerError(err error, e Entry) *apiError {
 		return errHookNotFound
 	case run.IsInput(err):
 		return errorf(http.StatusBadRequest, err.Error())
-	case run.IsConflict(err):
+	case run.IsConflict(err), run.IsForeignRelease(err):
 		return errorf(http.StatusConflict, err.Error())
 	case errors.As(err, new(*run.RateLimitedError)):
 		return errorf(http.StatusTooManyRequests, err.Error())
@@ -151,7 +151,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	st, err := run.Get(ctx, s.cfg.Client, e.Namespace, name)
+	// Only a run of the hook's job as it exists (not a Job planted with
+	// run labels) has a status here.
+	st, err := run.GetVerified(ctx, s.cfg.Client, e.Namespace, name)
 	var status apierrors.APIStatus
 	switch {
 	case err == nil && st.Job == e.Job:

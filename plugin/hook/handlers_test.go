@@ -14,7 +14,7 @@ import (
 )
 
 // addRun creates a finished run of job with the given exit code.
-func addRun(t *testing.T, f *fixture, job, name string, exit int32) {
+func addRun(t *testing.T, f *fixture, job, name string, exit int32, mutate ...func(*batchv1.Job)) {
 	t.Helper()
 	ctx := context.Background()
 	cond := batchv1.JobComplete
@@ -22,8 +22,14 @@ func addRun(t *testing.T, f *fixture, job, name string, exit int32) {
 		cond = batchv1.JobFailed
 	}
 	j := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: job, run.LabelRun: name}},
-		Status:     batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue}}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: job, run.LabelRun: name},
+			Annotations: map[string]string{run.AnnotationJobUID: "uid-" + job, run.AnnotationReleaseName: job, run.AnnotationReleaseNamespace: testNS}},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "job", Image: "example.com/acme/sim:1"}}}}},
+		Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue}}},
+	}
+	for _, m := range mutate {
+		m(j)
 	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name + "-x", Namespace: testNS, Labels: map[string]string{run.LabelRun: name}},
@@ -42,6 +48,9 @@ func TestHookRunStatus(t *testing.T) {
 	f := newFixture(t, nil)
 	addRun(t, f, "migrate", "migrate-0abcdefgh1", 3)
 	addRun(t, f, "strict", "strict-0abcdefgh1", 0)
+	// Planted with run labels and the job's UID (review N7): no status.
+	addRun(t, f, "migrate", "migrate-0abcdefgh3", 0, func(j *batchv1.Job) { j.Spec.Template.Spec.HostPID = true })
+	addRun(t, f, "migrate", "migrate-0abcdefgh4", 0, func(j *batchv1.Job) { delete(j.Annotations, run.AnnotationJobUID) })
 	if _, err := f.client.BatchV1().Jobs(testNS).Create(context.Background(), &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "migrate-0abcdefgh2", Namespace: testNS}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -58,6 +67,8 @@ func TestHookRunStatus(t *testing.T) {
 	for name, path := range map[string]string{
 		"another job's run":     RunsPath + "strict-0abcdefgh1",
 		"not a run":             RunsPath + "migrate-0abcdefgh2",
+		"planted, privileged":   RunsPath + "migrate-0abcdefgh3",
+		"planted, no job-uid":   RunsPath + "migrate-0abcdefgh4",
 		"missing":               RunsPath + "migrate-0abcdefgh9",
 		"not of the job's form": RunsPath + "kube-system",
 		"nested":                RunsPath + "migrate-0abcdefgh1/x",

@@ -81,9 +81,13 @@ func FromSecret(s *corev1.Secret) (*Job, error) {
 	if v := s.Annotations[AnnotationFormat]; v != FormatVersion {
 		return nil, fmt.Errorf("secret %s/%s has storage format %q; this kubectl-shipjob reads format %q (upgrade the plugin)", s.Namespace, s.Name, v, FormatVersion)
 	}
-	name := s.Labels[LabelJob]
-	if name == "" {
-		name = strings.TrimPrefix(s.Name, SecretPrefix)
+	// A job's name is its Secret's name; the label only says it again (for
+	// selectors). One that disagrees (edited by hand) would make a Get of
+	// one job return another one, whose release and hooks it would drive.
+	name := strings.TrimPrefix(s.Name, SecretPrefix)
+	if label := s.Labels[LabelJob]; label != name {
+		return nil, &InvalidError{Namespace: s.Namespace, Name: name, Err: fieldErr("metadata.labels["+LabelJob+"]",
+			fmt.Errorf("label %s=%q of secret %s differs from the job's name %q", LabelJob, label, s.Name, name))}
 	}
 	// Strict and case-sensitive like apply: a field this plugin does not
 	// know (written by hand, or by a newer plugin) must not be dropped

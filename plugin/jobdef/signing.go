@@ -165,3 +165,26 @@ func newSigningSecret(j *Job) (string, *corev1.Secret, error) {
 	}
 	return value, sec, nil
 }
+
+// DeleteSigningSecret deletes job name's signing Secret, if there is one
+// that kubectl-shipjob made for the job (of its type, labelled for it): a
+// Secret of that name made by someone else is left alone. Deleting a job
+// does it before deleting the definition, instead of waiting for the
+// garbage collector.
+func (s *Store) DeleteSigningSecret(ctx context.Context, name string, opts WriteOptions) error {
+	secrets := s.Client.CoreV1().Secrets(s.Namespace)
+	sec, err := secrets.Get(ctx, SigningSecretName(name), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the signing secret of job %s: %w", name, err)
+	case sec.Type != SigningSecretType || sec.Labels[LabelJob] != name || sec.Labels[LabelKind] != KindSigningSecret:
+		return nil
+	}
+	err = secrets.Delete(ctx, sec.Name, metav1.DeleteOptions{DryRun: opts.DryRun, Preconditions: &metav1.Preconditions{UID: &sec.UID}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete the signing secret of job %s: %w", name, err)
+	}
+	return nil
+}

@@ -197,3 +197,32 @@ func TestStoredDefinitionsAreInput(t *testing.T) {
 		t.Errorf("List marks invalid: %v", invalid)
 	}
 }
+
+// TestJobNameIsTheSecretName (review N13): a job's name is its Secret's
+// name; a shipjob.dev/job label that disagrees makes the definition
+// invalid (one line), so Get of one job never returns another.
+func TestJobNameIsTheSecretName(t *testing.T) {
+	good, _ := ToSecret(validJob())
+	relabelled := good.DeepCopy()
+	relabelled.Name, relabelled.Labels[LabelJob] = SecretName("a"), "migrate"
+	unlabelled := good.DeepCopy()
+	unlabelled.Name = SecretName("b")
+	delete(unlabelled.Labels, LabelJob)
+	store := &Store{Client: fake.NewClientset(relabelled, unlabelled), Namespace: "ns"}
+	for name, want := range map[string]string{
+		"a": `job a in namespace ns is invalid: metadata.labels[shipjob.dev/job]: label shipjob.dev/job="migrate" of secret shipjob-job-a differs from the job's name "a"; fix it with 'kubectl shipjob edit a'`,
+		"b": `job b in namespace ns is invalid: metadata.labels[shipjob.dev/job]: label shipjob.dev/job="" of secret shipjob-job-b differs from the job's name "b"; fix it with 'kubectl shipjob edit b'`,
+	} {
+		j, err := store.Get(context.Background(), name)
+		if !IsInvalid(err) || err.Error() != want {
+			t.Errorf("Get(%s) = %v, %v\nwant %s", name, j, err, want)
+		}
+	}
+	jobs, err := store.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 || jobs[0].Name != "a" || jobs[0].Status == nil || jobs[0].Status.Invalid == "" || jobs[1].Name != "b" {
+		t.Errorf("List = %+v, want a and b, invalid", jobs)
+	}
+}

@@ -64,7 +64,7 @@ func CreateDebugPod(ctx context.Context, client kubernetes.Interface, ns, run st
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	job, err := getRunJob(ctx, client, ns, run)
+	job, _, err := VerifiedRun(ctx, client, ns, run)
 	if err != nil {
 		return nil, err
 	}

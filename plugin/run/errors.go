@@ -97,3 +97,23 @@ func (e *SecretParamError) Error() string {
 }
 
 func (e *SecretParamError) Unwrap() error { return e.Err }
+
+// ForeignReleaseError is a trigger refused because the Helm release named
+// like the job is not a release of kubectl-shipjob's run chart (Want): an
+// application's release that shares the job's name is never upgraded,
+// pruned or deleted. The CLI exits 1, the hook server answers 409.
+// Nothing was written.
+type ForeignReleaseError struct {
+	Namespace, Release, Chart, Want string
+}
+
+func (e *ForeignReleaseError) Error() string {
+	return fmt.Sprintf("Helm release %s in namespace %s is of chart %q, not kubectl-shipjob's run chart %s: job %s cannot run while that release exists (give the job another name)",
+		e.Release, e.Namespace, e.Chart, e.Want, e.Release)
+}
+
+// IsForeignRelease reports whether err is a *ForeignReleaseError.
+func IsForeignRelease(err error) bool {
+	var fe *ForeignReleaseError
+	return errors.As(err, &fe)
+}

@@ -38,7 +38,7 @@ var ErrNoPodYet = errors.New("no pod yet")
 
 // Logs writes the logs of run to w.
 func Logs(ctx context.Context, client kubernetes.Interface, ns, run string, opts LogOptions, w io.Writer) error {
-	if _, err := Get(ctx, client, ns, run); err != nil {
+	if _, _, err := VerifiedRun(ctx, client, ns, run); err != nil {
 		return err
 	}
 	printed := map[string]bool{}

@@ -18,7 +18,7 @@ const fakeLog = "fake logs"
 
 func TestLogsAttempts(t *testing.T) {
 	failed := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}
-	cs := fake.NewClientset(runJob("m", "m-1", 0, succeeded),
+	cs := fake.NewClientset(defSecret(t, "m"), runJob("m", "m-1", 0, succeeded),
 		runPod("m-1", "m-1-b", time.Second, corev1.PodSucceeded, exited),
 		runPod("m-1", "m-1-a", 0, corev1.PodFailed, failed))
 	cases := map[string]struct {
@@ -46,7 +46,7 @@ func TestLogsAttempts(t *testing.T) {
 }
 
 func TestLogsErrors(t *testing.T) {
-	cs := fake.NewClientset(runJob("m", "m-1", 0))
+	cs := fake.NewClientset(defSecret(t, "m"), runJob("m", "m-1", 0))
 	var out bytes.Buffer
 	if err := Logs(t.Context(), cs, "ns", "nope", LogOptions{}, &out); !apierrors.IsNotFound(err) {
 		t.Fatalf("logs of a missing run: %v", err)

@@ -88,7 +88,8 @@ func Delete(ctx context.Context, client kubernetes.Interface, ns, run string, dr
 }
 
 // Resolve turns a run or job name into a run name: a job name means its
-// newest run.
+// newest run, of the Jobs labelled as its runs that are runs of the job as
+// it exists (Verify: a Job planted with run labels is never chosen).
 func Resolve(ctx context.Context, client kubernetes.Interface, ns, name string) (string, error) {
 	job, err := client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
 	if err == nil && job.Labels[LabelKind] == KindRun {
@@ -101,9 +102,19 @@ func Resolve(ctx context.Context, client kubernetes.Interface, ns, name string) 
 	if err != nil {
 		return "", fmt.Errorf("list runs of %s: %w", name, err)
 	}
+	if len(jobs.Items) == 0 {
+		return "", apierrors.NewNotFound(GroupResource, name)
+	}
+	def, img, err := verifiable(ctx, client, ns, name)
+	if err != nil {
+		return "", err
+	}
 	newest := ""
 	var newestT metav1.Time
 	for _, j := range jobs.Items {
+		if Verify(def, img, &j) != nil {
+			continue
+		}
 		if newest == "" || newestT.Before(&j.CreationTimestamp) || (newestT.Equal(&j.CreationTimestamp) && j.Name > newest) {
 			newest, newestT = j.Name, j.CreationTimestamp
 		}

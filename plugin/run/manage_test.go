@@ -108,7 +108,7 @@ func TestDelete(t *testing.T) {
 }
 
 func TestResolveNewestRun(t *testing.T) {
-	cs := fake.NewClientset(runJob("m", "m-a", 0), runJob("m", "m-c", 2*time.Second), runJob("m", "m-b", time.Second),
+	cs := fake.NewClientset(defSecret(t, "m"), defSecret(t, "other"), runJob("m", "m-a", 0), runJob("m", "m-c", 2*time.Second), runJob("m", "m-b", time.Second),
 		runJob("other", "other-z", time.Hour))
 	for in, want := range map[string]string{"m": "m-c", "m-a": "m-a", "other": "other-z"} {
 		if got, err := Resolve(t.Context(), cs, "ns", in); err != nil || got != want {

@@ -10,8 +10,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -20,9 +23,11 @@ var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 // mutated.
 func runJob(job, name string, age time.Duration, mut ...func(*batchv1.Job)) *batchv1.Job {
 	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", ResourceVersion: "1",
-		Labels:            map[string]string{LabelKind: KindRun, LabelJob: job},
-		Annotations:       map[string]string{},
+		Labels: map[string]string{LabelKind: KindRun, LabelJob: job},
+		Annotations: map[string]string{AnnotationJobUID: "uid-" + job, AnnotationReleaseName: job,
+			AnnotationReleaseNamespace: "ns"},
 		CreationTimestamp: metav1.NewTime(t0.Add(age))}}
+	j.Spec.Template.Spec.Containers = []corev1.Container{{Name: "job", Image: "example.com/" + job + ":1"}}
 	j.Status.StartTime = &metav1.Time{Time: t0.Add(age)}
 	j.Status.Active = 1
 	for _, m := range mut {
@@ -95,4 +100,18 @@ func TestListAttemptsOldestFirst(t *testing.T) {
 	if names != "abc" {
 		t.Fatalf("attempts %q, want abc", names)
 	}
+}
+
+// defSecret is the stored definition of job name (image
+// example.com/NAME:1, UID uid-NAME), whose runs runJob makes.
+func defSecret(t *testing.T, name string) *corev1.Secret {
+	t.Helper()
+	j := jobdef.New("ns", name)
+	j.Spec.Image, j.Spec.Tag = "example.com/"+name, "1"
+	s, err := jobdef.ToSecret(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UID = types.UID("uid-" + name)
+	return s
 }

@@ -29,19 +29,12 @@ import (
 // digest. A run that was pinned to a digest is rerun pinned, to the
 // digest the job has now. Errors: NotFound (no such run), or the job's.
 func RerunRequest(ctx context.Context, client kubernetes.Interface, ns, run string, params map[string]string, tag string) (Request, []string, error) {
-	job, err := getRunJob(ctx, client, ns, run)
+	job, def, err := verifiedRun(ctx, client, ns, run, true)
 	if err != nil {
 		return Request{}, nil, err
 	}
-	name := job.Labels[LabelJob]
-	if name == "" {
-		return Request{}, nil, fmt.Errorf("run %s has no %s label: cannot tell its job", run, LabelJob)
-	}
+	name := def.Name
 	store := &jobdef.Store{Client: client, Namespace: ns}
-	def, err := store.Get(ctx, name)
-	if err != nil {
-		return Request{}, nil, fmt.Errorf("job %s of run %s: %w", name, run, err)
-	}
 	var old map[string]string
 	if p := job.Annotations[AnnotationParameters]; p != "" {
 		if err := json.Unmarshal([]byte(p), &old); err != nil {

@@ -28,6 +28,7 @@ func jobSecret(t *testing.T, mutate func(*jobdef.Job)) *corev1.Secret {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.UID = "uid-migrate"
 	return s
 }
 
@@ -106,7 +107,7 @@ func TestRerunRequestErrors(t *testing.T) {
 			t.Errorf("%s: %v, want runs.shipjob.dev not found", name, err)
 		}
 	}
-	if _, _, err := RerunRequest(t.Context(), cs, "ns", "gone-1", nil, ""); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), "job gone of run gone-1") {
+	if _, _, err := RerunRequest(t.Context(), cs, "ns", "gone-1", nil, ""); !IsNotARun(err) || !strings.Contains(err.Error(), "Job gone-1 in namespace ns is not a run of job gone: that job does not exist") {
 		t.Errorf("run of a deleted job: %v", err)
 	}
 }

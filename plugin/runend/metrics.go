@@ -126,3 +126,19 @@ func (m *Metrics) attempt(a notify.Attempt) {
 	}
 	m.attempts.WithLabelValues(class).Inc()
 }
+
+// forget drops every series of job in ns: its definition is gone or
+// invalid.
+func (m *Metrics) forget(ns, job string) {
+	if m == nil {
+		return
+	}
+	labels := prometheus.Labels{"namespace": ns, "job": job}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.finishedTotal.DeletePartialMatch(labels)
+	m.duration.DeletePartialMatch(labels)
+	m.lastOutcome.DeletePartialMatch(labels)
+	m.notifications.DeletePartialMatch(labels)
+	delete(m.seen, [2]string{ns, job})
+}

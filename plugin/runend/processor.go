@@ -114,6 +114,9 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 		}); err != nil {
 			return fmt.Errorf("watch runs: %w", err)
 		}
+		if err := p.watchDefinitions(ctx, ns); err != nil {
+			return err
+		}
 		listers[ns] = batchlisters.NewJobLister(inf.GetIndexer())
 		synced = append(synced, inf.HasSynced)
 		go inf.Run(ctx.Done())
@@ -208,12 +211,21 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 	if !pendingEnd(job) {
 		return 0, nil
 	}
+	// Only a run of its job as it exists is processed (review N7): a Job
+	// anyone labelled as a run gets no TTL, notification, Event or metric.
+	def, defErr := p.definition(ctx, job)
+	if defErr != nil {
+		if !run.IsNotARun(defErr) && !apierrors.IsNotFound(defErr) && !jobdef.IsInvalid(defErr) {
+			return 0, defErr // retried
+		}
+		p.cfg.Log.Warn("not processed: not a run of an existing, valid job", "namespace", ns, "run", name, "err", defErr.Error())
+		return 0, nil
+	}
 	st, err := run.StatusOf(ctx, p.cfg.Client, job)
 	if err != nil {
 		return 0, err
 	}
 	outcome := outcomeOf(st.Phase)
-	def, defErr := p.definition(ctx, ns, job)
 	log := p.cfg.Log.With("namespace", ns, "run", name, "job", st.Job, "outcome", string(outcome))
 
 	deliveries, err := run.ParseDeliveries(job.Annotations[run.AnnotationNotifications])
@@ -224,9 +236,6 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 	if _, claimed := job.Annotations[run.AnnotationNotifications]; !claimed {
 		if job, err = p.claim(ctx, job, def, outcome); err != nil {
 			return 0, err
-		}
-		if defErr != nil {
-			log.Warn("run ended; its job definition cannot be read: no notifications", "err", defErr.Error())
 		}
 		p.recordEnd(ctx, job, st, outcome, log)
 		if job.Labels[run.LabelEnded] != "" {
@@ -239,17 +248,10 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 	return p.deliverDue(ctx, stop, key, job, def, st, outcome, deliveries, log)
 }
 
-// definition is the run's job definition, checked like every stored input.
-func (p *Processor) definition(ctx context.Context, ns string, job *batchv1.Job) (*jobdef.Job, error) {
-	store := &jobdef.Store{Client: p.cfg.Client, Namespace: ns}
-	def, err := store.GetValid(ctx, job.Labels[run.LabelJob])
-	if err != nil {
-		return nil, err
-	}
-	if uid := job.Annotations[run.AnnotationJobUID]; uid != "" && uid != string(def.UID) {
-		return nil, fmt.Errorf("job %s was deleted and created again since the run", def.Name)
-	}
-	return def, nil
+// definition is the run's job definition, checked like every stored input,
+// if job is a run of it as it exists (run.VerifyJob).
+func (p *Processor) definition(ctx context.Context, job *batchv1.Job) (*jobdef.Job, error) {
+	return run.VerifyJob(ctx, p.cfg.Client, job)
 }
 
 // claim sets the run's TTL by its outcome and its notifications (all

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -60,9 +61,11 @@ func endedRun(name string, ok bool, jobUID string) (*batchv1.Job, *corev1.Pod) {
 	end := metav1.NewTime(time.Now())
 	ttl := int32(999)
 	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name), ResourceVersion: "1",
-		Labels:      map[string]string{run.LabelKind: run.KindRun, run.LabelJob: "migrate"},
-		Annotations: map[string]string{run.AnnotationJobUID: jobUID, run.AnnotationParameters: `{"TARGET":"v1","TOKEN":"<secret>"}`, run.AnnotationImage: "img:1", run.AnnotationTriggeredBy: "hook:ci"}},
-		Spec:   batchv1.JobSpec{TTLSecondsAfterFinished: &ttl},
+		Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: "migrate"},
+		Annotations: map[string]string{run.AnnotationJobUID: jobUID, run.AnnotationParameters: `{"TARGET":"v1","TOKEN":"<secret>"}`, run.AnnotationImage: "img:1", run.AnnotationTriggeredBy: "hook:ci",
+			run.AnnotationReleaseName: "migrate", run.AnnotationReleaseNamespace: "ns"}},
+		Spec: batchv1.JobSpec{TTLSecondsAfterFinished: &ttl, Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "job", Image: "img:1"}}}}},
 		Status: batchv1.JobStatus{StartTime: &start, CompletionTime: &end}}
 	cond := batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: end}
 	var exit int32
@@ -289,7 +292,7 @@ func TestRunEndDeliveryOutcomes(t *testing.T) {
 }
 
 // TestRunEndNotifiesOnlyItsOutcomesAndItsJob: on: [succeeded] skips a
-// failed run; a run of a job deleted and created again is not notified.
+// failed run; a run of a job deleted and created again is not processed.
 func TestRunEndNotifiesOnlyItsOutcomesAndItsJob(t *testing.T) {
 	rcv := &receiver{codes: []int{200}}
 	srv := httptest.NewServer(rcv)
@@ -308,7 +311,10 @@ func TestRunEndNotifiesOnlyItsOutcomesAndItsJob(t *testing.T) {
 	if _, err := store.EnsureSigningSecret(t.Context(), def, jobdef.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	jobs := s.runUntil(t, "migrate-f", "migrate-o")
+	jobs := s.runUntil(t, "migrate-f")
+	if j, _ := s.cs.BatchV1().Jobs("ns").Get(t.Context(), "migrate-o", metav1.GetOptions{}); j.Annotations[run.AnnotationEnded] != "" {
+		t.Errorf("a run of an earlier job of the same name was processed: %v", j.Annotations)
+	}
 	if rcv.count() != 0 {
 		t.Errorf("%d notifications, want none", rcv.count())
 	}
@@ -390,5 +396,110 @@ func TestRunEndRetriesHoldNoWorker(t *testing.T) {
 	}
 	if ds := deliveries(t, jobs["migrate-a"]); len(ds) != 1 || ds[0].State != run.DeliveryFailed || ds[0].Tries != 3 || ds[0].NextTry != nil {
 		t.Errorf("a: %+v", ds)
+	}
+}
+
+// TestRunEndIgnoresPlantedRuns (review N7): Jobs labelled as runs that are
+// not runs of an existing job as it is (a job-uid copied from a real run
+// but a privileged template; no job-uid; a job that does not exist) get no
+// notification, no Event, no TTL change, no metric series; a real run
+// beside them does.
+func TestRunEndIgnoresPlantedRuns(t *testing.T) {
+	rcv := &receiver{codes: []int{200}}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	real, _ := endedRun("migrate-r", true, "def-uid")
+	privileged, _ := endedRun("migrate-p", true, "def-uid")
+	privileged.Spec.Template.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: new(bool)}
+	noUID, _ := endedRun("migrate-n", true, "")
+	otherJob, _ := endedRun("random-1", true, "def-uid")
+	otherJob.Labels[run.LabelJob] = "random-label-x"
+	s := newSetup(t, []string{srv.URL + "/hook"}, notify.Options{AllowPrivate: true, AllowInsecure: true}, privileged, noUID, otherJob, real)
+	s.runUntil(t, "migrate-r")
+	time.Sleep(200 * time.Millisecond) // the planted ones were seen before or with it: nothing may follow
+	if rcv.count() != 1 {
+		t.Errorf("%d notifications, want 1 (the real run's)", rcv.count())
+	}
+	for _, name := range []string{"migrate-p", "migrate-n", "random-1"} {
+		j, _ := s.cs.BatchV1().Jobs("ns").Get(t.Context(), name, metav1.GetOptions{})
+		if j.Annotations[run.AnnotationEnded] != "" || j.Annotations[run.AnnotationNotifications] != "" || *j.Spec.TTLSecondsAfterFinished != 999 {
+			t.Errorf("%s was processed: %v", name, j.Annotations)
+		}
+	}
+	evs, _ := s.cs.CoreV1().Events("ns").List(t.Context(), metav1.ListOptions{})
+	if len(evs.Items) != 1 || evs.Items[0].InvolvedObject.Name != "migrate-r" {
+		t.Errorf("events %+v, want the real run's only", evs.Items)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s.metrics.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "job" && l.GetValue() != "migrate" {
+					t.Errorf("series %s{job=%q}", mf.GetName(), l.GetValue())
+				}
+			}
+		}
+		if mf.GetName() == "shipjob_runs_finished_total" && (len(mf.GetMetric()) != 1 || mf.GetMetric()[0].GetCounter().GetValue() != 1) {
+			t.Errorf("runs finished: %v, want the real run only", mf.GetMetric())
+		}
+	}
+}
+
+// TestRunEndSeriesGoWithTheirDefinition (review N7): a job's metric series
+// are dropped when its definition becomes invalid or is deleted.
+func TestRunEndSeriesGoWithTheirDefinition(t *testing.T) {
+	for name, change := range map[string]func(*setup){
+		"deleted": func(s *setup) {
+			_ = s.cs.CoreV1().Secrets("ns").Delete(t.Context(), jobdef.SecretName("migrate"), metav1.DeleteOptions{})
+		},
+		"invalid": func(s *setup) {
+			sec, _ := s.cs.CoreV1().Secrets("ns").Get(t.Context(), jobdef.SecretName("migrate"), metav1.GetOptions{})
+			sec.Labels[jobdef.LabelJob] = "other"
+			_, _ = s.cs.CoreV1().Secrets("ns").Update(t.Context(), sec, metav1.UpdateOptions{})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			j, _ := endedRun("migrate-1", true, "def-uid")
+			s := newSetup(t, nil, notify.Options{}, j)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- s.p.Run(ctx, make(chan struct{})) }()
+			defer func() { cancel(); <-done }()
+			series := func() int {
+				reg := prometheus.NewPedanticRegistry()
+				reg.MustRegister(s.metrics.Collectors()...)
+				mfs, _ := reg.Gather()
+				n := 0
+				for _, mf := range mfs {
+					for _, m := range mf.GetMetric() {
+						for _, l := range m.GetLabel() {
+							if l.GetName() == "job" && l.GetValue() == "migrate" {
+								n++
+							}
+						}
+					}
+				}
+				return n
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for series() == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no series for the run's end")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			change(s)
+			for series() != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d series of job migrate left after its definition was %s", series(), name)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
 	}
 }

@@ -133,7 +133,7 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var replaced *run.ReplacedError
 		switch {
-		case run.IsInput(err) || run.IsConflict(err) || jobdef.IsInvalid(err) || errors.As(err, &replaced):
+		case run.IsInput(err) || run.IsConflict(err) || run.IsForeignRelease(err) || jobdef.IsInvalid(err) || errors.As(err, &replaced):
 			p.Error = err.Error()
 			for i := range f.Params {
 				if strings.Contains(p.Error, `"`+f.Params[i].Name+`"`) {

@@ -113,6 +113,8 @@ func describe(err error, ns string) problem {
 		return problem{http.StatusBadRequest, "Not accepted", msg, ""}
 	case run.IsConflict(err):
 		return problem{http.StatusConflict, "Not started", msg, "The job's concurrency rules refuse another run now: wait for the active run, or cancel it."}
+	case run.IsForeignRelease(err):
+		return problem{http.StatusConflict, "Not started", msg, "A Helm release of another chart has this job's name: kubectl-shipjob leaves it alone."}
 	case apierrors.IsUnauthorized(err):
 		return problem{http.StatusBadGateway, "Credentials refused", msg, "The API server refused the credentials of your kubeconfig: log in again, then reload."}
 	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || apierrors.IsServiceUnavailable(err):
