@@ -19,18 +19,40 @@ import (
 // UID), only from key param-NAME; never from the Secret the Job's env
 // points at. Anything else is a one-line refusal naming the parameter.
 func TestRerunRevealsOnlyItsOwnSecrets(t *testing.T) {
+	t.Run("env pointing at another Secret", func(t *testing.T) {
+		// A planted or edited Job is not a run: nothing is read for it.
+		planted := runJob("migrate", "migrate-1", 0, func(j *batchv1.Job) {
+			j.Annotations[AnnotationParameters] = `{"TOKEN":"<secret>"}`
+			j.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "TOKEN",
+				ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: "victim"}, Key: "password"}}}}
+		})
+		cs := fake.NewClientset(jobSecret(t, func(j *jobdef.Job) {
+			j.Spec.Parameters = []jobdef.Parameter{{Name: "TOKEN", Secret: true}}
+		}), planted)
+		if _, _, err := RerunRequest(t.Context(), cs, "ns", "migrate-1", nil, ""); !IsNotARun(err) {
+			t.Fatalf("error %v, want a NotARunError", err)
+		}
+		for _, a := range cs.Actions() {
+			if a.GetResource().Resource == "secrets" && a.GetVerb() == "get" {
+				if g, ok := a.(interface{ GetName() string }); ok && g.GetName() != "shipjob-job-migrate" {
+					t.Errorf("read Secret %s", g.GetName())
+				}
+			}
+		}
+	})
 	secretToken := func(j *jobdef.Job) {
 		j.Spec.Parameters = []jobdef.Parameter{{Name: "TARGET", Default: "latest"}, {Name: "TOKEN", Secret: true}}
 	}
-	// The run's Job: its TOKEN env points at another Secret (a planted or
-	// edited Job), and its own Secret holds the real value.
+	// The run's Job (made before files were shared: its own Secret is
+	// migrate-1-files), whose TOKEN env takes the value from that Secret.
 	ranJob := func(mut ...func(*batchv1.Job)) *batchv1.Job {
 		return runJob("migrate", "migrate-1", 0, append([]func(*batchv1.Job){func(j *batchv1.Job) {
 			j.UID = "run-uid"
 			j.Annotations[AnnotationParameters] = `{"TARGET":"v1","TOKEN":"<secret>"}`
-			j.Spec.Template.Spec.Containers = []corev1.Container{{Name: "job", Env: []corev1.EnvVar{{Name: "TOKEN",
+			j.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "TOKEN",
 				ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-					LocalObjectReference: corev1.LocalObjectReference{Name: "victim"}, Key: "password"}}}}}}
+					LocalObjectReference: corev1.LocalObjectReference{Name: "migrate-1-files"}, Key: "param-TOKEN"}}}}
 		}}, mut...)...)
 	}
 	own := func(uid string, data map[string][]byte) *corev1.Secret {

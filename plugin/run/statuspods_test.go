@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -144,8 +145,18 @@ func TestLogsOfOneTaskListOnlyItsPods(t *testing.T) {
 	job, srv := wideRun(func(j *batchv1.Job) {
 		j.Status.Succeeded = 1000
 		j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+		// A run of job wide as it exists (logs act on verified runs only).
+		j.Annotations = map[string]string{AnnotationJobUID: "uid-wide", AnnotationReleaseName: "wide", AnnotationReleaseNamespace: "ns"}
+		j.Spec.Template.Spec.Containers = []corev1.Container{{Name: "job", Image: "example.com/wide:1"}}
 	})
-	objs := []k8sruntime.Object{job}
+	def := jobdef.New("ns", "wide")
+	def.Spec.Image = "example.com/wide"
+	defSecret, err := jobdef.ToSecret(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defSecret.UID = "uid-wide"
+	objs := []k8sruntime.Object{job, defSecret}
 	for i := range srv.pods {
 		objs = append(objs, &srv.pods[i])
 	}
