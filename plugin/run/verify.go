@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -207,11 +206,9 @@ func GetVerified(ctx context.Context, client kubernetes.Interface, ns, run strin
 	if err != nil {
 		return Status{}, err
 	}
-	pods, _, err := listAttempts(ctx, client, ns, run)
-	if err != nil {
-		return Status{}, err
-	}
-	return Compute(job, pods, time.Now()), nil
+	// A run of many tasks: its status comes from its Job, with a bounded
+	// pod list (StatusOf), never from every task's pods.
+	return StatusOf(ctx, client, job)
 }
 
 // withoutServerDefaults is job without what the API server's defaulting

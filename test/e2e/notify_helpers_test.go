@@ -210,7 +210,10 @@ var signingLine = regexp.MustCompile(`^Signing secret of job ([a-z0-9-]+)'s noti
 // showed once on stderr, after checking it is the one stored.
 func createNotifyJob(t *testing.T, ns, name string, extra ...string) string {
 	t.Helper()
-	args := append([]string{"create", name, "-n", ns, "--image", "example.com/acme/sim:1", "--max-active-runs", "0"}, extra...)
+	// Many runs of one job end in these tests: none is pruned by the
+	// history limits or refused by the trigger rate.
+	args := append([]string{"create", name, "-n", ns, "--image", "example.com/acme/sim:1", "--max-active-runs", "0",
+		"--max-runs-per-minute", "0", "--succeeded-runs-history-limit", "1000", "--failed-runs-history-limit", "1000"}, extra...)
 	res := shipjob(t, args...)
 	if res.Code != 0 {
 		t.Fatalf("kubectl shipjob %s: exit %d: %s", strings.Join(args, " "), res.Code, res.Stderr)

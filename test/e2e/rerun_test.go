@@ -151,6 +151,10 @@ func TestRerunDebugBadInputChangesNothing(t *testing.T) {
 	if _, err := cs.BatchV1().Jobs(ns).Create(context.Background(), plain, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The Job controller marks it Suspended once: wait for that write.
+	eventually(t, 30*time.Second, "job plain to be marked suspended", func() bool {
+		return strings.Contains(cluster.Kubectl(t, "-n", ns, "get", "job", "plain", "-o", "jsonpath={.status.conditions[*].type}"), "Suspended")
+	})
 	before := objectVersions(t, ns)
 	cases := []struct {
 		args []string

@@ -13,7 +13,7 @@ import (
 // runSecretValue is the value of secret parameter name in run's own Secret.
 func runSecretValue(t *testing.T, ns, run, name string) string {
 	t.Helper()
-	b64 := cluster.Kubectl(t, "-n", ns, "get", "secret", run+"-files", "-o", "jsonpath={.data.param-"+name+"}")
+	b64 := cluster.Kubectl(t, "-n", ns, "get", "secret", run+"-params", "-o", "jsonpath={.data.param-"+name+"}")
 	v, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		t.Fatal(err)
