@@ -73,12 +73,10 @@ func (o *HookCreateOptions) Complete(_ *cobra.Command, args []string) error {
 	return err
 }
 
-// Validate checks the names and the output format.
+// Validate checks the job's name and the output format (the hook store
+// checks the hook's name).
 func (o *HookCreateOptions) Validate() error {
 	if err := jobdef.ValidateName(o.Job); err != nil {
-		return err
-	}
-	if err := hook.ValidateName(o.Name); err != nil {
 		return err
 	}
 	return checkOutput(o.PrintFlags)
@@ -89,7 +87,7 @@ func (o *HookCreateOptions) Run(ctx context.Context) error {
 	store := &hook.Store{Client: o.target.Client, Namespace: o.target.Namespace}
 	h, err := store.Create(ctx, o.Job, o.Name, run.WhoAmI(ctx, o.target.Client))
 	if err != nil {
-		return err
+		return withFlag(err, map[string]string{hook.NameField: "--name"})
 	}
 	if o.PrintFlags.OutputFormat != nil && *o.PrintFlags.OutputFormat != "" {
 		return printObject(o.PrintFlags, "created", dryRunNone, h, o.Out)

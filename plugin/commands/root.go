@@ -32,11 +32,7 @@ func Execute(ctx context.Context, args []string, engine run.NewEngine) int {
 		return 0
 	}
 	printError(streams.ErrOut, err)
-	var exit *ExitError
-	if errors.As(err, &exit) {
-		return exit.Code
-	}
-	return 1
+	return ExitCode(err)
 }
 
 // ExitError carries a specific exit code (e.g. `run --wait` passing the

@@ -1,15 +1,9 @@
 package hook
 
 import (
-	"context"
-	"errors"
-	"net"
 	"net/http"
-	"strings"
-	"syscall"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 // apiError is an HTTP error answer: its status and the message of its JSON
@@ -27,32 +21,9 @@ func errorf(code int, msg string) *apiError { return &apiError{Code: code, Messa
 // reached or could not answer for now (the client should retry): refused
 // or reset connections, timeouts, 429/503/504 from the server.
 func Unavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) {
+	switch run.Classify(err) {
+	case run.KindUnavailable, run.KindThrottled, run.KindUnreachable:
 		return true
-	}
-	if apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
-		apierrors.IsTooManyRequests(err) {
-		return true
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) {
-		return true
-	}
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return false
-	}
-	// Helm flattens some errors to text on the way up.
-	msg := err.Error()
-	for _, s := range []string{"connection refused", "connection reset", "cluster unreachable", "i/o timeout",
-		"TLS handshake timeout", "http2: client connection lost", "no route to host", "unexpected EOF"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
 	}
 	return false
 }
@@ -62,7 +33,37 @@ func Unavailable(err error) bool {
 // generic: details go to the log only.
 func classify(err error) *apiError {
 	if Unavailable(err) {
-		return errorf(http.StatusServiceUnavailable, "the Kubernetes API server cannot be reached; retry later")
+		return errUnavailable
 	}
-	return errorf(http.StatusInternalServerError, "internal error; see the server log")
+	return errInternal
+}
+
+var (
+	errUnavailable = errorf(http.StatusServiceUnavailable, "the Kubernetes API server cannot be reached; retry later")
+	errInternal    = errorf(http.StatusInternalServerError, "internal error; see the server log")
+)
+
+// triggerStatus is the answer of the trigger API to each kind of error.
+// A job that is gone, or is another job now, is a 404 like an unknown
+// token (its hooks go with it): nothing is learnt about the namespace.
+// A failure is a 503 when the API server could not answer, else a
+// generic 500: details go to the log only.
+var triggerStatus = map[run.Kind]int{
+	run.KindNotFound:          http.StatusNotFound,
+	run.KindReplaced:          http.StatusNotFound,
+	run.KindInvalidInput:      http.StatusBadRequest,
+	run.KindConflict:          http.StatusConflict,
+	run.KindForeignRelease:    http.StatusConflict,
+	run.KindRateLimited:       http.StatusTooManyRequests,
+	run.KindInvalidDefinition: http.StatusInternalServerError,
+	run.KindUnavailable:       http.StatusServiceUnavailable,
+	run.KindThrottled:         http.StatusServiceUnavailable,
+	run.KindUnreachable:       http.StatusServiceUnavailable,
+	run.KindInternal:          http.StatusInternalServerError,
+	run.KindFinished:          http.StatusInternalServerError,
+	run.KindNotARun:           http.StatusInternalServerError,
+	run.KindChanged:           http.StatusInternalServerError,
+	run.KindAlreadyExists:     http.StatusInternalServerError,
+	run.KindForbidden:         http.StatusInternalServerError,
+	run.KindUnauthorized:      http.StatusInternalServerError,
 }

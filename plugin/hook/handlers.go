@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -108,24 +107,23 @@ func (s *Server) confirm(r *http.Request, e Entry) (types.UID, *apiError) {
 	return OwnerJobUID(sec), nil
 }
 
-// triggerError maps an error of the trigger to its answer. A job that is
-// gone, or is another job now, is a 404 like an unknown token (its hooks
-// go with it): nothing is learnt about the namespace.
+// triggerError maps an error of the trigger to its answer (triggerStatus):
+// the error's own message for a refusal of the request, none of the
+// details of a failure.
 func triggerError(err error, e Entry) *apiError {
-	var replaced *run.ReplacedError
-	switch {
-	case apierrors.IsNotFound(err), errors.As(err, &replaced):
+	kind := run.Classify(err)
+	switch triggerStatus[kind] {
+	case http.StatusNotFound:
 		return errHookNotFound
-	case run.IsInput(err):
-		return errorf(http.StatusBadRequest, err.Error())
-	case run.IsConflict(err), run.IsForeignRelease(err):
-		return errorf(http.StatusConflict, err.Error())
-	case errors.As(err, new(*run.RateLimitedError)):
-		return errorf(http.StatusTooManyRequests, err.Error())
-	case jobdef.IsInvalid(err):
-		return errorf(http.StatusInternalServerError, "internal error: the definition of job "+e.Job+" is invalid (edited by hand?): fix it with 'kubectl shipjob edit "+e.Job+"'; details in the server log")
+	case http.StatusServiceUnavailable:
+		return errUnavailable
+	case http.StatusInternalServerError, 0:
+		if kind == run.KindInvalidDefinition {
+			return errorf(http.StatusInternalServerError, "internal error: the definition of job "+e.Job+" is invalid (edited by hand?): fix it with 'kubectl shipjob edit "+e.Job+"'; details in the server log")
+		}
+		return errInternal
 	}
-	return classify(err)
+	return errorf(triggerStatus[kind], err.Error())
 }
 
 // status is GET /api/v1/dh/runs/{run}: a run of the hook's job, for CI to

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 // Storage: one Secret per hook, named SecretPrefix+id, of type SecretType,
@@ -79,17 +80,24 @@ type List struct {
 // SecretName is the Secret of hook id.
 func SecretName(id string) string { return SecretPrefix + id }
 
-// ValidateName checks a hook's descriptive name.
+// NameField is the Field of the *run.InputError that refuses a hook's
+// name: a front end names its own input for it.
+const NameField = "name"
+
+// ValidateName checks a hook's descriptive name. The Store checks it
+// before it writes: front ends show its refusal, a *run.InputError about
+// NameField.
 func ValidateName(name string) error {
+	refuse := func(err error) error { return &run.InputError{Field: NameField, Err: err} }
 	if strings.TrimSpace(name) == "" {
-		return errors.New("a hook name is required (--name), e.g. \"CI on main\"")
+		return refuse(errors.New("a hook name is required, e.g. \"CI on main\""))
 	}
 	if len(name) > MaxNameLength {
-		return fmt.Errorf("hook name must be at most %d characters, got %d", MaxNameLength, len(name))
+		return refuse(fmt.Errorf("hook name must be at most %d characters, got %d", MaxNameLength, len(name)))
 	}
 	for _, r := range name {
 		if !unicode.IsPrint(r) {
-			return fmt.Errorf("hook name %q must be printable text on one line", name)
+			return refuse(fmt.Errorf("hook name %q must be printable text on one line", name))
 		}
 	}
 	return nil

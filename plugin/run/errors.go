@@ -7,10 +7,19 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// InputError is a trigger refused for what the caller gave (a parameter,
-// a tag): the CLI exits 1 with its message, the hook server answers 400.
-// Nothing was written.
-type InputError struct{ Err error }
+// InputError is a request refused for what the caller gave (a parameter,
+// a tag, a hook's name): the CLI exits 1 with its message, the hook server
+// answers 400. Nothing was written. Param or Field says which input it is
+// about, for a front end that shows the refusal next to it (or names its
+// own flag); both are empty for the request as a whole.
+type InputError struct {
+	// Param is the job parameter refused.
+	Param string
+	// Field is the input refused when it is not a parameter: "name" (of a
+	// hook).
+	Field string
+	Err   error
+}
 
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
