@@ -10,7 +10,9 @@ import (
 )
 
 // Parameters merges a run's parameters with the job's defaults. Unknown
-// names and missing required parameters are errors naming what is allowed.
+// names and missing required parameters are errors naming what is allowed;
+// a refused parameter is an *InputError (or *MissingParamError) with its
+// Param.
 func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, error) {
 	known := map[string]jobdef.Parameter{}
 	var names []string
@@ -27,16 +29,16 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		if len(names) == 0 {
-			return nil, fmt.Errorf("unknown parameter %q: job %s has no parameters", unknown[0], def.Name)
+			return nil, &InputError{Param: unknown[0], Err: fmt.Errorf("unknown parameter %q: job %s has no parameters", unknown[0], def.Name)}
 		}
 		sort.Strings(names)
-		return nil, fmt.Errorf("unknown parameter %q for job %s; allowed: %s", unknown[0], def.Name, strings.Join(names, ", "))
+		return nil, &InputError{Param: unknown[0], Err: fmt.Errorf("unknown parameter %q for job %s; allowed: %s", unknown[0], def.Name, strings.Join(names, ", "))}
 	}
 	for k, v := range given {
 		// The container runtime refuses such an env value, and a run would
 		// sit in CreateContainerError until its timeout.
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-			return nil, fmt.Errorf("invalid value for parameter %q: it must be UTF-8 text without NUL characters", k)
+			return nil, &InputError{Param: k, Err: fmt.Errorf("invalid value for parameter %q: it must be UTF-8 text without NUL characters", k)}
 		}
 	}
 	out := make(map[string]string, len(names))
@@ -46,12 +48,12 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 		case !ok && p.Required:
 			return nil, &MissingParamError{Job: def.Name, Param: p.Name}
 		case p.Required && v == "":
-			return nil, fmt.Errorf("required parameter %q for job %s needs a value, not an empty one", p.Name, def.Name)
+			return nil, &InputError{Param: p.Name, Err: fmt.Errorf("required parameter %q for job %s needs a value, not an empty one", p.Name, def.Name)}
 		case !ok:
 			v = p.Default
 		}
 		if err := p.Check(v); err != nil {
-			return nil, err
+			return nil, &InputError{Param: p.Name, Err: err}
 		}
 		out[p.Name] = v
 	}

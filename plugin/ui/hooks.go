@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/hook"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 // hooksView is the Deploy hooks tab.
@@ -46,12 +47,14 @@ func (s *Server) hookCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &hooksView{Name: strings.TrimSpace(r.PostFormValue("name"))}
-	if err := hook.ValidateName(v.Name); err != nil {
+	// The store refuses a bad name (before it reads or writes anything):
+	// shown next to the name field.
+	h, err := (&hook.Store{Client: s.cfg.Client, Namespace: p.Namespace}).Create(r.Context(), p.Job.Name, v.Name, s.user(r.Context()))
+	if err != nil && run.FieldOf(err) == hook.NameField {
 		v.Error = err.Error()
 		s.showHooks(w, r, p, v, http.StatusUnprocessableEntity)
 		return
 	}
-	h, err := (&hook.Store{Client: s.cfg.Client, Namespace: p.Namespace}).Create(r.Context(), p.Job.Name, v.Name, s.user(r.Context()))
 	if err != nil {
 		s.fail(w, r, p, err)
 		return

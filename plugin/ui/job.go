@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -131,13 +130,14 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.Engine.Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
 		Params: params, Tag: f.Tag, TriggeredBy: s.user(r.Context()), JobUID: p.Job.UID})
 	if err != nil {
-		var replaced *run.ReplacedError
-		switch {
-		case run.IsInput(err) || run.IsConflict(err) || run.IsForeignRelease(err) || jobdef.IsInvalid(err) || errors.As(err, &replaced):
+		switch run.Classify(err) {
+		case run.KindInvalidInput, run.KindConflict, run.KindForeignRelease, run.KindInvalidDefinition, run.KindReplaced:
 			p.Error = err.Error()
-			for i := range f.Params {
-				if strings.Contains(p.Error, `"`+f.Params[i].Name+`"`) {
-					f.Params[i].Error = p.Error
+			if param := run.ParamOf(err); param != "" {
+				for i := range f.Params {
+					if f.Params[i].Name == param {
+						f.Params[i].Error = p.Error
+					}
 				}
 			}
 			p.Data = f

@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -12,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -94,33 +91,45 @@ type problem struct {
 	Hint    string
 }
 
+// problems is the page of each kind of error: its status code, title and
+// hint ({namespace} is the page's namespace); the message is the error's.
+var problems = map[run.Kind]problem{
+	run.KindForbidden: {Code: http.StatusForbidden, Title: "Forbidden",
+		Hint: "Your Kubernetes user may not do this in namespace {namespace}. Choose another namespace, or ask an administrator for a Role there."},
+	run.KindNotFound: {Code: http.StatusNotFound, Title: "Not found", Hint: "It may have been deleted, or its retention ended."},
+	run.KindChanged: {Code: http.StatusConflict, Title: "Conflict",
+		Hint: "Someone else changed it meanwhile: reload the page and make your change again."},
+	run.KindAlreadyExists: {Code: http.StatusConflict, Title: "Already exists", Hint: "Choose another name."},
+	run.KindInvalidDefinition: {Code: http.StatusUnprocessableEntity, Title: "Invalid job definition",
+		Hint: "Fix it on the Configuration tab (or with kubectl shipjob edit)."},
+	run.KindInvalidInput: {Code: http.StatusBadRequest, Title: "Not accepted"},
+	run.KindConflict: {Code: http.StatusConflict, Title: "Not started",
+		Hint: "The job's concurrency rules refuse another run now: wait for the active run, or cancel it."},
+	run.KindForeignRelease: {Code: http.StatusConflict, Title: "Not started",
+		Hint: "A Helm release of another chart has this job's name: kubectl-shipjob leaves it alone."},
+	run.KindUnauthorized: {Code: http.StatusBadGateway, Title: "Credentials refused",
+		Hint: "The API server refused the credentials of your kubeconfig: log in again, then reload."},
+	run.KindUnavailable: {Code: http.StatusServiceUnavailable, Title: "API server unavailable", Hint: "Try again in a moment."},
+	run.KindInternal:    somethingWrong,
+	run.KindReplaced:    somethingWrong,
+	run.KindRateLimited: somethingWrong,
+	run.KindFinished:    somethingWrong,
+	run.KindNotARun:     somethingWrong,
+	run.KindThrottled:   somethingWrong,
+	run.KindUnreachable: somethingWrong,
+}
+
+var somethingWrong = problem{Code: http.StatusInternalServerError, Title: "Something went wrong"}
+
 // describe turns an error of the domain or the API server into a page.
 func describe(err error, ns string) problem {
-	msg := err.Error()
-	switch {
-	case apierrors.IsForbidden(err):
-		return problem{http.StatusForbidden, "Forbidden", msg,
-			"Your Kubernetes user may not do this in namespace " + ns + ". Choose another namespace, or ask an administrator for a Role there."}
-	case apierrors.IsNotFound(err):
-		return problem{http.StatusNotFound, "Not found", msg, "It may have been deleted, or its retention ended."}
-	case errors.Is(err, jobdef.ErrConflict) || apierrors.IsConflict(err):
-		return problem{http.StatusConflict, "Conflict", msg, "Someone else changed it meanwhile: reload the page and make your change again."}
-	case apierrors.IsAlreadyExists(err):
-		return problem{http.StatusConflict, "Already exists", msg, "Choose another name."}
-	case jobdef.IsInvalid(err):
-		return problem{http.StatusUnprocessableEntity, "Invalid job definition", msg, "Fix it on the Configuration tab (or with kubectl shipjob edit)."}
-	case run.IsInput(err):
-		return problem{http.StatusBadRequest, "Not accepted", msg, ""}
-	case run.IsConflict(err):
-		return problem{http.StatusConflict, "Not started", msg, "The job's concurrency rules refuse another run now: wait for the active run, or cancel it."}
-	case run.IsForeignRelease(err):
-		return problem{http.StatusConflict, "Not started", msg, "A Helm release of another chart has this job's name: kubectl-shipjob leaves it alone."}
-	case apierrors.IsUnauthorized(err):
-		return problem{http.StatusBadGateway, "Credentials refused", msg, "The API server refused the credentials of your kubeconfig: log in again, then reload."}
-	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || apierrors.IsServiceUnavailable(err):
-		return problem{http.StatusServiceUnavailable, "API server unavailable", msg, "Try again in a moment."}
+	pr, ok := problems[run.Classify(err)]
+	if !ok {
+		pr = somethingWrong
 	}
-	return problem{http.StatusInternalServerError, "Something went wrong", msg, ""}
+	pr.Message = err.Error()
+	pr.Hint = strings.ReplaceAll(pr.Hint, "{namespace}", ns)
+	return pr
 }
 
 // fail renders err as the page's content, with the status code it means.
