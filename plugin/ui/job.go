@@ -133,11 +133,10 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 		switch run.Classify(err) {
 		case run.KindInvalidInput, run.KindConflict, run.KindForeignRelease, run.KindInvalidDefinition, run.KindReplaced:
 			p.Error = err.Error()
-			if param := run.ParamOf(err); param != "" {
-				for i := range f.Params {
-					if f.Params[i].Name == param {
-						f.Params[i].Error = p.Error
-					}
+			param := run.ParamOf(err) // "" when no parameter is refused
+			for i := range f.Params {
+				if f.Params[i].Name == param {
+					f.Params[i].Error = p.Error
 				}
 			}
 			p.Data = f
