@@ -41,7 +41,7 @@ func TestRunEndSendsARunsTriesInParallel(t *testing.T) {
 	s := newSetup(t, urls, local, a)
 	s.updateDef(t, func(def *jobdef.Job) {
 		for i := range def.Spec.Notifications {
-			def.Spec.Notifications[i].On = []notify.Outcome{notify.Failed}
+			def.Spec.Notifications[i].On = []jobdef.Outcome{jobdef.OutcomeFailed}
 		}
 	})
 	s.p.cfg.Workers = 1
@@ -210,8 +210,8 @@ func TestRunEndRetriesHoldNoWorker(t *testing.T) {
 	// migrate-a notifies both (failed); make b's job notify only "fine"
 	// by its outcome: the "failing" one is on failed only.
 	s.updateDef(t, func(def *jobdef.Job) {
-		def.Spec.Notifications[0].On = []notify.Outcome{notify.Failed}
-		def.Spec.Notifications[1].On = []notify.Outcome{notify.Succeeded}
+		def.Spec.Notifications[0].On = []jobdef.Outcome{jobdef.OutcomeFailed}
+		def.Spec.Notifications[1].On = []jobdef.Outcome{jobdef.OutcomeSucceeded}
 	})
 	s.p.cfg.Workers = 1
 	s.p.cfg.Policy = notify.Policy{Tries: 3, Initial: 300 * time.Millisecond, Max: time.Second}

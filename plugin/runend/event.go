@@ -10,12 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/shipjob/kubectl-shipjob/plugin/notify"
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 // recordEnd emits the run's Event and counts it (once: after the claim).
-func (p *Processor) recordEnd(ctx context.Context, job *batchv1.Job, st run.Status, outcome notify.Outcome, log *slog.Logger) {
+func (p *Processor) recordEnd(ctx context.Context, job *batchv1.Job, st run.Status, outcome jobdef.Outcome, log *slog.Logger) {
 	p.cfg.Metrics.finished(job.Namespace, st, outcome)
 	if err := p.event(ctx, job, st, outcome); err != nil {
 		log.Warn("event not recorded", "err", err.Error())
@@ -25,12 +25,12 @@ func (p *Processor) recordEnd(ctx context.Context, job *batchv1.Job, st run.Stat
 
 // event records the run's end on its Job (kubectl get events, describe).
 // It is the one write of runend itself: an Event, not run state.
-func (p *Processor) event(ctx context.Context, job *batchv1.Job, st run.Status, outcome notify.Outcome) error {
+func (p *Processor) event(ctx context.Context, job *batchv1.Job, st run.Status, outcome jobdef.Outcome) error {
 	reason, typ := "RunSucceeded", corev1.EventTypeNormal
 	switch outcome {
-	case notify.Failed:
+	case jobdef.OutcomeFailed:
 		reason, typ = "RunFailed", corev1.EventTypeWarning
-	case notify.Cancelled:
+	case jobdef.OutcomeCancelled:
 		reason = "RunCancelled"
 	}
 	now := metav1.Now()

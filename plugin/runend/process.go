@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
-	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -28,14 +27,14 @@ func pendingEnd(j *batchv1.Job) bool {
 		(run.JobCondition(j, batchv1.JobComplete) != nil || run.JobCondition(j, batchv1.JobFailed) != nil)
 }
 
-func outcomeOf(p run.Phase) notify.Outcome {
+func outcomeOf(p run.Phase) jobdef.Outcome {
 	switch p {
 	case run.Succeeded:
-		return notify.Succeeded
+		return jobdef.OutcomeSucceeded
 	case run.Cancelled:
-		return notify.Cancelled
+		return jobdef.OutcomeCancelled
 	}
-	return notify.Failed
+	return jobdef.OutcomeFailed
 }
 
 // process does what is left for one run: first its end (TTL, the claim of

@@ -24,7 +24,7 @@ func TestRunEndNotifiesOnlyItsOutcomesAndItsJob(t *testing.T) {
 	other, _ := endedRun("migrate-o", true, "an-earlier-uid")
 	s := newSetup(t, nil, notify.Options{AllowPrivate: true, AllowInsecure: true}, failed, other)
 	s.updateDef(t, func(def *jobdef.Job) {
-		def.Spec.Notifications = []jobdef.Notification{{URL: srv.URL, On: []notify.Outcome{notify.Succeeded}}}
+		def.Spec.Notifications = []jobdef.Notification{{URL: srv.URL, On: []jobdef.Outcome{jobdef.OutcomeSucceeded}}}
 	})
 	store := &jobdef.Store{Client: s.cs, Namespace: "ns"}
 	def, err := store.Get(t.Context(), "migrate")

@@ -6,7 +6,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
-	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -17,7 +16,7 @@ import (
 // claim sets the run's TTL by its outcome and its notifications (all
 // pending) in one update at the resourceVersion read: of two leaders (an
 // old one not yet stopped), one wins and the other re-reads.
-func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job, outcome notify.Outcome) (*batchv1.Job, error) {
+func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job, outcome jobdef.Outcome) (*batchv1.Job, error) {
 	var c run.EndClaim
 	if def != nil {
 		if ttl, keep, err := def.Spec.RetentionOf(outcome); err == nil {
