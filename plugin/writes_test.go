@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -34,8 +35,57 @@ var writeMethods = []string{"Create", "Update", "UpdateStatus", "UpdateScale", "
 // renamed variable or a helper in between cannot hide a write. Creating a
 // review (SelfSubjectReview, SelfSubjectAccessReview) writes nothing.
 func TestFrontEndsWriteNothing(t *testing.T) {
-	root := moduleRoot(t)
-	pkgs := listExports(t, root, frontEnds)
+	for _, c := range frontEndCalls(t) {
+		if w := clusterWriteCall(c.sel); w != "" {
+			t.Errorf("%s writes to the cluster itself (%s): move it into a domain package", c.at, w)
+		}
+	}
+}
+
+// TestFrontEndsWatchRunsThroughRun: `runs --watch` and the UI's live pages
+// watch runs through run.Watch, the one watch of runs' Jobs and pods, not a
+// Jobs or pods watch of their own (review §3).
+func TestFrontEndsWatchRunsThroughRun(t *testing.T) {
+	for _, c := range frontEndCalls(t) {
+		fn, ok := c.sel.Obj().(*types.Func)
+		if !ok || fn.Name() != "Watch" || fn.Pkg() == nil || !strings.HasPrefix(fn.Pkg().Path(), "k8s.io/client-go/") {
+			continue
+		}
+		if recv := types.TypeString(c.sel.Recv(), func(p *types.Package) string { return p.Name() }); strings.Contains(recv, "Job") || strings.Contains(recv, "Pod") {
+			t.Errorf("%s watches %s itself: use run.Watch", c.at, recv)
+		}
+	}
+}
+
+// selection is a method or field selected in a front end, and where.
+type selection struct {
+	at  string
+	sel *types.Selection
+}
+
+var frontEnd struct {
+	once  sync.Once
+	calls []selection
+	err   error
+}
+
+// frontEndCalls are the selections of every front end, in file and line
+// order. It type-checks the packages against their dependencies' export
+// data, so a renamed variable or a helper in between hides nothing.
+func frontEndCalls(t *testing.T) []selection {
+	t.Helper()
+	frontEnd.once.Do(func() { frontEnd.calls, frontEnd.err = typeCheckFrontEnds(moduleRoot(t)) })
+	if frontEnd.err != nil {
+		t.Fatal(frontEnd.err)
+	}
+	return frontEnd.calls
+}
+
+func typeCheckFrontEnds(root string) ([]selection, error) {
+	pkgs, err := listExports(root, frontEnds)
+	if err != nil {
+		return nil, err
+	}
 	imp := importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
 		p, ok := pkgs[path]
 		if !ok || p.Export == "" {
@@ -43,38 +93,35 @@ func TestFrontEndsWriteNothing(t *testing.T) {
 		}
 		return os.Open(p.Export)
 	})
+	var out []selection
 	for _, rel := range frontEnds {
 		p := pkgs[module+rel]
 		if p == nil || len(p.GoFiles) == 0 {
-			t.Fatalf("%s: no Go files listed", rel)
+			return nil, fmt.Errorf("%s: no Go files listed", rel)
 		}
 		fset := token.NewFileSet()
 		var files []*ast.File
 		for _, name := range p.GoFiles {
 			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
 			if err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
 			files = append(files, f)
 		}
 		info := &types.Info{Selections: map[*ast.SelectorExpr]*types.Selection{}}
-		conf := types.Config{Importer: imp.(types.ImporterFrom), Error: func(err error) { t.Errorf("type-check %s: %v", rel, err) }}
+		conf := types.Config{Importer: imp.(types.ImporterFrom)}
 		if _, err := conf.Check(p.ImportPath, fset, files, info); err != nil {
-			t.Fatalf("type-check %s: %v", rel, err)
+			return nil, fmt.Errorf("type-check %s: %w", rel, err)
 		}
-		var found []string
-		for sel, s := range info.Selections {
-			if w := clusterWriteCall(s); w != "" {
-				pos := fset.Position(sel.Sel.Pos())
-				found = append(found, fmt.Sprintf("%s/%s:%d writes to the cluster itself (%s): move it into a domain package",
-					rel, filepath.Base(pos.Filename), pos.Line, w))
-			}
+		var found []selection
+		for e, s := range info.Selections {
+			pos := fset.Position(e.Sel.Pos())
+			found = append(found, selection{at: fmt.Sprintf("%s/%s:%d", rel, filepath.Base(pos.Filename), pos.Line), sel: s})
 		}
-		slices.Sort(found)
-		for _, f := range found {
-			t.Error(f)
-		}
+		slices.SortFunc(found, func(a, b selection) int { return strings.Compare(a.at, b.at) })
+		out = append(out, found...)
 	}
+	return out, nil
 }
 
 // clusterWriteCall describes s if it is a write method of a client-go
@@ -101,26 +148,26 @@ type exported struct {
 
 // listExports lists pkgs and their dependencies with the files of their
 // export data (built if needed).
-func listExports(t *testing.T, root string, rels []string) map[string]*exported {
-	t.Helper()
+func listExports(root string, rels []string) (map[string]*exported, error) {
 	args := []string{"list", "-export", "-deps", "-json=ImportPath,Dir,Export,GoFiles"}
 	for _, r := range rels {
 		args = append(args, "./"+r)
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
-	cmd.Stderr = os.Stderr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list -export: %v", err)
+		return nil, fmt.Errorf("go list -export: %w: %s", err, stderr.String())
 	}
 	pkgs := map[string]*exported{}
 	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
 		var p exported
 		if err := dec.Decode(&p); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		pkgs[p.ImportPath] = &p
 	}
-	return pkgs
+	return pkgs, nil
 }
