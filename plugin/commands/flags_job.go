@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
-	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 )
 
 // jobFlags set fields of a job definition. create applies them to a new
@@ -358,9 +357,9 @@ func (f *jobFlags) applyNotify(s *jobdef.Spec) error {
 	if (f.changed("notify-on") || f.changed("notify-format")) && len(f.Notify) == 0 {
 		return errors.New("--notify-on and --notify-format apply to the --notify URLs of the same command: give --notify URL")
 	}
-	var on []notify.Outcome
+	var on []jobdef.Outcome
 	for _, o := range f.NotifyOn {
-		on = append(on, notify.Outcome(strings.TrimSpace(o)))
+		on = append(on, jobdef.Outcome(strings.TrimSpace(o)))
 	}
 	seen := seenSet{}
 	for _, u := range f.Notify {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -91,20 +92,33 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 			}
 		}
 	}
+	if o.Watch {
+		return o.watch(ctx, ns)
+	}
 	runs, err := run.List(ctx, o.target.Client, ns, o.Job)
 	if err != nil {
 		return err
 	}
-	if !o.Watch {
-		if len(runs) == 0 && (o.Output == "" || o.Output == "wide") {
-			fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns))
-			return nil
-		}
-		return o.print(runs, true)
+	if len(runs) == 0 && (o.Output == "" || o.Output == "wide") {
+		fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns))
+		return nil
 	}
+	return o.print(runs, true)
+}
+
+// watch prints the runs, then a line each time a run's state changes,
+// until ctx ends. It reads the runs again when run.Watch (the one watch of
+// runs' Jobs and pods) reports a change, at most once a second.
+func (o *RunsOptions) watch(ctx context.Context, ns string) error {
+	changes := watchRunChanges(ctx, o.target.Client, ns)
 	seen := map[string]string{}
 	first, headers := true, false
 	for {
+		runs, err := run.List(ctx, o.target.Client, ns, o.Job)
+		if err != nil {
+			return err
+		}
+		listed := time.Now()
 		var changed []run.Status
 		for _, r := range runs {
 			key := string(r.Phase) + "|" + r.StableMessage()
@@ -122,14 +136,8 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns)+" Waiting for runs…")
 		}
 		first = false
-		if err := waitRunsChange(ctx, o.target, ns, o.Job); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if runs, err = run.List(ctx, o.target.Client, ns, o.Job); err != nil {
-			return err
+		if waitRunsChange(ctx, changes, listed) != nil {
+			return nil
 		}
 	}
 }
@@ -144,24 +152,56 @@ func noRunsMessage(job, ns string) string {
 	return fmt.Sprintf("No runs found in %s namespace.", ns)
 }
 
-// waitRunsChange returns after the next change of any run's Job or pod.
-func waitRunsChange(ctx context.Context, t target, ns, job string) error {
-	wctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	w, err := t.Client.BatchV1().Jobs(ns).Watch(wctx, metav1.ListOptions{LabelSelector: run.Selector(job)})
-	if err != nil {
-		<-wctx.Done()
-		return ctx.Err()
-	}
-	defer w.Stop()
-	// Skip the initial ADDED events of a watch without resourceVersion by
-	// waiting for the timeout: running runs change their duration anyway.
-	for {
+// watchRunChanges starts run.WatchFrom and returns once it has read the
+// state it starts from (a list read then misses no change); the channel
+// receives a value after changes of runs of ns. Where runs may not be
+// watched, it receives one every second instead.
+func watchRunChanges(ctx context.Context, client kubernetes.Interface, ns string) <-chan struct{} {
+	changes := make(chan struct{}, 1)
+	changed := func() {
 		select {
-		case <-w.ResultChan():
-		case <-wctx.Done():
-			return ctx.Err()
+		case changes <- struct{}{}:
+		default: // one pending change stands for all of them
 		}
+	}
+	started := make(chan struct{})
+	go func() {
+		// WatchFrom fails only before it has started.
+		if err := run.WatchFrom(ctx, client, ns, func() { close(started) }, func(string) { changed() }); err == nil {
+			return
+		}
+		close(started)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				changed()
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-ctx.Done():
+	}
+	return changes
+}
+
+// waitRunsChange returns after the next change of a run, not within a
+// second of the last list (changes come in bursts: a Job and its pods).
+func waitRunsChange(ctx context.Context, changes <-chan struct{}, listed time.Time) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-changes:
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(listed.Add(time.Second))):
+		return nil
 	}
 }
 

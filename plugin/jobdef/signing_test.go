@@ -7,8 +7,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
-
-	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 )
 
 // TestSigningSecretLifecycle: made once (shown once), kept by later writes,
@@ -105,8 +103,8 @@ func TestNotificationsValidate(t *testing.T) {
 		"userinfo":   {[]Notification{{URL: "https://u:p@h/"}}, "spec.notifications[0].url"},
 		"no host":    {[]Notification{{URL: "https:///x"}}, "spec.notifications[0].url"},
 		"twice":      {[]Notification{ok, ok}, "spec.notifications[1].url"},
-		"outcome":    {[]Notification{{URL: "https://h/", On: []notify.Outcome{"maybe"}}}, "spec.notifications[0].on[0]"},
-		"same twice": {[]Notification{{URL: "https://h/", On: []notify.Outcome{"failed", "failed"}}}, "spec.notifications[0].on[1]"},
+		"outcome":    {[]Notification{{URL: "https://h/", On: []Outcome{"maybe"}}}, "spec.notifications[0].on[0]"},
+		"same twice": {[]Notification{{URL: "https://h/", On: []Outcome{"failed", "failed"}}}, "spec.notifications[0].on[1]"},
 		"format":     {[]Notification{{URL: "https://h/", Format: "xml"}}, "spec.notifications[0].format"},
 		"long":       {[]Notification{{URL: "https://h/" + strings.Repeat("a", MaxNotificationURL)}}, "spec.notifications[0].url"},
 		"too many":   {make([]Notification, MaxNotifications+1), "spec.notifications"},
@@ -124,7 +122,7 @@ func TestNotificationsValidate(t *testing.T) {
 	j := New("ns", "m")
 	j.Spec.Image = "img"
 	j.SetDefaults()
-	j.Spec.Notifications = []Notification{ok, {URL: "http://ci.internal/x", On: []notify.Outcome{"failed", "cancelled"}}}
+	j.Spec.Notifications = []Notification{ok, {URL: "http://ci.internal/x", On: []Outcome{"failed", "cancelled"}}}
 	j.Spec.RetentionFailed = "30d"
 	if err := j.Validate(); err != nil {
 		t.Fatalf("valid: %v", err)
@@ -157,10 +155,10 @@ func TestRetentionByOutcome(t *testing.T) {
 		if err != nil || d != c.longest || keep != c.longestKeep {
 			t.Errorf("%s/%s longest: %v %v %v", c.retention, c.failed, d, keep, err)
 		}
-		if d, _, _ := s.RetentionOf(notify.Succeeded); d != c.succ {
+		if d, _, _ := s.RetentionOf(OutcomeSucceeded); d != c.succ {
 			t.Errorf("%s/%s succeeded: %v, want %v", c.retention, c.failed, d, c.succ)
 		}
-		for _, o := range []notify.Outcome{notify.Failed, notify.Cancelled} {
+		for _, o := range []Outcome{OutcomeFailed, OutcomeCancelled} {
 			if d, _, _ := s.RetentionOf(o); d != c.fail {
 				t.Errorf("%s/%s %s: %v, want %v", c.retention, c.failed, o, d, c.fail)
 			}

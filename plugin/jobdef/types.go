@@ -9,8 +9,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 )
 
 // API identity of the typed form that `get -o yaml` prints and `apply` reads.
@@ -256,7 +254,7 @@ type Notification struct {
 	// http and private addresses unless started to allow them).
 	URL string `json:"url"`
 	// On are the outcomes that notify (default: all three).
-	On []notify.Outcome `json:"on,omitempty"`
+	On []Outcome `json:"on,omitempty"`
 	// Format of the body: json (default) or slack (an incoming-webhook
 	// message Slack, Mattermost and Rocket.Chat accept).
 	Format string `json:"format,omitempty"`
@@ -270,19 +268,30 @@ const (
 	MaxNotificationURL = 2048
 )
 
+// Outcome is how a run ended: what a notification is on, what a run's
+// retention follows, what run-end metrics and notifications say.
+type Outcome string
+
+// Run outcomes.
+const (
+	OutcomeSucceeded Outcome = "succeeded"
+	OutcomeFailed    Outcome = "failed"
+	OutcomeCancelled Outcome = "cancelled"
+)
+
 // Outcomes are the run outcomes a notification can be on, in order.
-var Outcomes = []notify.Outcome{notify.Succeeded, notify.Failed, notify.Cancelled}
+var Outcomes = []Outcome{OutcomeSucceeded, OutcomeFailed, OutcomeCancelled}
 
 // Notifies reports whether n is sent for a run that ended with o.
-func (n Notification) Notifies(o notify.Outcome) bool {
+func (n Notification) Notifies(o Outcome) bool {
 	return len(n.On) == 0 || slices.Contains(n.On, o)
 }
 
 // RetentionOf is how long a run that ended with o is kept (keep=false:
 // forever): RetentionFailed for failed and cancelled runs when set, else
 // Retention.
-func (s *Spec) RetentionOf(o notify.Outcome) (ttl time.Duration, keep bool, err error) {
-	if o != notify.Succeeded && s.RetentionFailed != "" {
+func (s *Spec) RetentionOf(o Outcome) (ttl time.Duration, keep bool, err error) {
+	if o != OutcomeSucceeded && s.RetentionFailed != "" {
 		return ParseDuration("retentionFailed", s.RetentionFailed)
 	}
 	return ParseDuration("retention", s.Retention)

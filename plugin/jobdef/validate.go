@@ -341,7 +341,7 @@ func (s *Spec) validateNotifications() error {
 			return fieldErr(field+".url", errors.New("this webhook URL is listed twice"))
 		}
 		seen[n.URL] = true
-		on := map[notify.Outcome]bool{}
+		on := map[Outcome]bool{}
 		for j, o := range n.On {
 			if !slices.Contains(Outcomes, o) || on[o] {
 				return fieldErr(fmt.Sprintf("%s.on[%d]", field, j), fmt.Errorf("invalid outcome %q: use succeeded, failed or cancelled, each once", o))

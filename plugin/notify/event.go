@@ -26,15 +26,6 @@ import (
 	"time"
 )
 
-// Outcome is how a run ended.
-type Outcome string
-
-const (
-	Succeeded Outcome = "succeeded"
-	Failed    Outcome = "failed"
-	Cancelled Outcome = "cancelled"
-)
-
 // Headers of every notification request. The caller sets them (Send
 // sends the headers it is given).
 const (
@@ -53,10 +44,11 @@ const SchemaVersion = 1
 // body of format "json"; a receiver in Go may decode that body into an
 // Event.
 type Event struct {
-	Job       string  `json:"job"`
-	Run       string  `json:"run"`
-	Namespace string  `json:"namespace"`
-	Outcome   Outcome `json:"outcome"`
+	Job       string `json:"job"`
+	Run       string `json:"run"`
+	Namespace string `json:"namespace"`
+	// Outcome is how the run ended: succeeded, failed or cancelled.
+	Outcome string `json:"outcome"`
 	// ExitCode is nil when unknown (JSON null).
 	ExitCode *int32 `json:"exitCode"`
 	// Message says why a run did not succeed, e.g. "exit code 3" or "Did
@@ -85,7 +77,7 @@ type jsonEvent struct {
 	Job         string            `json:"job"`
 	Run         string            `json:"run"`
 	Namespace   string            `json:"namespace"`
-	Outcome     Outcome           `json:"outcome"`
+	Outcome     string            `json:"outcome"`
 	ExitCode    *int32            `json:"exitCode"`
 	Message     string            `json:"message"`
 	StartedAt   *string           `json:"startedAt"`

@@ -16,7 +16,7 @@ func sampleEvent() Event {
 	code := int32(0)
 	cet := time.FixedZone("CET", 3600)
 	return Event{
-		Job: "migrate", Run: "migrate-abc12", Namespace: "ns", Outcome: Succeeded, ExitCode: &code,
+		Job: "migrate", Run: "migrate-abc12", Namespace: "ns", Outcome: "succeeded", ExitCode: &code,
 		StartedAt:  time.Date(2026, 3, 1, 11, 0, 0, 0, cet),
 		FinishedAt: time.Date(2026, 3, 1, 11, 1, 3, 500_000_000, cet),
 		Duration:   63.5, Parameters: map[string]string{"target": "v42", "token": "***"},
@@ -64,7 +64,7 @@ func TestNotifyJSONBody(t *testing.T) {
 }
 
 func TestNotifyJSONBodyUnknowns(t *testing.T) {
-	body, _, err := Body("json", Event{Job: "j", Outcome: Failed})
+	body, _, err := Body("json", Event{Job: "j", Outcome: "failed"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestNotifySlackBody(t *testing.T) {
 	}
 
 	code := int32(3)
-	s, _ = decodeSlack(t, Event{Job: "migrate", Run: "migrate-abc12", Namespace: "ns", Outcome: Failed, ExitCode: &code,
+	s, _ = decodeSlack(t, Event{Job: "migrate", Run: "migrate-abc12", Namespace: "ns", Outcome: "failed", ExitCode: &code,
 		Message: "exit code 3", Duration: 5})
 	if want := "❌ job migrate run migrate-abc12 failed in 5s: exit code 3 (namespace ns)"; s.Text != want {
 		t.Errorf("text %q, want %q", s.Text, want)
@@ -238,7 +238,7 @@ func cutsEscape(s string) bool {
 func ExampleBody() {
 	code := int32(3)
 	body, _, _ := Body("json", Event{
-		Job: "migrate", Run: "migrate-abc12", Namespace: "shop", Outcome: Failed, ExitCode: &code, Message: "exit code 3",
+		Job: "migrate", Run: "migrate-abc12", Namespace: "shop", Outcome: "failed", ExitCode: &code, Message: "exit code 3",
 		StartedAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), FinishedAt: time.Date(2026, 3, 1, 10, 1, 3, 0, time.UTC),
 		Duration: 63, Parameters: map[string]string{"target": "v42"}, Image: "registry.example/app:1.2",
 		TriggeredBy: "hook ci", DeliveryID: "migrate-abc12.ops",

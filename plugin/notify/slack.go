@@ -117,13 +117,13 @@ func statusLink(u string) string {
 	return "<" + escaper.Replace(strings.ReplaceAll(u, "|", "%7C")) + "|status>"
 }
 
-func outcomeIcon(o Outcome) string {
+func outcomeIcon(o string) string {
 	switch o {
-	case Succeeded:
+	case "succeeded":
 		return "✅"
-	case Failed:
+	case "failed":
 		return "❌"
-	case Cancelled:
+	case "cancelled":
 		return "🚫"
 	}
 	return "❔"

@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -119,7 +120,7 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 		t := job.Status.StartTime.Time
 		s.Started = &t
 	}
-	sort.Slice(pods, func(a, b int) bool { return pods[a].CreationTimestamp.Before(&pods[b].CreationTimestamp) })
+	pods = byCreation(pods)
 	for _, p := range pods {
 		s.Pods = append(s.Pods, p.Name)
 	}
@@ -228,6 +229,18 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 	s.Phase = Running
 	s.Message = "Starting"
 	return s
+}
+
+// byCreation is pods oldest first: pods itself when it is in that order,
+// else a sorted copy (the caller's slice is left as it is).
+func byCreation(pods []corev1.Pod) []corev1.Pod {
+	older := func(a, b corev1.Pod) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) }
+	if slices.IsSortedFunc(pods, older) {
+		return pods
+	}
+	pods = slices.Clone(pods)
+	sort.Slice(pods, func(a, b int) bool { return pods[a].CreationTimestamp.Before(&pods[b].CreationTimestamp) })
+	return pods
 }
 
 func (s *Status) setFinished(job *batchv1.Job, c *batchv1.JobCondition) {

@@ -102,3 +102,26 @@ func TestStableMessage(t *testing.T) {
 		t.Fatalf("pending: %+v", s)
 	}
 }
+
+// TestComputeLeavesThePodsAlone (review §4): the status is from the newest
+// attempt whatever the order of the pods given, and the caller's slice is
+// not reordered.
+func TestComputeLeavesThePodsAlone(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	attempt := func(name string, at time.Time, code int32) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(at)},
+			Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
+				State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code}}}}}}
+	}
+	pods := []corev1.Pod{attempt("second", t0.Add(time.Minute), 2), attempt("first", t0, 1)}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "m-1", CreationTimestamp: metav1.NewTime(t0)},
+		Status: batchv1.JobStatus{Failed: 2, Conditions: []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue,
+			Reason: batchv1.JobReasonBackoffLimitExceeded, LastTransitionTime: metav1.NewTime(t0.Add(2 * time.Minute))}}}}
+	st := Compute(job, pods, t0.Add(3*time.Minute))
+	if st.ExitCode == nil || *st.ExitCode != 2 || len(st.Pods) != 2 || st.Pods[0] != "first" || st.Pods[1] != "second" {
+		t.Errorf("status %+v: want the newest attempt's exit code 2, pods oldest first", st)
+	}
+	if pods[0].Name != "second" || pods[1].Name != "first" {
+		t.Errorf("the caller's pods were reordered: %s, %s", pods[0].Name, pods[1].Name)
+	}
+}

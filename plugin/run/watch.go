@@ -21,6 +21,13 @@ import (
 // later errors only delay a resumption. changed is called from two
 // goroutines at once.
 func Watch(ctx context.Context, client kubernetes.Interface, ns string, changed func(run string)) error {
+	return WatchFrom(ctx, client, ns, nil, changed)
+}
+
+// WatchFrom is Watch that calls started (unless nil) once it has read the
+// state it starts from, before it reports any change: what a caller reads
+// after started misses no change.
+func WatchFrom(ctx context.Context, client kubernetes.Interface, ns string, started func(), changed func(run string)) error {
 	sel := metav1.ListOptions{LabelSelector: LabelRun, Limit: 1}
 	jobs := func(ctx context.Context, o metav1.ListOptions) (string, watch.Interface, error) {
 		if o.ResourceVersion == "" {
@@ -51,6 +58,9 @@ func Watch(ctx context.Context, client kubernetes.Interface, ns string, changed 
 	podsRV, _, err := pods(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
+	}
+	if started != nil {
+		started()
 	}
 	done := make(chan struct{})
 	go func() {

@@ -34,7 +34,7 @@ import (
 // until the next try is due when none is now (0: none left, or the queued
 // task requeues the run when it is done).
 func (p *Processor) deliverDue(ctx context.Context, stop <-chan struct{}, key string, job *batchv1.Job, def *jobdef.Job,
-	st run.Status, outcome notify.Outcome, deliveries []run.Delivery, log *slog.Logger) (time.Duration, error) {
+	st run.Status, outcome jobdef.Outcome, deliveries []run.Delivery, log *slog.Logger) (time.Duration, error) {
 	var keys jobdef.SigningKeys
 	if def != nil && slices.ContainsFunc(deliveries, func(d run.Delivery) bool { return !d.Final() }) {
 		store := &jobdef.Store{Client: p.cfg.Client, Namespace: job.Namespace}
@@ -88,7 +88,7 @@ func (p *Processor) deliverDue(ctx context.Context, stop <-chan struct{}, key st
 // once, recording each on the run as it completes. It returns how long
 // until the next try is due (0: none left, and the run is marked ended).
 func (p *Processor) sendDue(ctx context.Context, stop <-chan struct{}, job *batchv1.Job, def *jobdef.Job,
-	st run.Status, outcome notify.Outcome, deliveries []run.Delivery, keys jobdef.SigningKeys, log *slog.Logger) (time.Duration, error) {
+	st run.Status, outcome jobdef.Outcome, deliveries []run.Delivery, keys jobdef.SigningKeys, log *slog.Logger) (time.Duration, error) {
 	var err error
 	type result struct {
 		i    int
@@ -216,8 +216,8 @@ var errBackedOff = errors.New("not sent: the receiver's host failed several trie
 // body and delivery id. A host backed off by the breaker costs a try
 // without a request.
 func (p *Processor) try(ctx context.Context, job *batchv1.Job, def *jobdef.Job, st run.Status,
-	outcome notify.Outcome, n jobdef.Notification, d run.Delivery, keys jobdef.SigningKeys, log *slog.Logger) run.Delivery {
-	ev := notify.Event{Job: def.Name, Run: job.Name, Namespace: job.Namespace, Outcome: outcome, ExitCode: st.ExitCode,
+	outcome jobdef.Outcome, n jobdef.Notification, d run.Delivery, keys jobdef.SigningKeys, log *slog.Logger) run.Delivery {
+	ev := notify.Event{Job: def.Name, Run: job.Name, Namespace: job.Namespace, Outcome: string(outcome), ExitCode: st.ExitCode,
 		Message: st.Message, Parameters: st.Parameters, Image: st.Image, TriggeredBy: st.TriggeredBy,
 		DeliveryID: string(job.UID) + "-" + fmt.Sprint(d.Target)}
 	if st.Started != nil {

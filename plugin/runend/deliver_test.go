@@ -1,6 +1,7 @@
 package runend
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,7 +41,7 @@ func TestRunEndSendsARunsTriesInParallel(t *testing.T) {
 	s := newSetup(t, urls, local, a)
 	s.updateDef(t, func(def *jobdef.Job) {
 		for i := range def.Spec.Notifications {
-			def.Spec.Notifications[i].On = []notify.Outcome{notify.Failed}
+			def.Spec.Notifications[i].On = []jobdef.Outcome{jobdef.OutcomeFailed}
 		}
 	})
 	s.p.cfg.Workers = 1
@@ -144,5 +145,96 @@ func TestRunEndSignsPerWebhookWithTimestamp(t *testing.T) {
 		if keyed := hex.EncodeToString(m.Sum(nil)[:8]); d.URLHash != keyed {
 			t.Errorf("target %d: urlHash %s is not keyed with the signing secret", d.Target, d.URLHash)
 		}
+	}
+}
+
+// TestRunEndDeliveryOutcomes: retried to success; a 400 is not retried; a
+// loopback receiver without AllowPrivate is refused and never called.
+func TestRunEndDeliveryOutcomes(t *testing.T) {
+	cases := map[string]struct {
+		codes    []int
+		opts     notify.Options
+		state    string
+		requests int
+		summary  string
+	}{
+		"500, 500, 200": {codes: []int{500, 500, 200}, opts: notify.Options{AllowPrivate: true, AllowInsecure: true}, state: run.DeliveryDelivered, requests: 3, summary: "HTTP 200 after 3 tries"},
+		"400":           {codes: []int{400}, opts: notify.Options{AllowPrivate: true, AllowInsecure: true}, state: run.DeliveryFailed, requests: 1, summary: "400"},
+		"always 503":    {codes: []int{503}, opts: notify.Options{AllowPrivate: true, AllowInsecure: true}, state: run.DeliveryFailed, requests: 3, summary: "failed after 3 tries"},
+		"loopback":      {codes: []int{200}, opts: notify.Options{AllowInsecure: true}, state: run.DeliveryRefused, requests: 0, summary: "loopback"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rcv := &receiver{codes: tc.codes}
+			srv := httptest.NewServer(rcv)
+			defer srv.Close()
+			j, _ := endedRun("migrate-1", false, "def-uid")
+			s := newSetup(t, []string{srv.URL}, tc.opts, j)
+			got := s.runUntil(t, "migrate-1")["migrate-1"]
+			ds := deliveries(t, got)
+			if len(ds) != 1 || ds[0].State != tc.state || !strings.Contains(ds[0].Summary, tc.summary) {
+				t.Errorf("deliveries %+v, want state %s with %q", ds, tc.state, tc.summary)
+			}
+			if rcv.count() != tc.requests {
+				t.Errorf("%d requests, want %d", rcv.count(), tc.requests)
+			}
+			if strings.Contains(got.Annotations[run.AnnotationNotifications], srv.URL) {
+				t.Errorf("the webhook URL is recorded on the run: %s", got.Annotations[run.AnnotationNotifications])
+			}
+		})
+	}
+}
+
+// TestRunEndRetriesHoldNoWorker: with one worker, a receiver that keeps
+// failing (retried later) does not hold up another run's notification, and
+// the schedule and count of tries are on the run.
+func TestRunEndRetriesHoldNoWorker(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		order = append(order, "failing")
+		mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer failing.Close()
+	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		order = append(order, "fine")
+		mu.Unlock()
+	}))
+	defer fine.Close()
+	a, _ := endedRun("migrate-a", false, "def-uid")
+	b, _ := endedRun("migrate-b", true, "def-uid")
+	s := newSetup(t, []string{failing.URL + "/a", fine.URL + "/b"}, notify.Options{AllowPrivate: true, AllowInsecure: true}, a)
+	// migrate-a notifies both (failed); make b's job notify only "fine"
+	// by its outcome: the "failing" one is on failed only.
+	s.updateDef(t, func(def *jobdef.Job) {
+		def.Spec.Notifications[0].On = []jobdef.Outcome{jobdef.OutcomeFailed}
+		def.Spec.Notifications[1].On = []jobdef.Outcome{jobdef.OutcomeSucceeded}
+	})
+	s.p.cfg.Workers = 1
+	s.p.cfg.Policy = notify.Policy{Tries: 3, Initial: 300 * time.Millisecond, Max: time.Second}
+	go func() { // b ends right after a's first try failed
+		for {
+			mu.Lock()
+			n := len(order)
+			mu.Unlock()
+			if n > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		_, _ = s.cs.BatchV1().Jobs("ns").Create(context.Background(), b, metav1.CreateOptions{})
+	}()
+	jobs := s.runUntil(t, "migrate-a", "migrate-b")
+	mu.Lock()
+	got := strings.Join(order, ",")
+	mu.Unlock()
+	if got != "failing,fine,failing,failing" {
+		t.Errorf("requests in order %s, want failing,fine,failing,failing: the retry must not hold the worker", got)
+	}
+	if ds := deliveries(t, jobs["migrate-a"]); len(ds) != 1 || ds[0].State != run.DeliveryFailed || ds[0].Tries != 3 || ds[0].NextTry != nil {
+		t.Errorf("a: %+v", ds)
 	}
 }

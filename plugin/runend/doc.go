@@ -4,4 +4,15 @@
 // metrics, and the job's webhook notifications, each delivered once and
 // recorded on the run's Job. All its state is in the Job's annotations, so
 // a new leader (or a restarted one) goes on where the last one stopped.
+//
+// Files by concern: processor.go (the informer of finished runs and the
+// run-end queue), process.go (one run's state machine), record.go (what is
+// recorded on the run), deliver.go (tries of notifications, breaker.go,
+// queue.go: the fair queue of deliveries), event.go (Events and last-outcome
+// gauges), metrics.go, defwatch.go (series go with their definition),
+// leader.go (the Lease).
+//
+// Writes: the run's Job is written only through the run domain
+// (run.ClaimEnd, run.RecordDeliveries); this package writes Events itself
+// (event.go), and the Lease (leader.go, client-go's leader election).
 package runend

@@ -62,7 +62,7 @@ func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.finishedTotal, m.duration, m.lastOutcome, m.notifications, m.attempts, m.Leader}
 }
 
-func (m *Metrics) finished(ns string, st run.Status, o notify.Outcome) {
+func (m *Metrics) finished(ns string, st run.Status, o jobdef.Outcome) {
 	if m == nil {
 		return
 	}
@@ -75,7 +75,7 @@ func (m *Metrics) finished(ns string, st run.Status, o notify.Outcome) {
 
 // last sets the job's last-outcome gauge if st ended after the last one
 // counted.
-func (m *Metrics) last(ns string, st run.Status, o notify.Outcome) {
+func (m *Metrics) last(ns string, st run.Status, o jobdef.Outcome) {
 	if m == nil || st.Finished == nil {
 		return
 	}

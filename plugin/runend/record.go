@@ -1,0 +1,56 @@
+package runend
+
+import (
+	"context"
+
+	batchv1 "k8s.io/api/batch/v1"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+)
+
+// What a run's end records on its Job, decided here and written by the run
+// domain (run.ClaimEnd, run.RecordDeliveries): every state of the end is in
+// the Job's annotations, so a new leader goes on where the last one stopped.
+
+// claim sets the run's TTL by its outcome and its notifications (all
+// pending) in one update at the resourceVersion read: of two leaders (an
+// old one not yet stopped), one wins and the other re-reads.
+func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job, outcome jobdef.Outcome) (*batchv1.Job, error) {
+	var c run.EndClaim
+	if def != nil {
+		if ttl, keep, err := def.Spec.RetentionOf(outcome); err == nil {
+			c.SetTTL = true
+			if keep {
+				c.TTL = &ttl
+			}
+		}
+		var secret []byte
+		for i, n := range def.Spec.Notifications {
+			if !n.Notifies(outcome) {
+				continue
+			}
+			if secret == nil {
+				store := &jobdef.Store{Client: p.cfg.Client, Namespace: job.Namespace}
+				var err error
+				if secret, err = store.SigningSecret(ctx, def.Name); err != nil {
+					return nil, err // retried: the Secret may be there later
+				}
+			}
+			c.Deliveries = append(c.Deliveries, run.Delivery{Target: i, State: run.DeliveryPending, URLHash: urlHash(secret, n.URL)})
+		}
+	}
+	return run.ClaimEnd(ctx, p.cfg.Client, job, c)
+}
+
+// record writes deliveries (and with ended, the mark that the run's end is
+// done) on the run, re-reading it after a conflict.
+func (p *Processor) record(ctx context.Context, job *batchv1.Job, ds []run.Delivery, ended bool) (*batchv1.Job, error) {
+	return run.RecordDeliveries(ctx, p.cfg.Client, job, ds, ended)
+}
+
+// markEnded records ds (unless nil) and that the run's end is done.
+func (p *Processor) markEnded(ctx context.Context, job *batchv1.Job, ds []run.Delivery) error {
+	_, err := p.record(ctx, job, ds, true)
+	return err
+}
