@@ -53,7 +53,7 @@ func TestNotifySucceededAndFailedOnce(t *testing.T) {
 		}
 	}
 	passStates, failStates := waitEnded(t, ns, passRun, 90*time.Second), waitEnded(t, ns, failRun, 90*time.Second)
-	time.Sleep(3 * time.Second) // a second sender, if any, has had a lease period to show
+	time.Sleep(3 * time.Second) // on purpose: a second sender, if any, has had a lease period to show
 
 	expectStates(t, passRun, passStates, map[int][2]string{0: {"delivered", "200"}})
 	expectStates(t, failRun, failStates, map[int][2]string{0: {"delivered", "200"}})
@@ -155,7 +155,7 @@ func TestNotifyCancelledRun(t *testing.T) {
 	})
 	mustShipjob(t, "cancel", run, "-n", ns)
 	states := waitEnded(t, ns, run, 90*time.Second)
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // on purpose: no other notification comes (none to /succeeded)
 	expectStates(t, run, states, map[int][2]string{0: {"delivered", "200"}})
 	got := rc.requests("")
 	if len(got) != 1 || got[0].path != "/cancelled" || got[0].body.Outcome != "cancelled" || !signedWith(secret, got[0]) {
@@ -207,7 +207,7 @@ func TestNotifyRetries(t *testing.T) {
 	flakyStates := waitEnded(t, ns, flakyRun, 30*time.Second)
 	goneStates := waitEnded(t, ns, goneRun, 30*time.Second)
 	hangStates := waitEnded(t, ns, hangRun, 60*time.Second)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // on purpose: no try comes after the ones recorded
 	expectStates(t, flakyRun, flakyStates, map[int][2]string{0: {"delivered", "3 tries"}})
 	expectStates(t, goneRun, goneStates, map[int][2]string{0: {"failed", "404"}})
 	expectStates(t, hangRun, hangStates, map[int][2]string{0: {"failed", "no answer within 1s"}})
@@ -299,7 +299,7 @@ func TestNotifyAfterServerStarts(t *testing.T) {
 	}
 	startNotifier(t, ns, "second", allowLocal...)
 	eventually(t, 30*time.Second, "the second server to lead", func() bool { return leaseHolder(t, ns) == "second" })
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // on purpose: the new leader does not notify again
 	if n := len(rc.forRun(run)); n != 1 {
 		t.Fatalf("the next server notified the processed run again: %d notifications", n)
 	}
@@ -430,7 +430,7 @@ func killLeaderMidway(t *testing.T, sig syscall.Signal, batches, killBefore int)
 		replicas["replica-c"] = startNotifier(t, ns, "replica-c", allowLocal...)
 	})
 	states := waitAllEnded(t, ns, "many", f.runs, 3*time.Minute)
-	time.Sleep(3 * time.Second) // a second sender, if any, has had a lease period to show
+	time.Sleep(3 * time.Second) // on purpose: a second sender, if any, has had a lease period to show
 	select {
 	case <-leader.done:
 		f.exit = leader.code
