@@ -66,7 +66,7 @@ func submitted(f *jobForm) url.Values {
 	return v
 }
 
-func postForm(v url.Values) *http.Request {
+func urlencodedPost(v url.Values) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(v.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return r
@@ -149,7 +149,7 @@ func TestFinishAddsPresetsAndBlankRows(t *testing.T) {
 // is the same definition, hidden fields and the secret default included.
 func TestJobFormRoundTrip(t *testing.T) {
 	orig := fullJob()
-	f := parseForm(postForm(submitted(formOf(orig))))
+	f := parseForm(urlencodedPost(submitted(formOf(orig))))
 	if len(f.Errors) != 0 {
 		t.Fatalf("errors: %v", f.Errors)
 	}
@@ -172,7 +172,7 @@ func TestJobFormRoundTrip(t *testing.T) {
 	}
 	// On a new job, the fields the form shows come out the same.
 	fresh := jobdef.New("team", "migrate")
-	f = parseForm(postForm(submitted(formOf(orig))))
+	f = parseForm(urlencodedPost(submitted(formOf(orig))))
 	f.apply(fresh)
 	fresh.Spec.Command = orig.Spec.Command
 	for i := range fresh.Spec.Parameters {
@@ -197,7 +197,7 @@ func TestParseFormTrimsAndSkipsBlankRows(t *testing.T) {
 		"file.0.path": {" /a "}, "file.0.content": {base64.StdEncoding.EncodeToString([]byte("x"))},
 		"file.1.path": {"/gone"}, "file.1.content": {""}, "file.1.remove": {"1"},
 		"file.2.path": {"/bad"}, "file.2.content": {"%%% not base64"}}
-	f := parseForm(postForm(v))
+	f := parseForm(urlencodedPost(v))
 	if f.Name != "migrate" || f.Image != "acme/migrate" || f.Tag != "2" || f.Description != "d" ||
 		f.Memory != "256Mi" || f.CPU != "300m" || f.Timeout != "5m" || f.Retention != "1d" || f.Retries != "2" ||
 		f.ServiceAccount != "sa" || f.PullSecrets != "a, ,b" {
@@ -241,7 +241,7 @@ func TestParseFormUploads(t *testing.T) {
 		t.Fatalf("upload without path: files %+v errors %v", f.Files, f.Errors)
 	}
 	// No upload at all, a plain form: nothing.
-	f = parseForm(postForm(url.Values{"image": {"x"}}))
+	f = parseForm(urlencodedPost(url.Values{"image": {"x"}}))
 	if len(f.Files) != 0 || len(f.Errors) != 0 {
 		t.Fatalf("no upload: %+v %v", f.Files, f.Errors)
 	}
