@@ -361,7 +361,7 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 		}
 		return true
 	}
-	for !seen() && ctx.Err() == nil {
+	for !seen() && ctx.Err() == nil { // a wait on the condition, bounded by the watch's context
 		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()
