@@ -36,9 +36,10 @@ var layout = map[string]struct{ imports, never []string }{
 	"postrender":                    {never: []string{"plugin/"}},
 	"postrender/postrendertest":     {},
 	"charts":                        {},
-	"test/cluster":                  {},
+	"test/cluster":                  {imports: []string{"test/testcert"}},
 	"test/cluster/cmd/localcluster": {imports: []string{"test/cluster"}},
-	"test/e2e":                      {imports: []string{"test/cluster"}},
+	"test/testcert":                 {},
+	"test/e2e":                      {imports: []string{"test/cluster", "test/testcert"}},
 }
 
 // helmFree are the packages that import nothing of Helm themselves: the
@@ -73,6 +74,9 @@ func TestLayout(t *testing.T) {
 		}
 		if rel != "cmd/kubectl-shipjob" && rel != "cmd/docgen" && slices.Contains(p.Deps, module+"plugin/commands") {
 			t.Errorf("%s depends on plugin/commands: nothing but cmd/ may", rel)
+		}
+		if !strings.HasPrefix(rel, "test/") && slices.Contains(p.Deps, module+"test/testcert") {
+			t.Errorf("%s depends on test/testcert: only tests (test/…, _test files) may", rel)
 		}
 		rule, ok := layout[rel]
 		if !ok {

@@ -3,16 +3,9 @@ package hook
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,49 +14,15 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/shipjob/kubectl-shipjob/test/testcert"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with serial to
 // dir/tls.crt and dir/tls.key, and returns it.
 func writeCert(t *testing.T, dir string, serial int64) *x509.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "hooks"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Written next to the files and renamed over them, like a rotation.
-	for name, block := range map[string]*pem.Block{"tls.crt": {Type: "CERTIFICATE", Bytes: der}, "tls.key": {Type: "EC PRIVATE KEY", Bytes: kder}} {
-		tmp := filepath.Join(dir, "."+name)
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		// Rotation may happen within the file system's timestamp
-		// granularity: make the change visible.
-		later := time.Now().Add(time.Duration(serial) * time.Second)
-		if err := os.Chtimes(tmp, later, later); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	return testcert.MustRotate(t, dir, serial)
 }
 
 // serveTLS runs Serve with TLS on a random port and returns its address.
@@ -104,16 +63,11 @@ func serveTLS(t *testing.T, dir string) string {
 // returns the serial of the certificate served.
 func servedSerial(t *testing.T, addr string, trust ...*x509.Certificate) string {
 	t.Helper()
-	pool := x509.NewCertPool()
-	for _, c := range trust {
-		pool.AddCert(c)
-	}
-	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	serial, err := testcert.ServedSerial(addr, trust...)
 	if err != nil {
-		t.Fatalf("TLS handshake: %v", err)
+		t.Fatal(err)
 	}
-	defer conn.Close()
-	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	return serial
 }
 
 // TestHookServesTLSAndReloadsRotatedCertificate is L7 of the security

@@ -51,51 +51,6 @@ func (s *Server) jobRunsTab(w http.ResponseWriter, r *http.Request) {
 	s.pages.render(w, r, http.StatusOK, "job_runs", p)
 }
 
-// runForm is the Run tab's content.
-type runForm struct {
-	Params []paramInput
-	Tag    string
-	// TagAllowed is false for a digest-pinned job without allowTagOverride.
-	TagAllowed bool
-}
-
-type paramInput struct {
-	Name, Value string
-	Required    bool
-	Error       string
-	// From the parameter's type: a choice of values, a secret input, and
-	// the hint shown under the field.
-	Enum        []string
-	Secret      bool
-	Description string
-	Hint        string
-}
-
-func newRunForm(j *jobdef.Job) runForm {
-	f := runForm{TagAllowed: j.Spec.Digest == "" || j.Spec.AllowTagOverride}
-	for _, prm := range j.Spec.Parameters {
-		in := paramInput{Name: prm.Name, Value: prm.Default, Required: prm.Required, Enum: prm.Enum,
-			Secret: prm.Secret, Description: prm.Description}
-		if prm.TypeName() == jobdef.ParamBoolean && len(in.Enum) == 0 {
-			in.Enum = []string{"true", "false"}
-		}
-		switch {
-		case prm.TypeName() != jobdef.ParamString && prm.TypeName() != jobdef.ParamBoolean:
-			in.Hint = "a" + map[bool]string{true: "n", false: ""}[prm.TypeName() == jobdef.ParamInteger] + " " + prm.TypeName()
-		case prm.Pattern != "":
-			in.Hint = "must match " + prm.Pattern
-		}
-		if prm.Secret {
-			in.Value = "" // never sent to the browser
-			if !prm.Required && prm.Default != "" {
-				in.Hint = "empty keeps the job's default"
-			}
-		}
-		f.Params = append(f.Params, in)
-	}
-	return f
-}
-
 func (s *Server) runTab(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.jobPage(w, r, "run")
 	if !ok {
@@ -113,19 +68,7 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newRunForm(p.Job)
-	params := map[string]string{}
-	for i := range f.Params {
-		v := r.PostFormValue("param." + f.Params[i].Name)
-		if f.Params[i].Secret {
-			if v == "" && !f.Params[i].Required {
-				continue // the job's default, which the form never shows
-			}
-			params[f.Params[i].Name] = v
-			continue // and never echoed back
-		}
-		f.Params[i].Value = v
-		params[f.Params[i].Name] = v
-	}
+	params := f.readParams(r)
 	f.Tag = strings.TrimSpace(r.PostFormValue("tag"))
 	res, err := s.cfg.Engine.Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
 		Params: params, Tag: f.Tag, TriggeredBy: s.user(r.Context()), JobUID: p.Job.UID})

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,38 +49,6 @@ func applyJob(t *testing.T, ns, manifest string) {
 	if res.Code != 0 {
 		t.Fatalf("kubectl create: %s", res.Stderr)
 	}
-}
-
-// waitJob polls the Job until cond returns true or the timeout ends.
-func waitJob(t *testing.T, ns, name string, timeout time.Duration, cond func(*batchv1.Job, error) bool) {
-	t.Helper()
-	cs, err := cluster.Shared.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		job, err := cs.BatchV1().Jobs(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if cond(job, err) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s/%s: condition not met within %s (last: %v, err %v)", ns, name, timeout, job.Status, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func jobCondition(job *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCondition {
-	if job == nil {
-		return nil
-	}
-	for i, c := range job.Status.Conditions {
-		if c.Type == typ && c.Status == corev1.ConditionTrue {
-			return &job.Status.Conditions[i]
-		}
-	}
-	return nil
 }
 
 func TestSimulatedExitCode(t *testing.T) {
@@ -158,17 +127,13 @@ func TestTTLControllerDeletesFinishedJob(t *testing.T) {
 	})
 	// The garbage collector removes the Job's pods too.
 	cs, _ := cluster.Shared.Client()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		pods, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "job-name=ttl"})
-		if err == nil && len(pods.Items) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pods of deleted job remain: %d", len(pods.Items))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	left, err := 0, error(nil)
+	poll(t, 30*time.Second, 200*time.Millisecond, "the pods of the deleted job to go", func() bool {
+		var pods *corev1.PodList
+		pods, err = cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "job-name=ttl"})
+		left = len(pods.Items)
+		return err == nil && left == 0
+	}, func() string { return fmt.Sprintf("%d pods remain, err %v", left, err) })
 }
 
 func TestLimitedUserIsNamespaceScoped(t *testing.T) {

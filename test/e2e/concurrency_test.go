@@ -75,7 +75,7 @@ func TestConcurrencyPolicyAcrossProcesses(t *testing.T) {
 	}
 	// A cancelled run is no longer active: the next trigger goes through.
 	mustShipjob(t, "cancel", "single", "-n", ns)
-	runName(t, mustShipjob(t, "run", "single", "-n", ns))
+	trigger(t, ns, "single")
 }
 
 // TestConcurrencyPolicyReplace: a trigger of a Replace job cancels its
@@ -84,8 +84,8 @@ func TestConcurrencyPolicyReplace(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "latest", "--env", "SIM_DURATION=120s", "--concurrency-policy", "Replace")
-	first := runName(t, mustShipjob(t, "run", "latest", "-n", ns))
-	second := runName(t, mustShipjob(t, "run", "latest", "-n", ns))
+	first := trigger(t, ns, "latest")
+	second := trigger(t, ns, "latest")
 	eventually(t, 60*time.Second, "the first run cancelled", func() bool {
 		for _, r := range listRuns(t, ns, "latest") {
 			if r.Name == first {

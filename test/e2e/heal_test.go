@@ -42,7 +42,7 @@ func TestTriggerHealsReleaseLeftPending(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "heal")
-	mustShipjob(t, "run", "heal", "-n", ns)
+	trigger(t, ns, "heal")
 	for _, status := range []release.Status{release.StatusPendingInstall, release.StatusPendingUpgrade, release.StatusPendingRollback} {
 		markLastRelease(t, ns, "heal", status)
 		res := shipjob(t, "run", "heal", "-n", ns)
@@ -59,7 +59,7 @@ func TestTriggerKilledMidUpgradeDoesNotBlockTheNext(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "killed")
-	mustShipjob(t, "run", "killed", "-n", ns)
+	trigger(t, ns, "killed")
 	// Kill triggers (SIGKILL: no cleanup) at many points of their work; every
 	// following trigger must succeed, healing what the killed one left.
 	// SHIPJOB_STALE_AFTER shortens how long a pending release counts as live.
@@ -69,7 +69,7 @@ func TestTriggerKilledMidUpgradeDoesNotBlockTheNext(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(after)
+		time.Sleep(after) // on purpose: the kill comes at a later point of the trigger each time
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		labels := cluster.Kubectl(t, "-n", ns, "get", "secrets", "-l", "owner=helm,name=killed", "-o", "jsonpath={.items[*].metadata.labels.status}")

@@ -121,13 +121,6 @@ func (s *hookServer) stop(t *testing.T) int {
 	return s.code
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
 // createHook creates a hook with the CLI and returns its id and token.
 func createHook(t *testing.T, ns, job, name string) (id, token string) {
 	t.Helper()

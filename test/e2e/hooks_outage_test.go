@@ -56,7 +56,7 @@ func TestHookAPIServerOutageUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // on purpose: two seconds of load before the outage
 	down := time.Now()
 	cluster.Shared.StopAPIServer()
 	var notReady atomic.Bool
@@ -68,7 +68,7 @@ func TestHookAPIServerOutageUnderLoad(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}()
-	time.Sleep(5 * time.Second)
+	time.Sleep(5 * time.Second) // on purpose: the outage lasts five seconds
 	restart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

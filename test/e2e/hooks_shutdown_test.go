@@ -33,11 +33,7 @@ func TestHookSIGTERMFinishesInFlightTriggers(t *testing.T) {
 	// All requests were sent at once; once the first is answered the others
 	// are connected and queue for the job.
 	answered := func() int { return strings.Count(srv.logs.String(), `"path":"/api/v1/dh","status":201`) }
-	for deadline := time.Now().Add(10 * time.Second); answered() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no trigger answered within 10s")
-		}
-	}
+	poll(t, 10*time.Second, 5*time.Millisecond, "the first trigger answered", func() bool { return answered() > 0 }, nil)
 	inFlight := n - answered()
 	sent := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -171,17 +172,14 @@ func TestHookDeletedIsRejectedByEveryReplicaWithin2s(t *testing.T) {
 	mustShipjob(t, "hook", "delete", id, "-n", ns)
 	deleted := time.Now()
 	for i, s := range replicas {
-		for {
-			code, _, _ := hookCall(http.MethodGet, s.URL+statusPath, token, "", "")
-			if code == 404 {
-				t.Logf("replica %d rejects the deleted hook %s after the delete returned", i, time.Since(deleted).Round(time.Millisecond))
-				break
-			}
-			if time.Since(deleted) > 2*time.Second {
-				t.Fatalf("replica %d still accepts the deleted hook after 2s (%d)", i, code)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		code := 0
+		poll(t, 2*time.Second-time.Since(deleted), 20*time.Millisecond, fmt.Sprintf("replica %d to reject the deleted hook", i), func() bool {
+			code, _, _ = hookCall(http.MethodGet, s.URL+statusPath, token, "", "")
+			return code == 404
+		}, func() string {
+			return fmt.Sprintf("%d, %s after the delete", code, time.Since(deleted).Round(time.Millisecond))
+		})
+		t.Logf("replica %d rejects the deleted hook %s after the delete returned", i, time.Since(deleted).Round(time.Millisecond))
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -102,14 +101,4 @@ func TestHandEditedDefinitionIsRefused(t *testing.T) {
 	if job := getJob(t, ns, run); job.Spec.Template.Spec.HostPID || job.Spec.Template.Spec.ServiceAccountName != "" {
 		t.Errorf("run %s: hostPID %v, service account %q", run, job.Spec.Template.Spec.HostPID, job.Spec.Template.Spec.ServiceAccountName)
 	}
-}
-
-// writeTemp writes content to a file in t's temporary directory.
-func writeTemp(t *testing.T, content string) string {
-	t.Helper()
-	p := t.TempDir() + "/file"
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }

@@ -17,49 +17,6 @@ import (
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
 
-// sj runs `kubectl shipjob -n ns args...` with stdin and extra environment
-// (env "K=V" entries go through env(1)).
-func sj(t *testing.T, ns, stdin string, env []string, args ...string) cluster.Result {
-	t.Helper()
-	argv := append([]string{"kubectl", "shipjob", "-n", ns}, args...)
-	return cluster.Run(t, stdin, "env", append(env, argv...)...)
-}
-
-// must is sj that fails t unless it exits 0; it returns stdout.
-func must(t *testing.T, ns string, args ...string) string {
-	t.Helper()
-	res := sj(t, ns, "", nil, args...)
-	if res.Code != 0 {
-		t.Fatalf("kubectl shipjob %s: exit %d: %s", strings.Join(args, " "), res.Code, res.Stderr)
-	}
-	return res.Stdout
-}
-
-// snapshot maps every Secret and batch Job in ns to its resourceVersion.
-func snapshot(t *testing.T, ns string) map[string]string {
-	t.Helper()
-	cs, err := cluster.Shared.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, out := context.Background(), map[string]string{}
-	secrets, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range secrets.Items {
-		out["secret/"+s.Name] = s.ResourceVersion
-	}
-	jobs, err := cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, j := range jobs.Items {
-		out["job/"+j.Name] = j.ResourceVersion
-	}
-	return out
-}
-
 // addRun creates a Job labelled as a run of job, with a files Secret, and
 // waits until it completed (so its resourceVersion stays put).
 func addRun(t *testing.T, ns, job, name string) {

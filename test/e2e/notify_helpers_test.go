@@ -241,12 +241,6 @@ func createNotifyJob(t *testing.T, ns, name string, extra ...string) string {
 	return secret
 }
 
-// trigger starts a run of job with `kubectl shipjob run` and returns its name.
-func trigger(t *testing.T, ns, job string, args ...string) string {
-	t.Helper()
-	return runName(t, mustShipjob(t, append([]string{"run", job, "-n", ns}, args...)...))
-}
-
 // notifyState is one entry of a run's shipjob.dev/notifications.
 type notifyState struct {
 	Target  int    `json:"target"`

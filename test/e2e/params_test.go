@@ -76,7 +76,7 @@ func TestTypedAndSecretParameters(t *testing.T) {
 		t.Errorf("refused triggers changed the namespace:\n%s\n%s", before, after)
 	}
 
-	run := runName(t, mustShipjob(t, "run", "typed", "-n", ns, token, "--param", "COUNT=7", "--wait"))
+	run := trigger(t, ns, "typed", token, "--param", "COUNT=7", "--wait")
 	job := getJob(t, ns, run)
 	for k, v := range job.Annotations {
 		if strings.Contains(v, secret) {

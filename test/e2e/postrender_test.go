@@ -304,8 +304,7 @@ func prShortTTL(t *testing.T, h *prHelm) {
 		gone     time.Time
 	}
 	jobs := map[string]*seen{"short-1": {}, "short-2": {}}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	eventually(t, 90*time.Second, "the jobs with a 3s TTL to go", func() bool {
 		left := 0
 		for name, s := range jobs {
 			if !s.gone.IsZero() {
@@ -327,14 +326,8 @@ func prShortTTL(t *testing.T, h *prHelm) {
 				}
 			}
 		}
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs with a 3s TTL still there after 90s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return left == 0
+	})
 	for name, s := range jobs {
 		if s.ttl == nil || *s.ttl != 3 {
 			t.Errorf("job %s had ttl %v, want 3", name, s.ttl)
@@ -438,6 +431,9 @@ func TestPostrenderSignals(t *testing.T) {
 					_, _ = io.WriteString(stdin, input)
 					_ = stdin.Close()
 				}
+				// On purpose a fixed wait: the signal is to come while the
+				// post-renderer waits for (or works on) its input, which
+				// shows nothing to wait for.
 				time.Sleep(200 * time.Millisecond)
 				if err := cmd.Process.Signal(sig); err != nil {
 					t.Fatal(err)

@@ -39,7 +39,7 @@ func TestRerunKeepsParametersAndTag(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "re", "--param", "TARGET=a", "--param", "MODE=x", "--param", "OLD=o", "--param", "TOKEN=none", "--secret-param", "TOKEN")
-	first := runName(t, mustShipjob(t, "run", "re", "-n", ns, "--param", "TARGET=b", "--param", "TOKEN=s3cret", "--tag", "2", "--wait"))
+	first := trigger(t, ns, "re", "--param", "TARGET=b", "--param", "TOKEN=s3cret", "--tag", "2", "--wait")
 	dropParam(t, ns, "re", "OLD")
 
 	res := shipjob(t, "rerun", first, "-n", ns, "--wait")
@@ -89,7 +89,7 @@ func TestDebugFinishedRun(t *testing.T) {
 	}
 	createSimJob(t, ns, "dbg", "--env", "SIM_DURATION=4s", "--param", "TARGET=a", "--file", "/etc/motd="+motd,
 		"--service-account", "default")
-	run := runName(t, mustShipjob(t, "run", "dbg", "-n", ns, "--param", "TARGET=b", "--wait"))
+	run := trigger(t, ns, "dbg", "--param", "TARGET=b", "--wait")
 	cluster.Kubectl(t, "-n", ns, "delete", "pods", "-l", "shipjob.dev/run="+run, "--wait")
 
 	res := shipjob(t, "debug", run, "-n", ns, "--timeout", "10m")
@@ -139,7 +139,7 @@ func TestRerunDebugBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "bad", "--param", "OPT=x")
-	run := runName(t, mustShipjob(t, "run", "bad", "-n", ns, "--wait"))
+	run := trigger(t, ns, "bad", "--wait")
 	mustShipjob(t, "set", "bad", "-n", ns, "--required-param", "NEW")
 	cs, err := cluster.Shared.Client()
 	if err != nil {

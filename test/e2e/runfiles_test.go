@@ -32,7 +32,7 @@ func TestRunFilesSharedAndCollected(t *testing.T) {
 	const n = 20
 	var runs []string
 	for i := range n {
-		runs = append(runs, runName(t, mustShipjob(t, "run", "shared", "-n", ns, "--param", "TOKEN=s"+string(rune('a'+i)))))
+		runs = append(runs, trigger(t, ns, "shared", "--param", "TOKEN=s"+string(rune('a'+i))))
 	}
 	files := filesSecretOf(t, ns, runs[0])
 	if got := count("run-files"); got != 1 {
@@ -63,7 +63,7 @@ func TestRunFilesSharedAndCollected(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustShipjob(t, "set", "shared", "-n", ns, "--file", "/blob="+f)
-	next := runName(t, mustShipjob(t, "run", "shared", "-n", ns))
+	next := trigger(t, ns, "shared")
 	if got := filesSecretOf(t, ns, next); got == files || count("run-files") != 2 {
 		t.Fatalf("after editing the files the run mounts %s (%d files Secrets), want a second one", got, count("run-files"))
 	}

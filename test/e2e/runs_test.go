@@ -30,11 +30,11 @@ func TestRunLifecycleKeepsEarlierRuns(t *testing.T) {
 		"--file", "/etc/app/config.yaml="+cfgFile, "--retention", "1h")
 	var names []string
 	for _, target := range []string{"v1", "v2", ""} {
-		args := []string{"run", "migrate", "-n", ns}
+		var args []string
 		if target != "" {
-			args = append(args, "--param", "TARGET="+target)
+			args = []string{"--param", "TARGET=" + target}
 		}
-		names = append(names, runName(t, mustShipjob(t, args...)))
+		names = append(names, trigger(t, ns, "migrate", args...))
 	}
 	eventually(t, time.Minute, "three succeeded runs", func() bool {
 		runs := listRuns(t, ns, "migrate")
@@ -199,7 +199,7 @@ func TestRunUsesDefinitionAsOfTrigger(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "motd")
 	os.WriteFile(f, []byte("one"), 0o644)
 	createSimJob(t, ns, "snap", "--env", "SIM_DURATION=30s", "--env", "COLOR=blue", "--file", "/etc/motd="+f)
-	run := runName(t, mustShipjob(t, "run", "snap", "-n", ns))
+	run := trigger(t, ns, "snap")
 	os.WriteFile(f, []byte("two"), 0o644)
 	mustShipjob(t, "set", "snap", "-n", ns, "--env", "COLOR=red", "--file", "/etc/motd="+f)
 	job := getJob(t, ns, run)
@@ -211,7 +211,7 @@ func TestRunUsesDefinitionAsOfTrigger(t *testing.T) {
 	if got := cluster.Kubectl(t, "-n", ns, "get", "secret", filesSecretOf(t, ns, run), "-o", "jsonpath={.data.file-0}"); got != "b25l" { // "one"
 		t.Fatalf("run's file changed with the job: %q", got)
 	}
-	next := runName(t, mustShipjob(t, "run", "snap", "-n", ns))
+	next := trigger(t, ns, "snap")
 	if got := cluster.Kubectl(t, "-n", ns, "get", "secret", filesSecretOf(t, ns, next), "-o", "jsonpath={.data.file-0}"); got != "dHdv" { // "two"
 		t.Fatalf("new run's file = %q, want the edited content", got)
 	}
@@ -223,7 +223,7 @@ func TestRetentionRemovesRunPodsAndFiles(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "x")
 	os.WriteFile(f, []byte("x"), 0o644)
 	createSimJob(t, ns, "short", "--retention", "3s", "--file", "/x="+f)
-	run := runName(t, mustShipjob(t, "run", "short", "-n", ns, "--wait"))
+	run := trigger(t, ns, "short", "--wait")
 	files := filesSecretOf(t, ns, run)
 	cs, _ := cluster.Shared.Client()
 	ctx := context.Background()
@@ -269,7 +269,7 @@ func TestLogsFollowEndsWithTheRun(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "talk", "--env", "SIM_DURATION=3s")
-	mustShipjob(t, "run", "talk", "-n", ns)
+	trigger(t, ns, "talk")
 	start := time.Now()
 	out := mustShipjob(t, "logs", "talk", "-n", ns, "-f")
 	if want := strings.Join(cluster.SimulatedLogLines, "\n") + "\n"; out != want {
@@ -349,8 +349,8 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 	eventually(t, 30*time.Second, "runs --watch to start watching", func() bool {
 		return strings.Contains(watchErr.String(), "Waiting for runs")
 	})
-	first := runName(t, mustShipjob(t, "run", "w", "-n", ns, "--wait"))
-	second := runName(t, mustShipjob(t, "run", "w", "-n", ns))
+	first := trigger(t, ns, "w", "--wait")
+	second := trigger(t, ns, "w")
 	wants := []string{"RUN", first + " ", "Running", "Succeeded", second}
 	seen := func() bool {
 		out := watchOut.String()
@@ -361,7 +361,7 @@ func TestDeleteSingleRunAndWatchRuns(t *testing.T) {
 		}
 		return true
 	}
-	for !seen() && ctx.Err() == nil {
+	for !seen() && ctx.Err() == nil { // a wait on the condition, bounded by the watch's context
 		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()

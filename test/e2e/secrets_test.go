@@ -38,7 +38,7 @@ func TestSecretParamsStaySecret(t *testing.T) {
 	}
 
 	// (d) Values from a file and from the environment.
-	first := runName(t, mustShipjob(t, "run", "sec", "-n", ns, "--param-file", "TOKEN="+tokenFile, "--idempotency-key", "ci-1", "--wait"))
+	first := trigger(t, ns, "sec", "--param-file", "TOKEN="+tokenFile, "--idempotency-key", "ci-1", "--wait")
 	if v := runSecretValue(t, ns, first, "TOKEN"); v != fromFile {
 		t.Errorf("--param-file: TOKEN is %q, want %q", v, fromFile)
 	}
@@ -46,7 +46,7 @@ func TestSecretParamsStaySecret(t *testing.T) {
 	if home == "" {
 		t.Fatal("HOME is not set")
 	}
-	second := runName(t, mustShipjob(t, "run", "sec", "-n", ns, "--param-from-env", "TOKEN=HOME", "--wait"))
+	second := trigger(t, ns, "sec", "--param-from-env", "TOKEN=HOME", "--wait")
 	if v := runSecretValue(t, ns, second, "TOKEN"); v != home {
 		t.Errorf("--param-from-env: TOKEN is %q, want $HOME", v)
 	}

@@ -21,7 +21,7 @@ func TestIndexedStatusFromJobStatus(t *testing.T) {
 	ns := cluster.Namespace(t, false)
 	const tasks = "150"
 	createSimJob(t, ns, "wide", "--env", "SIM_DURATION=1s", "--tasks", tasks, "--parallelism", tasks, "--param", "SIM_EXIT_CODE=0")
-	ok := runName(t, mustShipjob(t, "run", "wide", "-n", ns, "--wait", "--wait-timeout", "5m"))
+	ok := trigger(t, ns, "wide", "--wait", "--wait-timeout", "5m")
 	res := shipjob(t, "run", "wide", "-n", ns, "--param", "SIM_EXIT_CODE=4", "--wait", "--wait-timeout", "5m")
 	if res.Code != 4 {
 		t.Fatalf("failing run --wait: exit %d, want 4: %s", res.Code, res.Stderr)

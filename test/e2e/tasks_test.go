@@ -15,7 +15,7 @@ func TestParallelTasks(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "shards", "--env", "SIM_DURATION=1s", "--tasks", "3", "--parallelism", "3", "--param", "SIM_EXIT_CODE=0")
-	run := runName(t, mustShipjob(t, "run", "shards", "-n", ns, "--wait"))
+	run := trigger(t, ns, "shards", "--wait")
 	job := getJob(t, ns, run)
 	if job.Spec.Completions == nil || *job.Spec.Completions != 3 || job.Spec.CompletionMode == nil || string(*job.Spec.CompletionMode) != "Indexed" {
 		t.Fatalf("run %s is not an Indexed Job of 3: %+v", run, job.Spec)
@@ -41,7 +41,7 @@ func TestParallelTasks(t *testing.T) {
 	}
 	failed := runName(t, res.Stdout)
 	// run --tasks overrides the job's for one run.
-	single := runName(t, mustShipjob(t, "run", "shards", "-n", ns, "--tasks", "1"))
+	single := trigger(t, ns, "shards", "--tasks", "1")
 	if job := getJob(t, ns, single); job.Spec.CompletionMode != nil && string(*job.Spec.CompletionMode) == "Indexed" {
 		t.Errorf("run --tasks 1 made an Indexed Job")
 	}

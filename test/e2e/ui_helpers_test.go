@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -125,19 +126,12 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 // between are fine).
 func waitJS(t *testing.T, ctx context.Context, timeout time.Duration, what, js string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	poll(t, timeout, 100*time.Millisecond, what, func() bool {
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
 		ok, err := chromedp.Run(c, chromedp.Evaluate[bool]("!!("+js+")"))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s (at %s; page: %.600s)", timeout, what, location(ctx), pageText(ctx))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil && ok
+	}, func() string { return fmt.Sprintf("at %s; page: %.600s", location(ctx), pageText(ctx)) })
 }
 
 func location(ctx context.Context) string {

@@ -63,7 +63,7 @@ func TestUITypedParameters(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(page("/jobs/typed/configuration")))
 	waitJS(t, ctx, 10*time.Second, "the Configuration tab", "document.querySelector('#save') !== null")
 	click(t, ctx, "#save")
-	time.Sleep(time.Second)
+	waitJS(t, ctx, 10*time.Second, "the Configuration saved", "location.search.includes('saved=1')")
 	out := mustShipjob(t, "get", "typed", "-n", ns, "-o", "yaml")
 	for _, want := range []string{"enum:", "- us", "type: integer", "secret: true", "description: where it runs"} {
 		if !strings.Contains(out, want) {

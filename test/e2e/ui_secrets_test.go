@@ -136,7 +136,7 @@ func TestUILoginTokenNeverOnArgv(t *testing.T) {
 	short := startUI(t, "-n", ns, "--idle-timeout", "2s")
 	do(t, ctx, chromedp.Navigate(short.Login))
 	waitJS(t, ctx, 15*time.Second, "the Jobs page", "location.href.startsWith("+jsString(short.Base+"/namespaces/")+")")
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // on purpose: idle for longer than the 2s timeout
 	do(t, ctx, chromedp.Navigate(short.Base+"/namespaces/"+ns+"/jobs"))
 	waitJS(t, ctx, 10*time.Second, "the session-required page", "document.title.startsWith('Session required')")
 	if txt := pageText(ctx); !strings.Contains(txt, "This session expired") {
@@ -169,7 +169,7 @@ func TestUIConfigurationKeepsSecretDefault(t *testing.T) {
 		}
 	}
 	runValue := func() string {
-		run := runName(t, mustShipjob(t, "run", "cfg", "-n", ns, "--wait"))
+		run := trigger(t, ns, "cfg", "--wait")
 		return runSecretValue(t, ns, run, "TOKEN")
 	}
 	tokenField := "(function(){for (const e of document.querySelectorAll('input[name$=\".name\"]')) if (e.value==='TOKEN') return '#'+e.id.replace('-name','-default'); return ''})()"

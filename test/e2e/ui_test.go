@@ -196,7 +196,7 @@ func uiHookTriggersLive(t *testing.T, ctx context.Context, ns string, page func(
 	srv := startHookServer(t, "-n", ns)
 	do(t, ctx, chromedp.Navigate(page("/jobs/migrate")))
 	waitJS(t, ctx, 10*time.Second, "the Runs tab", "document.querySelector('.tabs a.active')?.textContent === 'Runs'")
-	time.Sleep(500 * time.Millisecond) // the event stream is open
+	time.Sleep(500 * time.Millisecond) // on purpose: the event stream is open (the page shows no sign of it)
 	mark(t, ctx)
 	out, err := exec.Command("curl", "-sS", "-X", "POST", "-H", "Content-Type: application/json", "-H", "X-Deploy-Hook-Token: "+token,
 		"--data", `{"instanceEnvironmentVariables":[{"name":"TICKET","value":"HOOK-1"}]}`, srv.URL+"/api/v1/dh").CombinedOutput()

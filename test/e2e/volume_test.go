@@ -54,7 +54,7 @@ func TestHistoryLimitsKeepFinishedRunsBounded(t *testing.T) {
 	if res := shipjob(t, "run", "hist", "-n", ns, "--wait", "--param", "SIM_EXIT_CODE=0"); res.Code != 0 {
 		t.Fatalf("succeeding run: exit %d: %s", res.Code, res.Stderr)
 	}
-	mustShipjob(t, "run", "hist", "-n", ns)
+	trigger(t, ns, "hist")
 	got := runsOf(t, ns, "hist")
 	if got["failed"] != 2 || got["succeeded"] != 1 || got[""] != 1 {
 		t.Errorf("runs kept by outcome: %v, want 2 failed, 1 succeeded and the new run", got)
@@ -118,7 +118,7 @@ func TestTriggerRateSharedByCLIAndHooks(t *testing.T) {
 	_, token := createHook(t, ns, "paced", "ci")
 	srv := startHookServer(t, "-n", ns, "--rate-limit", "0")
 	for range 2 {
-		runName(t, mustShipjob(t, "run", "paced", "-n", ns))
+		trigger(t, ns, "paced")
 	}
 	// The two runs go on (their Jobs and pods change): what a trigger
 	// writes first is Secrets (its release record, files).
@@ -219,7 +219,7 @@ func TestSixHundredFailingTriggersKeepTheBound(t *testing.T) {
 	}
 	// One more trigger prunes to the bound: the runs it found finished are
 	// marked, at most failedKept of them kept; the others had not finished.
-	mustShipjob(t, "run", "fast", "-n", ns)
+	trigger(t, ns, "fast")
 	got := runsOf(t, ns, "fast")
 	t.Logf("runs kept after 601 triggers: %v (\"\": not finished at the last trigger)", got)
 	if got["failed"] > failedKept || got["succeeded"] > 0 {
