@@ -36,7 +36,8 @@ import (
 // builds the rendered manifest and creates its Jobs in the clientset, after
 // createDelay (the API server, an admission webhook...).
 type fakeTrigger struct {
-	*Triggerer
+	*run.Triggerer
+	rel     *releaser
 	cs      *fake.Clientset
 	creates atomic.Int32
 }
@@ -86,7 +87,8 @@ func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Sec
 			return &kube.Result{Created: list}, nil
 		},
 	}
-	ft.Triggerer = &Triggerer{Client: cs, helm: map[string]*action.Configuration{"ns": {KubeClient: kc}}}
+	ft.rel = &releaser{client: cs, helm: map[string]*action.Configuration{"ns": {KubeClient: kc}}}
+	ft.Triggerer = &run.Triggerer{Client: cs, Releaser: ft.rel}
 	return ft
 }
 
