@@ -3,6 +3,7 @@ package runtest
 import (
 	"fmt"
 	"maps"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,12 @@ func Job(p *run.Plan) *batchv1.Job {
 	s := p.Def.Spec
 	labels := map[string]string{"app.kubernetes.io/name": "shipjob-run", "app.kubernetes.io/instance": p.Def.Name,
 		run.LabelJob: p.Def.Name, run.LabelRun: p.Run}
+	for k, v := range p.Def.Labels {
+		// The chart keeps the definition's labels but its own.
+		if !strings.HasPrefix(k, "shipjob.dev/") && !strings.HasPrefix(k, "app.kubernetes.io/") && k != "helm.sh/chart" {
+			labels[k] = v
+		}
+	}
 	podLabels := maps.Clone(labels)
 	labels[run.LabelKind] = run.KindRun
 	if p.IdempotencyLabel != "" {
@@ -39,8 +46,11 @@ func Job(p *run.Plan) *batchv1.Job {
 		pod.Volumes = []corev1.Volume{{Name: "files", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: p.Files.Name}}}}
 	}
 	pod.Containers = []corev1.Container{c}
+	// Helm adds its release's annotations to every object it creates.
+	ann := maps.Clone(p.Annotations)
+	ann[run.AnnotationReleaseName], ann[run.AnnotationReleaseNamespace] = p.Def.Name, p.Def.Namespace
 	job := &batchv1.Job{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: metav1.ObjectMeta{Name: p.Run, Namespace: p.Def.Namespace, Labels: labels, Annotations: maps.Clone(p.Annotations)},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Run, Namespace: p.Def.Namespace, Labels: labels, Annotations: ann},
 		Spec: batchv1.JobSpec{TTLSecondsAfterFinished: ttl(p), BackoffLimit: ptr(int32(s.Retries)),
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod}}}
 	if p.Tasks > 1 {

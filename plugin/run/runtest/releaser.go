@@ -74,6 +74,9 @@ func (r *Releaser) AddRecord(ns, job string, rec Record) {
 // Upgrade records p and creates its Job, admitting it first.
 func (r *Releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOptions) (run.Upgraded, error) {
 	ns, job := p.Def.Namespace, p.Def.Name
+	if err := ctx.Err(); err != nil {
+		return run.Upgraded{}, fmt.Errorf("job %s: waiting for its release: %w", job, err)
+	}
 	if err := r.CheckRelease(ctx, ns, job); err != nil {
 		return run.Upgraded{}, err
 	}
@@ -97,7 +100,8 @@ func (r *Releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 	rec := Record{Run: p.Run, Chart: RunChart, Rate: rate, Failed: true}
 	defer func() { r.records[ns+"/"+job] = append(r.records[ns+"/"+job], rec) }()
 	if o.Admit != nil {
-		if err := o.Admit(""); err != nil {
+		// The record's resourceVersion: its revision, in a space of its own.
+		if err := o.Admit(fmt.Sprint(1000 + len(r.records[ns+"/"+job]))); err != nil {
 			return run.Upgraded{}, err
 		}
 	}

@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"strconv"
@@ -55,7 +55,7 @@ func TestForbidRefusesWhileARunIsActive(t *testing.T) {
 	if !run.IsConflict(err) || !strings.Contains(err.Error(), "forbids concurrent runs and run "+first.Run+" is active") {
 		t.Fatalf("second trigger: %v, want a ConflictError naming %s", err, first.Run)
 	}
-	if n := ft.creates.Load(); n != 1 {
+	if n := ft.creates(); n != 1 {
 		t.Fatalf("%d Jobs created, want 1", n)
 	}
 	finish(t, ft, first.Run)
