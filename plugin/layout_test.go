@@ -32,7 +32,7 @@ var layout = map[string]struct{ imports, never []string }{
 	"plugin/hook":                   {imports: []string{"plugin/run", "plugin/jobdef", "plugin/version"}, never: []string{"plugin/commands", "plugin/helmrun"}},
 	"plugin/run":                    {imports: []string{"plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
 	"plugin/helmrun":                {imports: []string{"plugin/run", "plugin/jobdef", "postrender", "charts"}, never: []string{"plugin/hook", "plugin/ui", "plugin/commands"}},
-	"plugin/run/runtest":            {imports: []string{"plugin/run"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
+	"plugin/run/runtest":            {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
 	"plugin/jobdef":                 {imports: []string{"plugin/notify", "postrender"}, never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
 	"plugin/jobdef/jobdeftest":      {imports: []string{"plugin/jobdef"}, never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
 	"plugin/notify":                 {never: []string{"plugin/"}},
