@@ -29,7 +29,7 @@ func filesSecret(def *jobdef.Job) *corev1.Secret {
 		data[FileKey(i)] = f.Bytes()
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: FilesSecretName(def.Name, FilesHash(data)), Namespace: def.Namespace,
+		ObjectMeta: metav1.ObjectMeta{Name: FilesSecretName(def.Name, filesHash(data)), Namespace: def.Namespace,
 			Labels: map[string]string{jobdef.LabelManagedBy: jobdef.ManagedBy, LabelKind: KindRunFiles, LabelJob: def.Name}},
 		Type:      corev1.SecretTypeOpaque,
 		Immutable: ptrTo(true),

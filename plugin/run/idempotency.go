@@ -55,7 +55,7 @@ func (e *existingRunError) Error() string {
 // is none, an *existingRunError when there is one with the same parameters
 // and image, a *ConflictError when the parameters or image differ. params
 // are as recorded (Shown: secret ones masked); secrets are the secret
-// parameters' values (SecretValues), compared with the run's
+// parameters' values (secretValues), compared with the run's
 // AnnotationSecretDigest. rv, if set, lists runs not older than it (see
 // admitRun).
 func findKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params, secrets map[string]string, image, rv string) error {
@@ -76,7 +76,7 @@ func findKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key st
 		var had map[string]string
 		_ = json.Unmarshal([]byte(j.Annotations[AnnotationParameters]), &had)
 		if j.Annotations[AnnotationImage] != image || !maps.Equal(had, params) ||
-			!SecretDigestMatches(j.Annotations[AnnotationSecretDigest], secrets) {
+			!secretDigestMatches(j.Annotations[AnnotationSecretDigest], secrets) {
 			return &ConflictError{Job: job, Active: []string{j.Name}, Reason: fmt.Sprintf(
 				"idempotency key %q was used by run %s with other parameters or image tag", key, j.Name)}
 		}

@@ -37,7 +37,7 @@ func newName(job string, now time.Time) string {
 // for both, LegacyRunSecretName(run).
 
 // FilesSecretName is the name of job's files Secret for files whose
-// content hashes to hash (FilesHash).
+// content hashes to hash (filesHash).
 func FilesSecretName(job, hash string) string { return job + "-files-" + hash }
 
 // ParamsSecretName is the name of run's own Secret holding the values of

@@ -82,8 +82,8 @@ func newPlan(def *jobdef.Job, req Request, img jobdef.ResolvedImage, params map[
 		p.Annotations[AnnotationTimeout] = def.Spec.Timeout
 	}
 	// An idempotency retry with other secret values is a conflict.
-	secrets := SecretValues(def, params)
-	digest, err := SecretDigest(secrets)
+	secrets := secretValues(def, params)
+	digest, err := secretDigest(secrets)
 	if err != nil {
 		return nil, err
 	}
