@@ -21,8 +21,38 @@ import (
 // New is the Engine of cfg (a run.NewEngine): a run.Triggerer whose
 // Releaser is Helm's.
 func New(cfg run.EngineConfig) run.Engine {
-	return &run.Triggerer{Client: cfg.Client, Releaser: newReleaser(cfg.Client, cfg.Getter), LockTimeout: cfg.LockTimeout,
+	r := newReleaser(cfg.Client, cfg.Getter)
+	return &run.Triggerer{Client: cfg.Client, Releaser: methods{upgrade: r.Upgrade, render: r.Render, checkRelease: r.CheckRelease,
+		deleteRecords: r.DeleteRecords}, LockTimeout: cfg.LockTimeout,
 		StaleAfter: cfg.StaleAfter, Clock: cfg.Clock, PruneByName: cfg.PruneByName, OnPruneFailure: cfg.OnPruneFailure}
+}
+
+// methods holds the releaser's methods as funcs, not the releaser: a
+// *releaser stored in an interface makes the linker keep every method of
+// the Helm types it holds (action.Configuration, and through it the OCI
+// registry client: about 1.5 MB; BENCHMARKS.md, "Binary size"), as the
+// binary also calls methods by name (text/template).
+type methods struct {
+	upgrade       func(context.Context, *run.Plan, run.UpgradeOptions) (run.Upgraded, error)
+	render        func(context.Context, *run.Plan) (string, error)
+	checkRelease  func(context.Context, string, string) error
+	deleteRecords func(context.Context, string, string, run.DryRun) error
+}
+
+var _ run.Releaser = methods{}
+
+func (m methods) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOptions) (run.Upgraded, error) {
+	return m.upgrade(ctx, p, o)
+}
+
+func (m methods) Render(ctx context.Context, p *run.Plan) (string, error) { return m.render(ctx, p) }
+
+func (m methods) CheckRelease(ctx context.Context, ns, job string) error {
+	return m.checkRelease(ctx, ns, job)
+}
+
+func (m methods) DeleteRecords(ctx context.Context, ns, job string, dry run.DryRun) error {
+	return m.deleteRecords(ctx, ns, job, dry)
 }
 
 // releaser is the run.Releaser over Helm: a job's runs are the revisions
@@ -37,8 +67,6 @@ type releaser struct {
 	mu          sync.Mutex
 	helm        map[string]*action.Configuration
 }
-
-var _ run.Releaser = (*releaser)(nil)
 
 func newReleaser(client kubernetes.Interface, getter genericclioptions.RESTClientGetter) *releaser {
 	return &releaser{client: client, getter: getter}
