@@ -37,12 +37,7 @@ func renderChart(t *testing.T, values map[string]any, noSchema bool) (string, er
 
 func injectionValues(t *testing.T) map[string]any {
 	t.Helper()
-	return injectionPlanValues(t, injectionDef())
-}
-
-func injectionPlanValues(t *testing.T, def *jobdef.Job) map[string]any {
-	t.Helper()
-	vals, err := chartValues(injectionPlan(def))
+	vals, err := chartValues(injectionPlan(injectionDef()))
 	if err != nil {
 		t.Fatal(err)
 	}
