@@ -6,6 +6,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +31,9 @@ var layout = map[string]struct{ imports, never []string }{
 	"plugin/hook":                   {imports: []string{"plugin/run", "plugin/jobdef", "plugin/version"}, never: []string{"plugin/commands", "plugin/helmrun"}},
 	"plugin/run":                    {imports: []string{"plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
 	"plugin/helmrun":                {imports: []string{"plugin/run", "plugin/jobdef", "postrender", "charts"}, never: []string{"plugin/hook", "plugin/ui", "plugin/commands"}},
+	"plugin/run/runtest":            {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
 	"plugin/jobdef":                 {imports: []string{"plugin/notify", "postrender"}, never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
+	"plugin/jobdef/jobdeftest":      {imports: []string{"plugin/jobdef"}, never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
 	"plugin/notify":                 {never: []string{"plugin/"}},
 	"plugin/runend":                 {imports: []string{"plugin/run", "plugin/jobdef", "plugin/notify"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/ui", "plugin/commands"}},
 	"plugin/version":                {},
@@ -45,12 +50,12 @@ var layout = map[string]struct{ imports, never []string }{
 // helmFree are the packages that import nothing of Helm themselves: the
 // command layer reaches Helm only through the domain (run.Engine, which
 // main makes with helmrun.New).
-var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/jobdef"}
+var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/run/runtest", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
 
 // helmEngineFree are the packages none of whose dependencies, however
 // indirect, is Helm's engine (actions and release storage): issue 12's proof
 // that the front ends call the domain, not Helm.
-var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/runend", "plugin/notify", "plugin/jobdef"}
+var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/run/runtest", "plugin/runend", "plugin/notify", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
 
 var helmEngine = []string{"helm.sh/helm/v3/pkg/action", "helm.sh/helm/v3/pkg/storage"}
 
@@ -186,4 +191,28 @@ func committed(root, dir string) bool {
 	cmd.Dir = root
 	out, err := cmd.Output()
 	return err != nil || len(bytes.TrimSpace(out)) > 0
+}
+
+// TestHelmrunIsHelm: plugin/helmrun holds only what speaks Helm (issue 20):
+// every product file of it imports a helm.sh package; the trigger's
+// Helm-free policy lives in plugin/run.
+func TestHelmrunIsHelm(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(moduleRoot(t), "plugin", "helmrun", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no helmrun files: %v", err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || filepath.Base(f) == "doc.go" {
+			continue
+		}
+		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(parsed.Imports, func(imp *ast.ImportSpec) bool {
+			return strings.HasPrefix(strings.Trim(imp.Path.Value, `"`), "helm.sh/")
+		}) {
+			t.Errorf("plugin/helmrun/%s imports nothing of Helm: Helm-free trigger code belongs in plugin/run", filepath.Base(f))
+		}
+	}
 }

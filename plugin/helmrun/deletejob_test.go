@@ -60,7 +60,7 @@ func TestDeleteJob(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			cs := jobWithRuns(t)
-			got, err := DeleteJob(t.Context(), cs, "ns", "a", tc.opts)
+			got, err := New(run.EngineConfig{Client: cs}).DeleteJob(t.Context(), "ns", "a", tc.opts)
 			if err != nil || got != tc.want {
 				t.Fatalf("DeleteJob = %+v, %v; want %+v", got, err, tc.want)
 			}
@@ -84,7 +84,7 @@ func TestDeleteJob(t *testing.T) {
 
 func TestDeleteJobErrors(t *testing.T) {
 	cs := jobWithRuns(t)
-	if _, err := DeleteJob(t.Context(), cs, "ns", "gone", run.DeleteJobOptions{}); !apierrors.IsNotFound(err) ||
+	if _, err := New(run.EngineConfig{Client: cs}).DeleteJob(t.Context(), "ns", "gone", run.DeleteJobOptions{}); !apierrors.IsNotFound(err) ||
 		err.Error() != `jobs.shipjob.dev "gone" not found` {
 		t.Fatalf("delete of a missing job: %v", err)
 	}
@@ -99,7 +99,7 @@ func TestDeleteJobErrors(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	_, err := DeleteJob(t.Context(), cs, "ns", "a", run.DeleteJobOptions{})
+	_, err := New(run.EngineConfig{Client: cs}).DeleteJob(t.Context(), "ns", "a", run.DeleteJobOptions{})
 	if !apierrors.IsForbidden(err) || !strings.HasPrefix(err.Error(), "delete run a-1: ") {
 		t.Fatalf("failed run delete: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestDeleteJobDeletesRecordsByName(t *testing.T) {
 				t.Fatal(err)
 			}
 			cs.ClearActions()
-			if _, err := DeleteJob(t.Context(), cs, "ns", "a", run.DeleteJobOptions{DryRun: tc.dry}); err != nil {
+			if _, err := New(run.EngineConfig{Client: cs}).DeleteJob(t.Context(), "ns", "a", run.DeleteJobOptions{DryRun: tc.dry}); err != nil {
 				t.Fatal(err)
 			}
 			for _, a := range cs.Actions() {
@@ -191,7 +191,7 @@ func TestDeleteJobDeletesInvalidJobs(t *testing.T) {
 	if _, err := cs.CoreV1().Secrets("ns").Update(t.Context(), sec, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DeleteJob(t.Context(), cs, "ns", "a", run.DeleteJobOptions{}); err != nil {
+	if _, err := New(run.EngineConfig{Client: cs}).DeleteJob(t.Context(), "ns", "a", run.DeleteJobOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.CoreV1().Secrets("ns").Get(t.Context(), jobdef.SecretName("a"), metav1.GetOptions{}); !apierrors.IsNotFound(err) {

@@ -47,7 +47,7 @@ func healOnce(t *testing.T, cs *fake.Clientset, clock *run.ServerClock) error {
 	if err := cache.load(); err != nil {
 		t.Fatal(err)
 	}
-	return (&Triggerer{Clock: clock}).heal(t.Context(), cache, releaseKey("job", 3), 20*time.Second)
+	return heal(t.Context(), cache, releaseKey("job", 3), run.UpgradeOptions{Clock: clock, StaleAfter: 20 * time.Second})
 }
 
 func recordStatus(t *testing.T, cs *fake.Clientset) release.Status {
@@ -128,13 +128,13 @@ func TestPruneFallsBackToDeleteByName(t *testing.T) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("no deletecollection"))
 	})
 	var failures int
-	tr := &Triggerer{OnPruneFailure: func(_, _ string, n int, _ error) { failures += n }}
+	tr, o := &releaser{}, run.UpgradeOptions{OnPruneFailure: func(_, _ string, n int, _ error) { failures += n }}
 	for range 2 {
 		cache := newReleaseCache(cs.CoreV1().Secrets("ns"), "job")
 		if err := cache.load(); err != nil {
 			t.Fatal(err)
 		}
-		tr.prune(t.Context(), cache, "ns", "job")
+		tr.prune(t.Context(), cache, "ns", "job", o)
 		// Two more records, as two more triggers would add.
 		for _, v := range []int{13, 14, 15, 16, 17, 18} {
 			if _, err := cs.CoreV1().Secrets("ns").Get(t.Context(), releaseKey("job", v), metav1.GetOptions{}); err == nil {
@@ -167,10 +167,10 @@ func TestPruneFailureIsReported(t *testing.T) {
 	cs.PrependReactor("delete-collection", "secrets", forbid)
 	cs.PrependReactor("delete", "secrets", forbid)
 	var failures int
-	tr := &Triggerer{OnPruneFailure: func(_, _ string, n int, _ error) { failures += n }}
+	tr, o := &releaser{}, run.UpgradeOptions{OnPruneFailure: func(_, _ string, n int, _ error) { failures += n }}
 	cache := newReleaseCache(cs.CoreV1().Secrets("ns"), "job")
 	_ = cache.load()
-	tr.prune(t.Context(), cache, "ns", "job")
+	tr.prune(t.Context(), cache, "ns", "job", o)
 	if failures != 10-run.MaxHistory {
 		t.Errorf("%d failures reported, want %d", failures, 10-run.MaxHistory)
 	}

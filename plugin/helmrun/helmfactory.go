@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"helm.sh/helm/v3/pkg/kube"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -22,6 +23,8 @@ type helmFactory struct {
 	cs   *kubernetes.Clientset
 	err  error
 }
+
+var _ kube.Factory = (*helmFactory)(nil)
 
 func (f *helmFactory) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 	return f.getter.ToRawKubeConfigLoader()

@@ -21,7 +21,7 @@ import (
 // server once and then served from memory — Helm reads it four times per
 // upgrade (Last, Deployed, History...). Used by one goroutine at a time
 // (Helm is never handed a context that ends, so its upgrade never goes on
-// in a goroutine of its own after returning: see Trigger).
+// in a goroutine of its own after returning: see releaser.Upgrade).
 type releaseCache struct {
 	*driver.Secrets
 	secrets *recordSecrets

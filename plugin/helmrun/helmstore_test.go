@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
@@ -77,7 +79,7 @@ func TestHealRereadsStaleHistory(t *testing.T) {
 
 	cache := newReleaseCache(cs.CoreV1().Secrets("ns"), "job")
 	cfg := &action.Configuration{Releases: storage.Init(cache)}
-	_, err = (&Triggerer{}).attempt(t.Context(), cfg, cache, "ns", "job", nil, 20*time.Second)
+	_, err = (&releaser{}).attempt(t.Context(), cfg, cache, nil, &run.Plan{Def: jobdef.New("ns", "job")}, run.UpgradeOptions{StaleAfter: 20 * time.Second})
 	if !errors.Is(err, errBusy) {
 		t.Fatalf("attempt on a stale pending history: %v, want errBusy", err)
 	}

@@ -95,22 +95,3 @@ func fmtAny(x any) string {
 	}
 	return ""
 }
-
-// TestTypedParameterRefusedAtTrigger: a value that breaks its type is an
-// InputError and nothing is written.
-func TestTypedParameterRefusedAtTrigger(t *testing.T) {
-	ft := newFakeTrigger(t, 0, jobSecret(t, func(j *jobdef.Job) {
-		j.Spec.Parameters = []jobdef.Parameter{{Name: "COUNT", Type: jobdef.ParamInteger, Default: "1"}, {Name: "REGION", Enum: []string{"eu", "us"}, Default: "eu"}}
-	}))
-	for params, want := range map[string]string{
-		"COUNT=ten": `invalid value "ten" for parameter "COUNT": want an integer`,
-		"REGION=mx": `invalid value "mx" for parameter "REGION": allowed: eu, us`,
-	} {
-		k, v, _ := strings.Cut(params, "=")
-		_, err := ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate", Params: map[string]string{k: v}})
-		if !run.IsInput(err) || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("%s: %v, want %q", params, err, want)
-		}
-	}
-	assertNothingWritten(t, ft)
-}

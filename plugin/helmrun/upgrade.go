@@ -16,9 +16,10 @@ import (
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 )
 
-// upgrade installs or upgrades the job's release with the plan, retrying
+// Upgrade installs or upgrades the job's release with the plan, retrying
 // while another process's trigger of the same job holds the release, and
 // healing a release a killed trigger left pending. Helm writes each new
 // revision with a Create, so of two concurrent upgrades exactly one goes
@@ -28,22 +29,24 @@ import (
 // once it has written the pending record it goes on to create the Job and
 // record the outcome, and it returns only then (given a context that
 // ends, Helm returns at once, marks the release failed and creates the Job
-// anyway from a goroutine that is never collected). The kube client whose
-// Create made the run's Job is returned also with an error: see Trigger.
-func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns, name string, p *plan) (*release.Release, *runKube, error) {
-	stale := t.StaleAfter
-	if stale == 0 {
-		stale = DefaultStaleAfter
+// anyway from a goroutine that is never collected). A run's Job created
+// is reported also with an error (see run.Releaser).
+func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOptions) (run.Upgraded, error) {
+	rd, err := newRendering(p)
+	if err != nil {
+		return run.Upgraded{}, err
 	}
+	ns, name := p.Def.Namespace, p.Def.Name
+	base := r.helmConfig(ns)
 	backoff := 20 * time.Millisecond
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("another trigger of job %s kept its release busy: %w", name, err)
+			return run.Upgraded{}, fmt.Errorf("another trigger of job %s kept its release busy: %w", name, err)
 		}
 		kc := &runKube{helmKube: base.KubeClient.(*helmKube)}
-		cache := newReleaseCache(t.Client.CoreV1().Secrets(ns), name)
-		if p.admit != nil {
-			kc.admit = func() error { return p.admit(cache.secrets.created) }
+		cache := newReleaseCache(r.client.CoreV1().Secrets(ns), name)
+		if o.Admit != nil {
+			kc.admit = func() error { return o.Admit(cache.secrets.created) }
 		}
 		cfg := &action.Configuration{
 			RESTClientGetter: base.RESTClientGetter,
@@ -53,39 +56,54 @@ func (t *Triggerer) upgrade(ctx context.Context, base *action.Configuration, ns,
 			Capabilities: chartutil.DefaultCapabilities,
 			Log:          func(string, ...interface{}) {},
 		}
-		rel, err := t.attempt(ctx, cfg, cache, ns, name, p, stale)
+		rel, err := r.attempt(ctx, cfg, cache, rd, p, o)
 		if err == nil {
-			t.prune(ctx, cache, ns, name)
-			return rel, kc, nil
+			r.prune(ctx, cache, ns, name, o)
 		}
 		var limited *run.RateLimitedError
 		if errors.As(err, &limited) {
 			kc.refused = err
 		}
-		if kc.job(p.run) != nil || kc.refused != nil || !busy(err) {
-			return rel, kc, err
+		if err == nil || kc.job(p.Run) != nil || kc.refused != nil || !busy(err) {
+			return upgraded(rel, kc, rd, p), err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("another trigger of job %s kept its release busy: %w", name, ctx.Err())
+			return run.Upgraded{}, fmt.Errorf("another trigger of job %s kept its release busy: %w", name, ctx.Err())
 		case <-time.After(backoff + rand.N(backoff)):
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 	}
 }
 
-// DefaultStaleAfter is Triggerer.StaleAfter's default.
+// upgraded is what an upgrade did: the run's Job if this attempt's kube
+// client created it, and the manifest applied.
+func upgraded(rel *release.Release, kc *runKube, rd *rendering, p *run.Plan) run.Upgraded {
+	up := run.Upgraded{Manifest: rd.renderer.rendered}
+	if rel != nil {
+		up.Manifest = rel.Manifest
+	}
+	if info := kc.job(p.Run); info != nil {
+		up.Created = true
+		if m, err := meta.Accessor(info.Object); err == nil {
+			up.JobUID = m.GetUID()
+		}
+	}
+	return up
+}
+
+// DefaultStaleAfter is run.UpgradeOptions.StaleAfter's default.
 const DefaultStaleAfter = 20 * time.Second
 
 // prune bounds the history (best effort: the next trigger tries again),
 // telling OnPruneFailure what it could not delete.
-func (t *Triggerer) prune(ctx context.Context, cache *releaseCache, ns, name string) {
-	forbidden, failed, err := cache.prune(ctx, run.MaxHistory, pruneSlack, t.PruneByName || t.pruneByName.Load())
+func (r *releaser) prune(ctx context.Context, cache *releaseCache, ns, name string, o run.UpgradeOptions) {
+	forbidden, failed, err := cache.prune(ctx, run.MaxHistory, pruneSlack, o.PruneByName || r.pruneByName.Load())
 	if forbidden {
-		t.pruneByName.Store(true)
+		r.pruneByName.Store(true)
 	}
-	if err != nil && t.OnPruneFailure != nil {
-		t.OnPruneFailure(ns, name, failed, err)
+	if err != nil && o.OnPruneFailure != nil {
+		o.OnPruneFailure(ns, name, failed, err)
 	}
 }
 
@@ -93,45 +111,48 @@ func (t *Triggerer) prune(ctx context.Context, cache *releaseCache, ns, name str
 // prunes it back to MaxHistory.
 const pruneSlack = 5
 
-func (t *Triggerer) attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache, ns, name string, p *plan, stale time.Duration) (*release.Release, error) {
+// attempt is one try of Upgrade: an install, or an upgrade after healing
+// a release left pending.
+func (r *releaser) attempt(ctx context.Context, cfg *action.Configuration, cache *releaseCache, rd *rendering, p *run.Plan, o run.UpgradeOptions) (*release.Release, error) {
 	helmCtx := context.WithoutCancel(ctx)
+	ns, name := p.Def.Namespace, p.Def.Name
 	if err := checkOwnRelease(cache, ns); err != nil {
 		return nil, err
 	}
 	last, err := cfg.Releases.Last(name)
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
-		labels, err := rateLabels(name, p.perMinute, nil, t.Clock.Now())
+		labels, err := rateLabels(p, nil, o.Clock.Now())
 		if err != nil {
 			return nil, err
 		}
 		in := action.NewInstall(cfg)
 		in.Labels = labels
 		in.ReleaseName, in.Namespace = name, ns
-		in.PostRenderer = p.renderer
-		in.Description = "run " + p.run
+		in.PostRenderer = rd.renderer
+		in.Description = "run " + p.Run
 		in.DisableOpenAPIValidation = true
-		return in.RunWithContext(helmCtx, p.chart, p.values)
+		return in.RunWithContext(helmCtx, rd.chart, rd.values)
 	case err != nil:
 		return nil, fmt.Errorf("read release %s: %w", name, err)
 	case last.Info.Status.IsPending():
-		if err := t.heal(ctx, cache, releaseKey(name, last.Version), stale); err != nil {
+		if err := heal(ctx, cache, releaseKey(name, last.Version), o); err != nil {
 			return nil, err
 		}
 	}
-	labels, err := rateLabels(name, p.perMinute, last, t.Clock.Now())
+	labels, err := rateLabels(p, last, o.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
 	up := action.NewUpgrade(cfg)
 	up.Labels = labels
 	up.Namespace = ns
-	up.PostRenderer = p.renderer
+	up.PostRenderer = rd.renderer
 	up.ResetValues = true
-	up.Description = "run " + p.run
+	up.Description = "run " + p.Run
 	up.DisableOpenAPIValidation = true
 	up.MaxHistory = 0 // pruned by us, in fewer requests (see prune)
-	return up.RunWithContext(helmCtx, name, p.chart, p.values)
+	return up.RunWithContext(helmCtx, name, rd.chart, rd.values)
 }
 
 // heal marks a pending release record failed once it has been pending for
@@ -140,21 +161,25 @@ func (t *Triggerer) attempt(ctx context.Context, cfg *action.Configuration, cach
 // The history may come from the API server's cache, so the record is
 // re-read consistently, and it is updated only at the resourceVersion read:
 // a live trigger that finishes in between wins (Conflict → busy, retry).
-func (t *Triggerer) heal(ctx context.Context, cache *releaseCache, key string, stale time.Duration) error {
-	if created := cache.createdAt(key); !created.IsZero() && t.Clock.Since(created) < stale {
+func heal(ctx context.Context, cache *releaseCache, key string, o run.UpgradeOptions) error {
+	stale := o.StaleAfter
+	if stale == 0 {
+		stale = DefaultStaleAfter
+	}
+	if created := cache.createdAt(key); !created.IsZero() && o.Clock.Since(created) < stale {
 		return errBusy
 	}
-	fresh, meta, err := cache.getFresh(ctx, key)
+	fresh, md, err := cache.getFresh(ctx, key)
 	switch {
 	case apierrors.IsNotFound(err):
 		return errBusy
 	case err != nil:
 		return fmt.Errorf("read release record %s: %w", key, err)
-	case !fresh.Info.Status.IsPending(), t.Clock.Since(meta.CreationTimestamp.Time) < stale:
+	case !fresh.Info.Status.IsPending(), o.Clock.Since(md.CreationTimestamp.Time) < stale:
 		return errBusy
 	}
 	fresh.SetStatus(release.StatusFailed, "interrupted trigger, healed by kubectl-shipjob")
-	if err := cache.updateIfUnchanged(key, fresh, meta.ResourceVersion); err != nil {
+	if err := cache.updateIfUnchanged(key, fresh, md.ResourceVersion); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			return errBusy
 		}
@@ -175,14 +200,3 @@ func busy(err error) bool {
 	return strings.Contains(msg, "another operation (install/upgrade/rollback) is in progress") ||
 		strings.Contains(msg, driver.ErrReleaseExists.Error()) || strings.Contains(msg, "cannot re-use a name that is still in use")
 }
-
-func lockCtx(ctx context.Context, sem chan struct{}) error {
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for another trigger of this job in this process: %w", ctx.Err())
-	}
-}
-
-func ptrTo[T any](v T) *T { return &v }

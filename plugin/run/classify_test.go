@@ -127,7 +127,7 @@ func TestParametersNameTheParam(t *testing.T) {
 		if name == "no param" {
 			d = jobdef.New("ns", "bare")
 		}
-		_, err := Parameters(d, tc.given)
+		_, err := mergeParams(d, tc.given)
 		if Classify(err) != KindInvalidInput || ParamOf(err) != tc.param || (tc.msg != "" && err.Error() != tc.msg) {
 			t.Errorf("%s: %v (%v, param %q), want %q about %s", name, err, Classify(err), ParamOf(err), tc.msg, tc.param)
 		}

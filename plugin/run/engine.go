@@ -9,15 +9,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Engine starts runs and deletes jobs: the half of the domain that speaks
-// Helm (plugin/helmrun implements it). Front ends (the CLI, the hook
+// Engine starts runs and deletes jobs: a Triggerer over a Releaser
+// (helmrun.New makes one over Helm). Front ends (the CLI, the hook
 // server, the web UI) are handed one by cmd/kubectl-shipjob, so they link
 // nothing of Helm themselves. It is safe for concurrent use.
 type Engine interface {
 	// Trigger starts a run of req.Job as it is defined now; see
-	// helmrun.Triggerer.Trigger for its errors.
+	// Triggerer.Trigger for its errors.
 	Trigger(ctx context.Context, req Request) (*Result, error)
-	// DeleteJob deletes job name of namespace ns: its Helm release, its
+	// DeleteJob deletes job name of namespace ns: its release records, its
 	// runs (unless opts.KeepRuns) and its definition last.
 	DeleteJob(ctx context.Context, ns, name string, opts DeleteJobOptions) (DeleteJobResult, error)
 }
@@ -47,7 +47,7 @@ type EngineConfig struct {
 // NewEngine makes an Engine (helmrun.New).
 type NewEngine func(EngineConfig) Engine
 
-// StaleAfterEnv overrides DefaultStaleAfter for every trigger of a
+// StaleAfterEnv overrides the Releaser's default StaleAfter for every trigger of a
 // process, the CLI's and the hook server's alike.
 const StaleAfterEnv = "SHIPJOB_STALE_AFTER"
 

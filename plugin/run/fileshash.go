@@ -10,10 +10,10 @@ import (
 // filesHashLen is how many hex digits of the SHA-256 name a files Secret.
 const filesHashLen = 10
 
-// FilesHash is the content address of a files Secret's data: the first 10
+// filesHash is the content address of a files Secret's data: the first 10
 // hex digits of a SHA-256 over its keys and values (each length-prefixed,
 // in key order), so equal files give equal names and any change another.
-func FilesHash(data map[string][]byte) string {
+func filesHash(data map[string][]byte) string {
 	h := sha256.New()
 	keys := make([]string, 0, len(data))
 	for k := range data {

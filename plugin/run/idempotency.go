@@ -25,41 +25,41 @@ const (
 
 var idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
-// ValidateIdempotencyKey checks a key: 1 to 64 of A-Z a-z 0-9 . _ : -
-func ValidateIdempotencyKey(key string) error {
+// validateIdempotencyKey checks a key: 1 to 64 of A-Z a-z 0-9 . _ : -
+func validateIdempotencyKey(key string) error {
 	if !idempotencyKeyPattern.MatchString(key) {
 		return fmt.Errorf("invalid idempotency key %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", key)
 	}
 	return nil
 }
 
-func IdempotencyLabel(key string) string {
+func idempotencyLabel(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])[:40]
 }
 
-// ExistingRunError says a run made with the trigger's idempotency key
+// existingRunError says a run made with the trigger's idempotency key
 // exists already, with the same parameters and image: the trigger's
 // answer is that run (Trigger turns it into a Result with Unchanged).
-type ExistingRunError struct {
+type existingRunError struct {
 	Run string
 	// Manifest is the run's Job as YAML.
 	Manifest string
 }
 
-func (e *ExistingRunError) Error() string {
+func (e *existingRunError) Error() string {
 	return "run " + e.Run + " was made with this idempotency key"
 }
 
-// FindKeyed looks for a run of job made with key. It returns nil when there
-// is none, an *ExistingRunError when there is one with the same parameters
+// findKeyed looks for a run of job made with key. It returns nil when there
+// is none, an *existingRunError when there is one with the same parameters
 // and image, a *ConflictError when the parameters or image differ. params
 // are as recorded (Shown: secret ones masked); secrets are the secret
-// parameters' values (SecretValues), compared with the run's
+// parameters' values (secretValues), compared with the run's
 // AnnotationSecretDigest. rv, if set, lists runs not older than it (see
 // admitRun).
-func FindKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params, secrets map[string]string, image, rv string) error {
-	opts := metav1.ListOptions{LabelSelector: Selector(job) + "," + LabelIdempotency + "=" + IdempotencyLabel(key)}
+func findKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params, secrets map[string]string, image, rv string) error {
+	opts := metav1.ListOptions{LabelSelector: Selector(job) + "," + LabelIdempotency + "=" + idempotencyLabel(key)}
 	if rv != "" {
 		opts.ResourceVersion, opts.ResourceVersionMatch = rv, metav1.ResourceVersionMatchNotOlderThan
 	} else {
@@ -76,13 +76,13 @@ func FindKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key st
 		var had map[string]string
 		_ = json.Unmarshal([]byte(j.Annotations[AnnotationParameters]), &had)
 		if j.Annotations[AnnotationImage] != image || !maps.Equal(had, params) ||
-			!SecretDigestMatches(j.Annotations[AnnotationSecretDigest], secrets) {
+			!secretDigestMatches(j.Annotations[AnnotationSecretDigest], secrets) {
 			return &ConflictError{Job: job, Active: []string{j.Name}, Reason: fmt.Sprintf(
 				"idempotency key %q was used by run %s with other parameters or image tag", key, j.Name)}
 		}
 		j.APIVersion, j.Kind, j.ManagedFields = "batch/v1", "Job", nil
 		manifest, _ := yaml.Marshal(&j)
-		return &ExistingRunError{Run: j.Name, Manifest: string(manifest)}
+		return &existingRunError{Run: j.Name, Manifest: string(manifest)}
 	}
 	return nil
 }

@@ -39,15 +39,15 @@ func Selector(job string) string {
 	return LabelKind + "=" + KindRun + "," + LabelJob + "=" + job
 }
 
-// FilesSelector selects the Secrets of every run of job: its shared files
+// filesSelector selects the Secrets of every run of job: its shared files
 // Secrets and the runs' own Secrets of secret parameter values.
-func FilesSelector(job string) string {
+func filesSelector(job string) string {
 	return LabelKind + " in (" + KindRunFiles + "," + KindRunParams + ")," + LabelJob + "=" + job
 }
 
 // GroupResource names runs in errors ("runs.shipjob.dev").
 var GroupResource = schema.GroupResource{Group: jobdef.Group, Resource: "runs"}
 
-// ReplacedByPrefix marks, in the cancelled-by annotation, a run cancelled
+// replacedByPrefix marks, in the cancelled-by annotation, a run cancelled
 // by concurrencyPolicy Replace for the named new run.
-const ReplacedByPrefix = "replaced-by:"
+const replacedByPrefix = "replaced-by:"

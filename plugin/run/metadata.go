@@ -10,10 +10,10 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// ListMetadata lists the metadata only of the Secrets matching selector
+// listMetadata lists the metadata only of the Secrets matching selector
 // (from the watch cache): the API server leaves their data out, which for
 // a job's files Secrets can be a MiB each.
-func ListMetadata(ctx context.Context, client kubernetes.Interface, ns, selector string) ([]metav1.PartialObjectMetadata, error) {
+func listMetadata(ctx context.Context, client kubernetes.Interface, ns, selector string) ([]metav1.PartialObjectMetadata, error) {
 	rc, ok := client.CoreV1().RESTClient().(*rest.RESTClient)
 	if !ok || rc == nil {
 		// A fake clientset (tests) has no REST client: list whole objects.

@@ -12,12 +12,12 @@ import (
 // second since then last 248 years, so names sort by trigger time.
 var nameEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// NewName returns a run name for job: "<job>-<7 base-36 digits of the
+// newName returns a run name for job: "<job>-<7 base-36 digits of the
 // trigger time in tenths of a second><3 random base-36 digits>", at most 63
 // characters for jobs of up to 52. Names sort by trigger time (triggers of
 // one job are serialized) and do not repeat, also when a job is deleted and
 // created again.
-func NewName(job string, now time.Time) string {
+func newName(job string, now time.Time) string {
 	ds := max(int64(now.Sub(nameEpoch)/(100*time.Millisecond)), 0)
 	ts := strconv.FormatInt(ds, 36)
 	ts = strings.Repeat("0", max(7-len(ts), 0)) + ts
@@ -37,7 +37,7 @@ func NewName(job string, now time.Time) string {
 // for both, LegacyRunSecretName(run).
 
 // FilesSecretName is the name of job's files Secret for files whose
-// content hashes to hash (FilesHash).
+// content hashes to hash (filesHash).
 func FilesSecretName(job, hash string) string { return job + "-files-" + hash }
 
 // ParamsSecretName is the name of run's own Secret holding the values of

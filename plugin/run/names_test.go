@@ -16,7 +16,7 @@ func TestNewNameSortsAndFits(t *testing.T) {
 	prev := ""
 	for i := range 50 {
 		at := t0.Add(time.Duration(i) * 150 * time.Millisecond)
-		n := NewName(job, at)
+		n := newName(job, at)
 		if len(n) > 63 {
 			t.Fatalf("%q is %d characters", n, len(n))
 		}
@@ -28,7 +28,7 @@ func TestNewNameSortsAndFits(t *testing.T) {
 		}
 		prev = n
 	}
-	if NewName("x", t0) == NewName("x", t0) && NewName("x", t0) == NewName("x", t0) {
+	if newName("x", t0) == newName("x", t0) && newName("x", t0) == newName("x", t0) {
 		t.Fatal("names of one instant repeat")
 	}
 }

@@ -3,6 +3,7 @@ package run
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -24,4 +25,41 @@ func (e *RateLimitedError) Error() string {
 // RetrySeconds is RetryAfter in whole seconds, rounded up (at least 1).
 func (e *RateLimitedError) RetrySeconds() int {
 	return max(1, int(math.Ceil(e.RetryAfter.Seconds())))
+}
+
+// rateWindow is the period of maxRunsPerMinute, and the burst it allows.
+const rateWindow = time.Minute
+
+// NextRate decides a trigger by the job's maxRunsPerMinute, the generic
+// cell rate algorithm: last is the state of the job's last release record
+// (its "theoretical arrival time" in Unix milliseconds on the API server's
+// clock; "": none), now the API server's time. It returns the state for
+// the new record ("" when the job has no limit), or a *RateLimitedError.
+// As only one trigger can create each revision (an atomic Create), every
+// CLI and hook replica shares one exact rate, with no state of its own.
+// The last record may be stale (read from the watch cache): its state only
+// grows, so a refusal holds, and an admission is checked by the Create of
+// the next revision (a newer record makes it fail, and the trigger retries).
+func (p *Plan) NextRate(last string, now time.Time) (string, error) {
+	if p.perMinute <= 0 {
+		return "", nil
+	}
+	interval := rateWindow / time.Duration(p.perMinute)
+	tat := now
+	// A record is input: an unreadable state counts as none, a state
+	// further ahead than one window cannot lock the job out longer.
+	if ms, err := strconv.ParseInt(last, 10, 64); err == nil {
+		tat = time.UnixMilli(ms)
+	}
+	if limit := now.Add(rateWindow); tat.After(limit) {
+		tat = limit
+	}
+	if tat.Before(now) {
+		tat = now
+	}
+	next := tat.Add(interval)
+	if over := next.Sub(now) - rateWindow; over > 0 {
+		return "", &RateLimitedError{Job: p.Def.Name, PerMinute: p.perMinute, RetryAfter: over}
+	}
+	return strconv.FormatInt(next.UnixMilli(), 10), nil
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef/jobdeftest"
 )
 
 var pin = "sha256:" + strings.Repeat("b", 64)
@@ -18,18 +19,7 @@ var pin = "sha256:" + strings.Repeat("b", 64)
 // jobSecret is the stored definition of job migrate, changed by mutate.
 func jobSecret(t *testing.T, mutate func(*jobdef.Job)) *corev1.Secret {
 	t.Helper()
-	j := jobdef.New("ns", "migrate")
-	j.Spec.Image = "example.com/migrate"
-	j.Spec.Parameters = []jobdef.Parameter{{Name: "TARGET", Default: "latest"}}
-	if mutate != nil {
-		mutate(j)
-	}
-	s, err := jobdef.ToSecret(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.UID = "uid-migrate"
-	return s
+	return jobdeftest.Secret(t, mutate)
 }
 
 // ranWith is a run of migrate that recorded image and parameters.

@@ -21,9 +21,9 @@ const AnnotationSecretDigest = "shipjob.dev/secret-digest"
 
 const secretDigestVersion = "v1"
 
-// SecretValues are the values of params (effective, in clear) of the
+// secretValues are the values of params (effective, in clear) of the
 // parameters that are secret in def.
-func SecretValues(def *jobdef.Job, params map[string]string) map[string]string {
+func secretValues(def *jobdef.Job, params map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, p := range def.Spec.Parameters {
 		if v, ok := params[p.Name]; ok && p.Secret {
@@ -33,9 +33,9 @@ func SecretValues(def *jobdef.Job, params map[string]string) map[string]string {
 	return out
 }
 
-// SecretDigest is the annotation value for secrets (SecretValues), with a
+// secretDigest is the annotation value for secrets (secretValues), with a
 // fresh random salt; "" when there are none.
-func SecretDigest(secrets map[string]string) (string, error) {
+func secretDigest(secrets map[string]string) (string, error) {
 	if len(secrets) == 0 {
 		return "", nil
 	}
@@ -51,10 +51,10 @@ func SecretDigest(secrets map[string]string) (string, error) {
 	return secretDigestVersion + ":" + enc.EncodeToString(salt) + ":" + enc.EncodeToString(mac), nil
 }
 
-// SecretDigestMatches says whether secrets are the values recorded as
+// secretDigestMatches says whether secrets are the values recorded as
 // digest (a run's annotation, untrusted). No secrets match only no
 // digest; a digest that cannot be read matches nothing.
-func SecretDigestMatches(digest string, secrets map[string]string) bool {
+func secretDigestMatches(digest string, secrets map[string]string) bool {
 	if len(secrets) == 0 || digest == "" {
 		return len(secrets) == 0 && digest == ""
 	}

@@ -7,7 +7,7 @@ import (
 
 func TestSecretDigestMatches(t *testing.T) {
 	s := map[string]string{"A": "1", "B": "x"}
-	d, err := SecretDigest(s)
+	d, err := secretDigest(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,14 +30,14 @@ func TestSecretDigestMatches(t *testing.T) {
 		"mac of other salt": {parts[0] + ":" + strings.Repeat("A", len(parts[1])) + ":" + parts[2], s, false},
 	}
 	for name, tc := range cases {
-		if got := SecretDigestMatches(tc.digest, tc.secrets); got != tc.want {
+		if got := secretDigestMatches(tc.digest, tc.secrets); got != tc.want {
 			t.Errorf("%s: %v, want %v", name, got, tc.want)
 		}
 	}
-	if d2, _ := SecretDigest(s); d2 == d {
+	if d2, _ := secretDigest(s); d2 == d {
 		t.Errorf("two digests of the same values are equal: the salt is not fresh")
 	}
-	if d, _ := SecretDigest(nil); d != "" {
+	if d, _ := secretDigest(nil); d != "" {
 		t.Errorf("digest of no secrets %q", d)
 	}
 }

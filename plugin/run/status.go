@@ -151,7 +151,7 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 			s.Phase, s.Reason = Cancelled, ReasonCancelled
 			s.Message = "Cancelled"
 			if by := job.Annotations[AnnotationCancelledBy]; by != "" {
-				if next, ok := strings.CutPrefix(by, ReplacedByPrefix); ok {
+				if next, ok := strings.CutPrefix(by, replacedByPrefix); ok {
 					s.Message += ": replaced by " + next
 				} else {
 					s.Message += " by " + by

@@ -9,11 +9,11 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
-// Parameters merges a run's parameters with the job's defaults. Unknown
+// mergeParams merges a run's parameters with the job's defaults. Unknown
 // names and missing required parameters are errors naming what is allowed;
 // a refused parameter is an *InputError (or *MissingParamError) with its
 // Param.
-func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, error) {
+func mergeParams(def *jobdef.Job, given map[string]string) (map[string]string, error) {
 	known := map[string]jobdef.Parameter{}
 	var names []string
 	for _, p := range def.Spec.Parameters {
@@ -60,9 +60,9 @@ func Parameters(def *jobdef.Job, given map[string]string) (map[string]string, er
 	return out, nil
 }
 
-// Shown is params as runs record and show them: secret values replaced by
+// shownParams is params as runs record and show them: secret values replaced by
 // jobdef.SecretValue.
-func Shown(def *jobdef.Job, params map[string]string) map[string]string {
+func shownParams(def *jobdef.Job, params map[string]string) map[string]string {
 	out := make(map[string]string, len(params))
 	for _, p := range def.Spec.Parameters {
 		if v, ok := params[p.Name]; ok {

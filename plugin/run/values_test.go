@@ -27,7 +27,7 @@ func TestParameters(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := Parameters(def, tc.given)
+			got, err := mergeParams(def, tc.given)
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -40,7 +40,7 @@ func TestParameters(t *testing.T) {
 		})
 	}
 	none := jobdef.New("ns", "plain")
-	if _, err := Parameters(none, map[string]string{"X": "1"}); err == nil || err.Error() != `unknown parameter "X": job plain has no parameters` {
+	if _, err := mergeParams(none, map[string]string{"X": "1"}); err == nil || err.Error() != `unknown parameter "X": job plain has no parameters` {
 		t.Fatalf("err = %v", err)
 	}
 }

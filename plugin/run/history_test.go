@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"strings"
@@ -49,7 +49,7 @@ func runNames(t *testing.T, ft *fakeTrigger) map[string]string {
 	}
 	out := map[string]string{}
 	for _, j := range list.Items {
-		out[j.Name] = j.Labels[LabelFinished]
+		out[j.Name] = j.Labels[run.LabelFinished]
 	}
 	return out
 }
@@ -137,13 +137,13 @@ func TestFinishedRunsAreReadAsMetadata(t *testing.T) {
 	wholeJobs := 0
 	ft.cs.PrependReactor("list", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		sel := a.(k8stesting.ListActionImpl).GetListOptions().LabelSelector
-		if strings.Contains(sel, "!"+LabelFinished) {
+		if strings.Contains(sel, "!"+run.LabelFinished) {
 			list, err := ft.cs.Tracker().List(batchv1.SchemeGroupVersion.WithResource("jobs"), batchv1.SchemeGroupVersion.WithKind("Job"), "ns")
 			if err != nil {
 				return true, nil, err
 			}
 			for _, j := range list.(*batchv1.JobList).Items {
-				if j.Labels[LabelFinished] == "" {
+				if j.Labels[run.LabelFinished] == "" {
 					wholeJobs++
 				}
 			}

@@ -1,11 +1,9 @@
-package helmrun
+package run
 
 import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/shipjob/kubectl-shipjob/plugin/run"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -16,15 +14,16 @@ import (
 // is admitted prunes the finished runs beyond the job's history limits
 // (pruneRuns: a warning, never an error, goes to *warning). It is called
 // while the trigger holds the job's Helm release (its pending record is
-// written: see runKube.admit), so triggers of one job are decided one at a
+// written: see Releaser.Upgrade), so triggers of one job are decided one at a
 // time across every process and hook replica, and each sees the runs the
 // earlier ones created: the runs are listed at least as new as the
 // trigger's own release record (resourceVersion NotOlderThan it, served by
 // the API server's watch cache once it has caught up). Finished runs are
 // read as metadata only (see listRuns), so a long history costs little.
-func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, runName, recordRV string, keyed *keyedRun, warning *string) error {
+func admitRun(ctx context.Context, client kubernetes.Interface, p *Plan, recordRV string, warning *string) error {
+	def, keyed := p.Def, p.keyed
 	if keyed != nil {
-		if err := run.FindKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, keyed.image, recordRV); err != nil {
+		if err := findKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, keyed.image, recordRV); err != nil {
 			return err
 		}
 	}
@@ -32,7 +31,7 @@ func admitRun(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 	if err != nil {
 		return err
 	}
-	if err := admitActive(ctx, client, def, runName, runs.active); err != nil {
+	if err := admitActive(ctx, client, def, p.Run, runs.active); err != nil {
 		return err
 	}
 	*warning = pruneRuns(ctx, client, def, runs)
@@ -47,17 +46,17 @@ func admitActive(ctx context.Context, client kubernetes.Interface, def *jobdef.J
 	case len(active) == 0:
 		return nil
 	case policy == jobdef.ForbidConcurrent:
-		return &run.ConflictError{Job: def.Name, Active: active, Reason: fmt.Sprintf(
+		return &ConflictError{Job: def.Name, Active: active, Reason: fmt.Sprintf(
 			"job %s forbids concurrent runs and run %s is active", def.Name, strings.Join(active, ", "))}
 	case policy == jobdef.ReplaceConcurrent:
 		for _, name := range active {
-			if _, err := run.Cancel(ctx, client, def.Namespace, name, run.ReplacedByPrefix+runName, run.DryRunNone); err != nil && !run.IsFinished(err) {
+			if _, err := Cancel(ctx, client, def.Namespace, name, replacedByPrefix+runName, DryRunNone); err != nil && !IsFinished(err) {
 				return fmt.Errorf("replace active run %s: %w", name, err)
 			}
 		}
 		return nil
 	case limit > 0 && len(active) >= limit:
-		return &run.ConflictError{Job: def.Name, Active: active, Reason: fmt.Sprintf(
+		return &ConflictError{Job: def.Name, Active: active, Reason: fmt.Sprintf(
 			"job %s has %d active runs, its limit (maxActiveRuns): wait for one to finish or cancel one", def.Name, limit)}
 	}
 	return nil

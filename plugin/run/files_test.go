@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"strings"
@@ -143,7 +143,7 @@ func TestFilesMadeAgainWhenCollected(t *testing.T) {
 func TestFilesOfOtherContentRefused(t *testing.T) {
 	def := jobdef.New("ns", "migrate")
 	def.Spec.Files = []jobdef.File{{Path: "/etc/app.conf", Content: "x=1"}}
-	planted := filesSecret(def)
+	planted := run.FilesSecret(def)
 	planted.Data["file-0"] = []byte("evil")
 	planted.CreationTimestamp = metav1.Now() // not old enough for the orphan sweep
 	ft := newFakeTrigger(t, 0, jobSecret(t, nil), planted)
@@ -154,7 +154,7 @@ func TestFilesOfOtherContentRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "secret "+planted.Name+" exists but is not the files Secret of job migrate") {
 		t.Fatalf("trigger: %v", err)
 	}
-	if n := ft.creates.Load(); n != 0 {
+	if n := ft.creates(); n != 0 {
 		t.Errorf("%d Jobs created", n)
 	}
 	if len(runSecrets(t, ft, run.KindRunParams)) != 0 {

@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"strings"
@@ -42,7 +42,7 @@ func TestIdempotencyKeySecretValues(t *testing.T) {
 		!strings.Contains(err.Error(), `idempotency key "ci:1" was used by run `+first.Run+" with other parameters") {
 		t.Fatalf("same key, other secret value: %v, want a conflict", err)
 	}
-	if n := ft.creates.Load(); n != 1 {
+	if n := ft.creates(); n != 1 {
 		t.Errorf("%d Jobs created, want 1", n)
 	}
 	// A fresh salt per run: the same value gives another digest.

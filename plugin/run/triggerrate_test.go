@@ -1,13 +1,10 @@
-package helmrun
+package run_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
 	"time"
-
-	"helm.sh/helm/v3/pkg/release"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -25,15 +22,9 @@ func TestTriggerRateIsSharedAcrossProcesses(t *testing.T) {
 			t.Fatalf("trigger %d: %v", i, err)
 		}
 	}
-	records := func() int {
-		l, err := ft.cs.CoreV1().Secrets("ns").List(t.Context(), metav1.ListOptions{LabelSelector: "owner=helm"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(l.Items)
-	}
+	records := func() int { return len(ft.rel.Records("ns", "migrate")) }
 	before := records()
-	other := &fakeTrigger{cs: ft.cs, Triggerer: &Triggerer{Client: ft.cs, helm: ft.helm}}
+	other := &fakeTrigger{cs: ft.cs, rel: ft.rel, Triggerer: &run.Triggerer{Client: ft.cs, Releaser: ft.rel}}
 	for _, tr := range []*fakeTrigger{ft, other} {
 		_, err := trigger(t, tr)
 		var limited *run.RateLimitedError
@@ -42,7 +33,7 @@ func TestTriggerRateIsSharedAcrossProcesses(t *testing.T) {
 			t.Fatalf("fourth trigger: %v, want a RateLimitedError", err)
 		}
 	}
-	if n := ft.creates.Load(); n != 3 {
+	if n := ft.creates(); n != 3 {
 		t.Errorf("%d Jobs created, want 3", n)
 	}
 	if n := records(); n != before {
@@ -50,28 +41,27 @@ func TestTriggerRateIsSharedAcrossProcesses(t *testing.T) {
 	}
 }
 
-// TestRateLabels: the generic cell rate algorithm on the release record,
-// which is input: garbage counts as no state, a far future as one window.
-func TestRateLabels(t *testing.T) {
+// TestNextRate: the generic cell rate algorithm on the state of the last
+// release record, which is input: garbage counts as no state, a far future
+// as one window.
+func TestNextRate(t *testing.T) {
 	now := time.UnixMilli(1_000_000_000)
-	rec := func(v string) *release.Release { return &release.Release{Labels: map[string]string{labelRateTAT: v}} }
 	cases := []struct {
 		name      string
 		perMinute int
-		last      *release.Release
+		last      string
 		want      string // the new state, or "refused"
 	}{
-		{"no limit", 0, rec("x"), ""},
-		{"first", 60, nil, "1000001000"},
-		{"past state", 60, rec("5"), "1000001000"},
-		{"burst left", 60, rec("1000058000"), "1000059000"},
-		{"window full", 60, rec("1000060000"), "refused"},
-		{"garbage", 60, rec("soon"), "1000001000"},
-		{"far future", 60, rec("9999999999999"), "refused"},
+		{"no limit", 0, "x", ""},
+		{"first", 60, "", "1000001000"},
+		{"past state", 60, "5", "1000001000"},
+		{"burst left", 60, "1000058000", "1000059000"},
+		{"window full", 60, "1000060000", "refused"},
+		{"garbage", 60, "soon", "1000001000"},
+		{"far future", 60, "9999999999999", "refused"},
 	}
 	for _, c := range cases {
-		labels, err := rateLabels("j", c.perMinute, c.last, now)
-		got := labels[labelRateTAT]
+		got, err := run.RatePlan("j", c.perMinute).NextRate(c.last, now)
 		if err != nil {
 			got = "refused"
 		}

@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"net/http"
@@ -44,24 +44,24 @@ func TestServerClockReadsDateHeaders(t *testing.T) {
 
 // TestSweepIsRateLimitedAndKeepsOwnedFiles: the orphan sweep deletes only
 // files without owner older than orphanAge, and runs at most once per
-// sweepEvery per job (review H3).
+// run.SweepEvery per job (review H3).
 func TestSweepIsRateLimitedAndKeepsOwnedFiles(t *testing.T) {
 	ft := newFakeTrigger(t, 0, jobSecret(t, nil))
 	def := jobdef.New("ns", "migrate")
 	def.Spec.Files = []jobdef.File{{Path: "/a", Content: "x"}}
 	def.Spec.Parameters = []jobdef.Parameter{{Name: "P", Secret: true}}
-	mk := func(run string, created time.Time, owned bool) {
+	mk := func(runName string, created time.Time, owned bool) {
 		// A shared files Secret, named here like a legacy one to tell
 		// them apart, and a run's params Secret: both are swept.
-		s := filesSecret(def)
-		s.Name = run + "-files"
-		if run == "migrate-orphan-params" {
-			s = paramsSecret(def, run, nil)
-			s.Name = run + "-files"
+		s := run.FilesSecret(def)
+		s.Name = runName + "-files"
+		if runName == "migrate-orphan-params" {
+			s = run.ParamsSecret(def, runName, nil)
+			s.Name = runName + "-files"
 		}
 		s.CreationTimestamp = metav1.Time{Time: created}
 		if owned {
-			s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: run, UID: "u"}}
+			s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: runName, UID: "u"}}
 		}
 		if _, err := ft.cs.CoreV1().Secrets("ns").Create(t.Context(), s, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func TestSweepIsRateLimitedAndKeepsOwnedFiles(t *testing.T) {
 	mk("migrate-fresh", time.Now(), false)
 	mk("migrate-owned", time.Now().Add(-time.Hour), true)
 	mk("migrate-orphan-params", time.Now().Add(-time.Hour), false)
-	ft.sweepOrphanFiles(t.Context(), "ns", "migrate")
+	ft.SweepOrphanFiles(t.Context(), "ns", "migrate")
 	exists := func(name string) bool {
 		_, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), name, metav1.GetOptions{})
 		return err == nil
@@ -89,8 +89,8 @@ func TestSweepIsRateLimitedAndKeepsOwnedFiles(t *testing.T) {
 		lists++
 		return false, nil, nil
 	})
-	ft.sweepOrphanFiles(t.Context(), "ns", "migrate")
+	ft.SweepOrphanFiles(t.Context(), "ns", "migrate")
 	if lists != 0 || !exists("migrate-orphan2-files") {
-		t.Errorf("a second sweep within %v listed %d times", sweepEvery, lists)
+		t.Errorf("a second sweep within %v listed %d times", run.SweepEvery, lists)
 	}
 }

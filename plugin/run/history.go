@@ -1,4 +1,4 @@
-package helmrun
+package run
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/shipjob/kubectl-shipjob/plugin/run"
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,7 +57,7 @@ type finishedRun struct {
 // others.
 func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, rv string) (*runSet, error) {
 	set := &runSet{finished: map[string][]finishedRun{}}
-	opts := metav1.ListOptions{LabelSelector: run.Selector(def.Name) + ",!" + LabelFinished}
+	opts := metav1.ListOptions{LabelSelector: Selector(def.Name) + ",!" + LabelFinished}
 	if rv != "" {
 		opts.ResourceVersion, opts.ResourceVersionMatch = rv, metav1.ResourceVersionMatchNotOlderThan
 	}
@@ -74,12 +72,12 @@ func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 		}
 		outcome := ""
 		switch {
-		case run.JobCondition(j, batchv1.JobComplete) != nil:
+		case JobCondition(j, batchv1.JobComplete) != nil:
 			outcome = finishedSucceeded
-		case run.JobCondition(j, batchv1.JobFailed) != nil:
+		case JobCondition(j, batchv1.JobFailed) != nil:
 			outcome = finishedFailed
-		case j.Annotations[run.AnnotationCancelledAt] == "" &&
-			run.JobCondition(j, batchv1.JobSuccessCriteriaMet) == nil && run.JobCondition(j, batchv1.JobFailureTarget) == nil:
+		case j.Annotations[AnnotationCancelledAt] == "" &&
+			JobCondition(j, batchv1.JobSuccessCriteriaMet) == nil && JobCondition(j, batchv1.JobFailureTarget) == nil:
 			set.active = append(set.active, j.Name)
 		}
 		if outcome != "" && ofDefinition(j.Annotations, def) {
@@ -87,7 +85,7 @@ func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 		}
 	}
 	slices.Sort(set.active)
-	marked, err := listJobMetadata(ctx, client, def.Namespace, run.Selector(def.Name)+","+LabelFinished, rv)
+	marked, err := listJobMetadata(ctx, client, def.Namespace, Selector(def.Name)+","+LabelFinished, rv)
 	if err != nil {
 		return nil, fmt.Errorf("list finished runs of job %s: %w", def.Name, err)
 	}
@@ -109,7 +107,7 @@ func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 // from an earlier job of the same name, nor planted with its labels): only
 // those are pruned.
 func ofDefinition(ann map[string]string, def *jobdef.Job) bool {
-	return def.UID != "" && ann[run.AnnotationJobUID] == string(def.UID)
+	return def.UID != "" && ann[AnnotationJobUID] == string(def.UID)
 }
 
 // pruneRuns deletes the oldest finished runs beyond the job's history

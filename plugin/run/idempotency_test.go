@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"strings"
@@ -41,7 +41,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if res, err := ft.Trigger(t.Context(), fresh); err != nil || res.Unchanged || res.Run == first.Run {
 		t.Fatalf("another key: %+v, %v", res, err)
 	}
-	if n := ft.creates.Load(); n != 2 {
+	if n := ft.creates(); n != 2 {
 		t.Errorf("%d Jobs created, want 2", n)
 	}
 	for _, key := range []string{strings.Repeat("k", 65), "has space", "slash/no", "ü", "nul\x00"} {

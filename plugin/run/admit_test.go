@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"strconv"
@@ -55,7 +55,7 @@ func TestForbidRefusesWhileARunIsActive(t *testing.T) {
 	if !run.IsConflict(err) || !strings.Contains(err.Error(), "forbids concurrent runs and run "+first.Run+" is active") {
 		t.Fatalf("second trigger: %v, want a ConflictError naming %s", err, first.Run)
 	}
-	if n := ft.creates.Load(); n != 1 {
+	if n := ft.creates(); n != 1 {
 		t.Fatalf("%d Jobs created, want 1", n)
 	}
 	finish(t, ft, first.Run)
@@ -110,7 +110,7 @@ func TestDefaultMaxActiveRuns(t *testing.T) {
 		t.Fatalf("trigger 11: %v, want the default limit", err)
 	}
 	full := listOpts[len(listOpts)-2] // then the metadata of finished runs
-	if !strings.HasSuffix(full.LabelSelector, ",!"+LabelFinished) || full.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan || full.ResourceVersion == "" {
+	if !strings.HasSuffix(full.LabelSelector, ",!"+run.LabelFinished) || full.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan || full.ResourceVersion == "" {
 		t.Errorf("active runs listed with %+v, want runs marked finished left out, not older than the trigger's record", full)
 	}
 }
@@ -131,8 +131,8 @@ func TestReplaceCancelsActiveRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if by := job.Annotations[run.AnnotationCancelledBy]; by != run.ReplacedByPrefix+second.Run {
-		t.Fatalf("first run cancelled by %q, want %s", by, run.ReplacedByPrefix+second.Run)
+	if by := job.Annotations[run.AnnotationCancelledBy]; by != "replaced-by:"+second.Run {
+		t.Fatalf("first run cancelled by %q, want %s", by, "replaced-by:"+second.Run)
 	}
 	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonDeadlineExceeded}}
 	if st := run.Compute(job, nil, time.Now()); st.Phase != run.Cancelled || !strings.Contains(st.Message, "replaced by "+second.Run) {

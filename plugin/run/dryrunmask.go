@@ -1,4 +1,4 @@
-package helmrun
+package run
 
 import (
 	"bufio"
@@ -13,19 +13,18 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
-	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 // maskSecretParams returns the dry-run output manifest with the values of
 // def's secret parameters masked in every Secret it holds, whatever that
-// Secret is named: each key run.SecretParamKey(NAME) of a secret
+// Secret is named: each key SecretParamKey(NAME) of a secret
 // parameter moves from data to stringData as jobdef.SecretValue. Other
 // documents are kept byte for byte.
 func maskSecretParams(def *jobdef.Job, manifest string) (string, error) {
 	secretKeys := map[string]bool{}
 	for _, p := range def.Spec.Parameters {
 		if p.Secret {
-			secretKeys[run.SecretParamKey(p.Name)] = true
+			secretKeys[SecretParamKey(p.Name)] = true
 		}
 	}
 	if len(secretKeys) == 0 {

@@ -1,4 +1,4 @@
-package helmrun
+package run
 
 import (
 	"bytes"
@@ -7,20 +7,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shipjob/kubectl-shipjob/plugin/run"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
 // filesSecret is the files Secret of def as it is now (nil: no files),
-// named by its content (run.FilesSecretName) and immutable: every run
+// named by its content (FilesSecretName) and immutable: every run
 // with these files mounts this one Secret, so later edits of the job
 // (which give another name) don't change it. Each run's Job becomes one
 // of its owners; the garbage collector removes it with the last of them.
@@ -30,11 +26,11 @@ func filesSecret(def *jobdef.Job) *corev1.Secret {
 	}
 	data := map[string][]byte{}
 	for i, f := range def.Spec.Files {
-		data[fileKey(i)] = f.Bytes()
+		data[FileKey(i)] = f.Bytes()
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: run.FilesSecretName(def.Name, run.FilesHash(data)), Namespace: def.Namespace,
-			Labels: map[string]string{jobdef.LabelManagedBy: jobdef.ManagedBy, run.LabelKind: run.KindRunFiles, run.LabelJob: def.Name}},
+		ObjectMeta: metav1.ObjectMeta{Name: FilesSecretName(def.Name, filesHash(data)), Namespace: def.Namespace,
+			Labels: map[string]string{jobdef.LabelManagedBy: jobdef.ManagedBy, LabelKind: KindRunFiles, LabelJob: def.Name}},
 		Type:      corev1.SecretTypeOpaque,
 		Immutable: ptrTo(true),
 		Data:      data,
@@ -48,15 +44,15 @@ func paramsSecret(def *jobdef.Job, runName string, params map[string]string) *co
 	data := map[string][]byte{}
 	for _, p := range def.Spec.Parameters {
 		if p.Secret {
-			data[run.SecretParamKey(p.Name)] = []byte(params[p.Name])
+			data[SecretParamKey(p.Name)] = []byte(params[p.Name])
 		}
 	}
 	if len(data) == 0 {
 		return nil
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: run.ParamsSecretName(runName), Namespace: def.Namespace, Labels: map[string]string{
-			jobdef.LabelManagedBy: jobdef.ManagedBy, run.LabelKind: run.KindRunParams, run.LabelJob: def.Name, run.LabelRun: runName}},
+		ObjectMeta: metav1.ObjectMeta{Name: ParamsSecretName(runName), Namespace: def.Namespace, Labels: map[string]string{
+			jobdef.LabelManagedBy: jobdef.ManagedBy, LabelKind: KindRunParams, LabelJob: def.Name, LabelRun: runName}},
 		Type:      corev1.SecretTypeOpaque,
 		Immutable: ptrTo(true),
 		Data:      data,
@@ -91,7 +87,7 @@ func (t *Triggerer) storeFiles(ctx context.Context, ns string, want *corev1.Secr
 
 // sameFiles checks that got (read back: input) is the files Secret want.
 func sameFiles(got, want *corev1.Secret) error {
-	same := got.Labels[run.LabelKind] == run.KindRunFiles && got.Labels[run.LabelJob] == want.Labels[run.LabelJob] &&
+	same := got.Labels[LabelKind] == KindRunFiles && got.Labels[LabelJob] == want.Labels[LabelJob] &&
 		len(got.Data) == len(want.Data) && len(got.StringData) == 0
 	for k, v := range want.Data {
 		if g, ok := got.Data[k]; !ok || !bytes.Equal(g, v) {
@@ -99,22 +95,20 @@ func sameFiles(got, want *corev1.Secret) error {
 		}
 	}
 	if !same {
-		return fmt.Errorf("secret %s exists but is not the files Secret of job %s it names (other content or labels): delete it and trigger again", got.Name, want.Labels[run.LabelJob])
+		return fmt.Errorf("secret %s exists but is not the files Secret of job %s it names (other content or labels): delete it and trigger again", got.Name, want.Labels[LabelJob])
 	}
 	return nil
 }
 
-// runUID is the UID of the run's created Job (read back if Helm did not
-// report it).
-func (t *Triggerer) runUID(ctx context.Context, ns string, p *plan, info *resource.Info) (types.UID, error) {
-	if info != nil {
-		if m, err := meta.Accessor(info.Object); err == nil && m.GetUID() != "" {
-			return m.GetUID(), nil
-		}
+// runUID is the UID of the run's created Job (read back if the Releaser
+// did not report it).
+func (t *Triggerer) runUID(ctx context.Context, p *Plan, uid types.UID) (types.UID, error) {
+	if uid != "" {
+		return uid, nil
 	}
-	job, err := t.Client.BatchV1().Jobs(ns).Get(ctx, p.run, metav1.GetOptions{})
+	job, err := t.Client.BatchV1().Jobs(p.Def.Namespace).Get(ctx, p.Run, metav1.GetOptions{})
 	if err != nil {
-		return "", fmt.Errorf("read run %s to hand it its Secrets: %w", p.run, err)
+		return "", fmt.Errorf("read run %s to hand it its Secrets: %w", p.Run, err)
 	}
 	return job.UID, nil
 }
@@ -122,22 +116,23 @@ func (t *Triggerer) runUID(ctx context.Context, ns string, p *plan, info *resour
 // ownSecrets hands the run's Secrets to its Job, which now exists: the
 // params Secret gets it as its only owner, the shared files Secret gets it
 // added to its owners (ownFiles).
-func (t *Triggerer) ownSecrets(ctx context.Context, ns string, p *plan, info *resource.Info) error {
-	uid, err := t.runUID(ctx, ns, p, info)
+func (t *Triggerer) ownSecrets(ctx context.Context, p *Plan, jobUID types.UID) error {
+	ns := p.Def.Namespace
+	uid, err := t.runUID(ctx, p, jobUID)
 	if err != nil {
 		return err
 	}
-	owner := metav1.OwnerReference{APIVersion: "batch/v1", Kind: "Job", Name: p.run, UID: uid, BlockOwnerDeletion: ptrTo(true)}
-	if p.params != nil {
+	owner := metav1.OwnerReference{APIVersion: "batch/v1", Kind: "Job", Name: p.Run, UID: uid, BlockOwnerDeletion: ptrTo(true)}
+	if p.ParamsSecret != nil {
 		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{owner}}})
 		if err != nil {
 			return err
 		}
-		if _, err := t.Client.CoreV1().Secrets(ns).Patch(ctx, p.params.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-			return fmt.Errorf("hand the secret parameters of run %s to its Job: %w", p.run, err)
+		if _, err := t.Client.CoreV1().Secrets(ns).Patch(ctx, p.ParamsSecret.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("hand the secret parameters of run %s to its Job: %w", p.Run, err)
 		}
 	}
-	if p.files != nil {
+	if p.Files != nil {
 		return t.ownFiles(ctx, ns, p, owner)
 	}
 	return nil
@@ -159,7 +154,7 @@ const ownFilesTries = 5
 // owned by the Job. Either way the trigger ends with a Job whose files
 // Secret exists and lists it as owner. A Secret being deleted (foreground
 // deletion still pending) is waited for and made again.
-func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan, owner metav1.OwnerReference) error {
+func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *Plan, owner metav1.OwnerReference) error {
 	secrets := t.Client.CoreV1().Secrets(ns)
 	// A strategic merge patch merges ownerReferences by uid: it adds this
 	// one and keeps the other runs'.
@@ -168,31 +163,31 @@ func (t *Triggerer) ownFiles(ctx context.Context, ns string, p *plan, owner meta
 		return err
 	}
 	for try := 0; ; try++ {
-		s, err := secrets.Patch(ctx, p.files.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		s, err := secrets.Patch(ctx, p.Files.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 		switch {
 		case err == nil && s.DeletionTimestamp == nil:
-			return sameFiles(s, p.files)
+			return sameFiles(s, p.Files)
 		case err == nil:
 			// Being deleted: wait for it to go, then make it again.
 		case apierrors.IsNotFound(err):
-			again := p.files.DeepCopy()
+			again := p.Files.DeepCopy()
 			again.OwnerReferences = []metav1.OwnerReference{owner}
 			_, err = secrets.Create(ctx, again, metav1.CreateOptions{FieldManager: jobdef.ManagedBy})
 			if err == nil {
 				return nil
 			}
 			if !apierrors.IsAlreadyExists(err) { // AlreadyExists: another trigger made it; patch it
-				return fmt.Errorf("store files %s of run %s again: %w", p.files.Name, p.run, err)
+				return fmt.Errorf("store files %s of run %s again: %w", p.Files.Name, p.Run, err)
 			}
 		default:
-			return fmt.Errorf("hand files %s to run %s: %w", p.files.Name, p.run, err)
+			return fmt.Errorf("hand files %s to run %s: %w", p.Files.Name, p.Run, err)
 		}
 		if try+1 == ownFilesTries {
-			return fmt.Errorf("hand files %s to run %s: still being deleted after %d tries", p.files.Name, p.run, ownFilesTries)
+			return fmt.Errorf("hand files %s to run %s: still being deleted after %d tries", p.Files.Name, p.Run, ownFilesTries)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("hand files %s to run %s: %w", p.files.Name, p.run, ctx.Err())
+			return fmt.Errorf("hand files %s to run %s: %w", p.Files.Name, p.Run, ctx.Err())
 		case <-time.After(time.Duration(try+1) * 200 * time.Millisecond):
 		}
 	}
@@ -218,7 +213,7 @@ func (t *Triggerer) sweepOrphanFiles(ctx context.Context, ns, job string) {
 		return
 	}
 	t.swept.Store(key, time.Now())
-	items, err := run.ListMetadata(ctx, t.Client, ns, run.FilesSelector(job))
+	items, err := listMetadata(ctx, t.Client, ns, filesSelector(job))
 	if err != nil {
 		return
 	}
@@ -240,3 +235,8 @@ func (t *Triggerer) dropFiles(ctx context.Context, ns string, created *corev1.Se
 	_ = t.Client.CoreV1().Secrets(ns).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{UID: &created.UID, ResourceVersion: &created.ResourceVersion}})
 }
+
+// FileKey is the key of the job's i-th file in its files Secret.
+func FileKey(i int) string { return fmt.Sprintf("file-%d", i) }
+
+func ptrTo[T any](v T) *T { return &v }

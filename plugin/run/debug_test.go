@@ -1,4 +1,4 @@
-package helmrun
+package run_test
 
 import (
 	"context"

@@ -1,0 +1,128 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+)
+
+// perform is the second half of a trigger: under the job's lock it names
+// the run, writes its Secrets, has the Releaser create it (admitting it by
+// the job's rules while the release is held) and hands the Secrets to the
+// run's Job. Refused or failed before the Job exists, it leaves nothing of
+// the run behind.
+func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
+	deadline := t.LockTimeout
+	if deadline == 0 {
+		deadline = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	unlock, err := t.lockJob(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	p.stamp(time.Now())
+	res := p.result()
+	createdFiles, err := t.storeSecrets(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// Decided while this trigger holds the job's release, on a context
+	// that does not end there; so is the pruning of finished runs beyond
+	// the history limits, which only warns.
+	var pruneWarning string
+	var refused error
+	admit := func(recordRV string) error {
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer acancel()
+		refused = admitRun(actx, t.Client, p, recordRV, &pruneWarning)
+		return refused
+	}
+	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Admit: admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
+		PruneByName: t.PruneByName, OnPruneFailure: t.OnPruneFailure})
+	if err != nil && !up.Created {
+		// No Job was created: nothing of this run may stay behind.
+		t.dropSecrets(ctx, p, createdFiles)
+		return refusal(p, err, refused)
+	}
+	if err != nil {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("run %s was created, but its Helm release record was not updated: %v", p.Run, err))
+	}
+	if pruneWarning != "" {
+		res.Warnings = append(res.Warnings, pruneWarning)
+	}
+	res.Manifest = up.Manifest
+	if p.Files != nil || p.ParamsSecret != nil {
+		// The run exists whatever happens now: its Secrets are handed to it
+		// (its files Secret made again if it went meanwhile) even if the
+		// caller's deadline has passed.
+		octx, ocancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer ocancel()
+		if err := t.ownSecrets(octx, p, up.JobUID); err != nil {
+			res.Warnings = append(res.Warnings, err.Error()+" (the garbage collector will not remove them with the run)")
+		}
+	}
+	return res, nil
+}
+
+// refusal is the trigger's answer when no Job was created: err of the
+// Releaser, refused the error of the job's rules (admission, or the rate
+// limit) if they refused it. A run found under the release with the
+// trigger's idempotency key is the answer then.
+func refusal(p *Plan, err, refused error) (*Result, error) {
+	var limited *RateLimitedError
+	if refused == nil && errors.As(err, &limited) {
+		refused = err
+	}
+	switch {
+	case IsForeignRelease(err):
+		return nil, err
+	case refused != nil:
+		if res, done := keyedResult(p, refused); done {
+			return res, nil
+		}
+		return nil, refused
+	}
+	return nil, fmt.Errorf("trigger job %s: %w", p.Def.Name, err)
+}
+
+// storeSecrets writes the run's Secrets before its Job is created (after
+// sweeping those killed triggers left behind): the job's files Secret
+// unless it exists (created is it when this call created it), and the
+// run's own Secret of secret parameter values.
+func (t *Triggerer) storeSecrets(ctx context.Context, p *Plan) (created *corev1.Secret, _ error) {
+	if p.Files == nil && p.ParamsSecret == nil {
+		return nil, nil
+	}
+	ns := p.Def.Namespace
+	t.sweepOrphanFiles(ctx, ns, p.Def.Name)
+	if p.Files != nil {
+		var err error
+		if created, err = t.storeFiles(ctx, ns, p.Files); err != nil {
+			return nil, err
+		}
+	}
+	if p.ParamsSecret != nil {
+		if _, err := t.Client.CoreV1().Secrets(ns).Create(ctx, p.ParamsSecret, metav1.CreateOptions{FieldManager: jobdef.ManagedBy}); err != nil {
+			t.dropFiles(ctx, ns, created)
+			return nil, fmt.Errorf("store secret parameters of run %s: %w", p.Run, err)
+		}
+	}
+	return created, nil
+}
+
+// dropSecrets deletes the run's Secrets when its Job was not created.
+func (t *Triggerer) dropSecrets(ctx context.Context, p *Plan, createdFiles *corev1.Secret) {
+	if p.ParamsSecret != nil {
+		_ = t.Client.CoreV1().Secrets(p.Def.Namespace).Delete(context.WithoutCancel(ctx), p.ParamsSecret.Name, metav1.DeleteOptions{})
+	}
+	t.dropFiles(ctx, p.Def.Namespace, createdFiles)
+}

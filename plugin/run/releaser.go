@@ -1,0 +1,67 @@
+package run
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Releaser records runs in the job's release and renders them: the one
+// port through which a trigger reaches Helm (plugin/helmrun implements it
+// over the embedded run chart; run/runtest has a fake). Everything else a
+// trigger does (the definition, parameters, admission, the run's Secrets,
+// idempotency, ownership) is Triggerer's.
+type Releaser interface {
+	// Upgrade renders p, checks it (p.CheckManifest) and records it as the
+	// next revision of the release named like the job, creating its Job.
+	// It calls o.Admit once it holds the release (its pending record is
+	// written) and before the Job is created, and p.NextRate with the rate
+	// state of the last record. It heals a release left pending by a killed
+	// trigger, retries while another trigger holds the release (until ctx
+	// ends), and prunes old records afterwards. Errors of Admit and a
+	// *RateLimitedError come back unwrapped; a release of another chart is
+	// a *ForeignReleaseError. Upgraded.Created tells whether the Job was
+	// created, which it may be also with an error (the record then failed).
+	Upgrade(ctx context.Context, p *Plan, o UpgradeOptions) (Upgraded, error)
+	// Render returns the post-rendered, checked manifest of p's Job
+	// without touching the release (a dry run).
+	Render(ctx context.Context, p *Plan) (string, error)
+	// CheckRelease reads the job's release records and refuses, with a
+	// *ForeignReleaseError, a release of another chart than the run chart.
+	// It writes nothing.
+	CheckRelease(ctx context.Context, ns, job string) error
+	// DeleteRecords deletes the release records of job that are the run
+	// chart's, by name (never an uninstall). DryRunClient deletes nothing.
+	DeleteRecords(ctx context.Context, ns, job string, dry DryRun) error
+}
+
+// UpgradeOptions are what a Releaser needs of the trigger while it holds
+// the job's release.
+type UpgradeOptions struct {
+	// Admit decides on the run (concurrency rules, idempotency), given the
+	// resourceVersion of this trigger's release record; nil: admitted.
+	Admit func(recordRV string) error
+	// StaleAfter is how long a record may stay pending before it counts
+	// as left by a killed trigger (0: the Releaser's default).
+	StaleAfter time.Duration
+	// Clock is the API server's clock (nil: the local one).
+	Clock *ServerClock
+	// PruneByName prunes old records one Delete each, never with a
+	// DeleteCollection.
+	PruneByName bool
+	// OnPruneFailure, if set, is told when old records could not be
+	// deleted.
+	OnPruneFailure func(namespace, job string, failed int, err error)
+}
+
+// Upgraded is what an Upgrade did.
+type Upgraded struct {
+	// Created: the run's Job was created.
+	Created bool
+	// JobUID is the created Job's UID ("": unknown, read it back).
+	JobUID types.UID
+	// Manifest is the applied manifest (the release's, else the last one
+	// rendered).
+	Manifest string
+}
