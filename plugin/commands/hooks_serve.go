@@ -22,7 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
-	"github.com/shipjob/kubectl-shipjob/plugin/hook"
+	"github.com/shipjob/kubectl-shipjob/plugin/hookserver"
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"github.com/shipjob/kubectl-shipjob/plugin/runend"
@@ -176,7 +176,7 @@ func (o *HooksServeOptions) Complete(_ *cobra.Command, _ []string) error {
 		return fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", o.LogLevel)
 	}
 	var err error
-	if o.trusted, err = hook.ParseTrustedProxies(o.TrustedProxies); err != nil {
+	if o.trusted, err = hookserver.ParseTrustedProxies(o.TrustedProxies); err != nil {
 		return fmt.Errorf("invalid --trusted-proxies: want CIDRs or addresses such as 10.0.0.0/8: %w", err)
 	}
 	for _, c := range []struct {
@@ -257,13 +257,13 @@ func (o *HooksServeOptions) Validate() error {
 }
 
 // servedNamespaces is what Validate allowed: "" (all), --namespaces, or -n
-// (else the kubeconfig's namespace), comma-joined for hook.Config.
+// (else the kubeconfig's namespace), comma-joined for hookserver.Config.
 func (o *HooksServeOptions) servedNamespaces() string {
 	switch {
 	case o.AllNamespaces:
 		return ""
 	case len(o.Namespaces) > 0:
-		return strings.Join(hook.ServedNamespaces(o.Namespaces), ",")
+		return strings.Join(hookserver.ServedNamespaces(o.Namespaces), ",")
 	}
 	return o.target.Namespace
 }
@@ -291,7 +291,7 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 			log.Warn("pruning Helm history failed", "namespace", ns, "job", job, "records", failed, "err", err.Error())
 			pruneFailures.WithLabelValues(ns, job).Add(float64(failed))
 		}})
-	cfg := hook.Config{
+	cfg := hookserver.Config{
 		Client:         o.target.Client,
 		Triggerer:      trigger,
 		Namespace:      ns,
@@ -307,7 +307,7 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		Collectors:      []prometheus.Collector{pruneFailures},
 	}
 	if !o.Notifications {
-		return hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
+		return hookserver.Serve(ctx, cfg, hookserver.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
 			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile})
 	}
 	metrics := runend.NewMetrics()
@@ -320,7 +320,7 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 	klog.SetSlogLogger(log)
 	ended := make(chan error, 1)
 	started := false
-	err = hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
+	err = hookserver.Serve(ctx, cfg, hookserver.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile,
 		// Only a server that could start takes part in the election.
 		Listening: func() { started = true; go func() { ended <- lead(ctx) }() }})

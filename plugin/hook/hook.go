@@ -95,8 +95,8 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// toSecret is the storage Secret of a new hook of job def.
-func toSecret(def *jobdef.Job, id, token, name, createdBy string) *corev1.Secret {
+// ToSecret is the storage Secret of a new hook of job def.
+func ToSecret(def *jobdef.Job, id, token, name, createdBy string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      SecretName(id),
@@ -126,13 +126,15 @@ func FromSecret(s *corev1.Secret) (*Hook, error) {
 		Spec: Spec{Job: s.Labels[jobdef.LabelJob], Name: s.Annotations[AnnotationName],
 			CreatedBy: s.Annotations[AnnotationCreatedBy]},
 	}
-	if t, ok := lastUsed(s); ok {
+	if t, ok := LastUsed(s); ok {
 		h.Status.LastUsed = &metav1.Time{Time: t}
 	}
 	return h, nil
 }
 
-func lastUsed(s *corev1.Secret) (time.Time, bool) {
+// LastUsed is the hook's last use as its Secret records it (the server
+// writes it at most once a UsageInterval).
+func LastUsed(s *corev1.Secret) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339, s.Annotations[AnnotationLastUsed])
 	return t, err == nil
 }

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -148,8 +149,8 @@ func (s *Server) Stop(ctx context.Context) {
 // /healthz, /readyz and /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(TriggerPath, s.route("trigger", http.HandlerFunc(s.trigger)))
-	mux.Handle(RunsPath, s.route("status", http.HandlerFunc(s.status)))
+	mux.Handle(hook.TriggerPath, s.route("trigger", http.HandlerFunc(s.trigger)))
+	mux.Handle(hook.RunsPath, s.route("status", http.HandlerFunc(s.status)))
 	mux.Handle("/healthz", s.route("healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))

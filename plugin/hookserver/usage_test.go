@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 )
 
 func TestHookLastUsedIsCoalesced(t *testing.T) {
@@ -33,7 +35,7 @@ func TestHookLastUsedIsCoalesced(t *testing.T) {
 	if n := patches(); n != 1 {
 		t.Fatalf("%d writes after flush, want 1", n)
 	}
-	h, err := (&Store{Client: f.client, Namespace: testNS}).Get(ctx, f.id)
+	h, err := (&hook.Store{Client: f.client, Namespace: testNS}).Get(ctx, f.id)
 	if err != nil || h.Status.LastUsed == nil || time.Since(h.Status.LastUsed.Time) > time.Minute {
 		t.Fatalf("last used %+v, %v", h, err)
 	}

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"container/list"

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"bytes"
@@ -13,15 +13,9 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
-// The HTTP API (Shipmight's deploy hook contract, plus a status endpoint).
-const (
-	TriggerPath = "/api/v1/dh"
-	// RunsPath + run name: GET a run of the hook's job.
-	RunsPath    = "/api/v1/dh/runs/"
-	TokenHeader = "X-Deploy-Hook-Token"
-	// MaxBodyBytes bounds a trigger's body.
-	MaxBodyBytes = 64 << 10
-)
+// MaxBodyBytes bounds a trigger's body (the paths and the token header of
+// the HTTP API are hook.TriggerPath, hook.RunsPath, hook.TokenHeader).
+const MaxBodyBytes = 64 << 10
 
 // TriggerBody is the JSON body of POST /api/v1/dh; both fields are
 // optional and so is the body. ParseTriggerBody reads it strictly.

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -85,7 +86,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.trigger(e.Namespace, e.Job, code, elapsed)
 	writeJSON(w, code, Triggered{Run: res.Run, Namespace: res.Namespace, Job: res.Job,
-		StatusURL: s.cfg.ExternalURL + RunsPath + res.Run})
+		StatusURL: s.cfg.ExternalURL + hook.RunsPath + res.Run})
 }
 
 // confirm re-reads the hook from the API server before a trigger: the
@@ -95,17 +96,17 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 func (s *Server) confirm(r *http.Request, e Entry) (types.UID, *apiError) {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	sec, err := s.cfg.Client.CoreV1().Secrets(e.Namespace).Get(ctx, SecretName(e.ID), metav1.GetOptions{})
+	sec, err := s.cfg.Client.CoreV1().Secrets(e.Namespace).Get(ctx, hook.SecretName(e.ID), metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return "", errHookNotFound
 	case err != nil:
 		infoOf(r).err = err
 		return "", classify(err)
-	case sec.DeletionTimestamp != nil || sec.Type != SecretType || !Verify(r.Header.Get(TokenHeader), string(sec.Data[DataKey])):
+	case sec.DeletionTimestamp != nil || sec.Type != hook.SecretType || !hook.Verify(r.Header.Get(hook.TokenHeader), string(sec.Data[hook.DataKey])):
 		return "", errHookNotFound
 	}
-	return OwnerJobUID(sec), nil
+	return hook.OwnerJobUID(sec), nil
 }
 
 // triggerError maps an error of the trigger to its answer. A job that is
@@ -142,7 +143,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := infoOf(r)
-	name := strings.TrimPrefix(r.URL.Path, RunsPath)
+	name := strings.TrimPrefix(r.URL.Path, hook.RunsPath)
 	info.run = safeText(name, 80)
 	notFound := errorf(http.StatusNotFound, "run not found")
 	if suffix, ok := strings.CutPrefix(name, e.Job+"-"); !ok || len(suffix) != 10 || strings.ContainsAny(suffix, "/-") {
@@ -174,7 +175,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, lim *limit
 	if !s.index.Synced() {
 		return Entry{}, errorf(http.StatusServiceUnavailable, "starting: hooks are not loaded yet; retry later")
 	}
-	e, ok := s.index.Authenticate(r.Header.Get(TokenHeader))
+	e, ok := s.index.Authenticate(r.Header.Get(hook.TokenHeader))
 	if !ok {
 		return Entry{}, s.unauthenticated(w, r, errHookNotFound)
 	}

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
@@ -19,12 +20,12 @@ import (
 func hookSecret(ns, job, id, token string) *corev1.Secret {
 	def := jobdef.New(ns, job)
 	def.UID = types.UID("uid-" + ns + "-" + job)
-	return toSecret(def, id, token, "CI", "user:test")
+	return hook.ToSecret(def, id, token, "CI", "user:test")
 }
 
 func newTestToken(t *testing.T) (id, token string) {
 	t.Helper()
-	id, token, err := NewToken()
+	id, token, err := hook.NewToken()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestIndexServesListedNamespacesOnly(t *testing.T) {
 	if e, ok := x.Authenticate(tokens["c"]); ok {
 		t.Errorf("hook of unlisted namespace c authenticated: %+v", e)
 	}
-	id, _ := ParseToken(tokens["c"])
+	id, _ := hook.ParseToken(tokens["c"])
 	if _, ok := x.Lookup("c", id); ok {
 		t.Error("Lookup in unlisted namespace c found the hook")
 	}
@@ -125,7 +126,7 @@ func TestIndexDuplicateIDFailsClosed(t *testing.T) {
 					t.Fatalf("attempt %d: duplicate id authenticated as %s/%s", i, e.Namespace, e.Job)
 				}
 			}
-			if err := cs.CoreV1().Secrets("b").Delete(ctx, SecretName(id), metav1.DeleteOptions{}); err != nil {
+			if err := cs.CoreV1().Secrets("b").Delete(ctx, hook.SecretName(id), metav1.DeleteOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			eventuallyTrue(t, "the copy gone", func() bool { return x.Len() == 1 })

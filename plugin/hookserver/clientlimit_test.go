@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 )
 
 // TestHookUnauthenticatedRateLimitPerClient is L5 of the security review:
@@ -16,7 +18,7 @@ import (
 // from a trusted proxy.
 func TestHookUnauthenticatedRateLimitPerClient(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.UnauthRateLimit, c.UnauthRateBurst = 0.001, 3 })
-	_, unknown, _ := NewToken()
+	_, unknown, _ := hook.NewToken()
 	for i, want := range []int{404, 404, 404, 429, 429} {
 		a := f.post(t, unknown, `{}`)
 		if a.code != want {
@@ -30,14 +32,14 @@ func TestHookUnauthenticatedRateLimitPerClient(t *testing.T) {
 	if a := f.do(t, http.MethodGet, "/wp-login.php", "", ""); a.code != 429 {
 		t.Fatalf("unknown path over the limit: %d", a.code)
 	}
-	if a := f.do(t, http.MethodGet, TriggerPath, f.token, ""); a.code != 429 {
+	if a := f.do(t, http.MethodGet, hook.TriggerPath, f.token, ""); a.code != 429 {
 		t.Fatalf("GET trigger over the limit: %d", a.code)
 	}
 	if a := f.post(t, f.token, `{}`); a.code != 201 {
 		t.Fatalf("valid token from a limited address: %d %s", a.code, a.body)
 	}
 	// X-Forwarded-For is not believed from an untrusted peer.
-	if a := f.do(t, http.MethodPost, TriggerPath, unknown, `{}`, "Content-Type", "application/json", "X-Forwarded-For", "203.0.113.9"); a.code != 429 {
+	if a := f.do(t, http.MethodPost, hook.TriggerPath, unknown, `{}`, "Content-Type", "application/json", "X-Forwarded-For", "203.0.113.9"); a.code != 429 {
 		t.Fatalf("spoofed X-Forwarded-For escaped the limit: %d", a.code)
 	}
 	if !strings.Contains(f.do(t, http.MethodGet, "/metrics", "", "").body, "shipjob_hooks_unauthenticated_limited_total 5") {
@@ -50,9 +52,9 @@ func TestHookUnauthenticatedRateLimitBehindTrustedProxy(t *testing.T) {
 		c.UnauthRateLimit, c.UnauthRateBurst = 0.001, 1
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
-	_, unknown, _ := NewToken()
+	_, unknown, _ := hook.NewToken()
 	post := func(xff string) int {
-		return f.do(t, http.MethodPost, TriggerPath, unknown, `{}`, "Content-Type", "application/json", "X-Forwarded-For", xff).code
+		return f.do(t, http.MethodPost, hook.TriggerPath, unknown, `{}`, "Content-Type", "application/json", "X-Forwarded-For", xff).code
 	}
 	if a, b := post("198.51.100.1, 203.0.113.1"), post("203.0.113.1"); a != 404 || b != 429 {
 		t.Fatalf("same client through the proxy: %d %d, want 404 429", a, b)
@@ -125,7 +127,7 @@ func TestHookNotFoundLogs(t *testing.T) {
 		f := newFixture(t, func(c *Config) {
 			c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level}))
 		})
-		_, unknown, _ := NewToken()
+		_, unknown, _ := hook.NewToken()
 		f.post(t, unknown, `{}`)
 		f.do(t, http.MethodGet, "/"+strings.Repeat("A", 8000)+"%0a%7b%22level%22%3a%22ERROR%22%7d", "", "")
 		f.do(t, http.MethodGet, "/x%0a%00%e2%80%a8y", "", "")

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 )
 
 // UsageInterval is the resolution of a hook's last-used time: a hook is
@@ -67,7 +69,7 @@ func (u *usage) flush(ctx context.Context) {
 		if e, ok := u.index.Lookup(k[0], k[1]); !ok || t.Sub(e.LastUsed) < UsageInterval {
 			continue // deleted, or another replica wrote a recent time
 		}
-		store := &Store{Client: u.client, Namespace: k[0]}
+		store := &hook.Store{Client: u.client, Namespace: k[0]}
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if err := store.TouchLastUsed(wctx, k[1], t); err != nil {
 			u.log.Warn("record last use of hook", "hook", k[1], "namespace", k[0], "error", err.Error())

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
@@ -55,7 +56,7 @@ func TestHookRunStatus(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "migrate-0abcdefgh2", Namespace: testNS}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	a := f.do(t, http.MethodGet, RunsPath+"migrate-0abcdefgh1", f.token, "")
+	a := f.do(t, http.MethodGet, hook.RunsPath+"migrate-0abcdefgh1", f.token, "")
 	var st RunStatus
 	a.json(t, &st)
 	if a.code != 200 || st.Phase != run.Failed || !st.Finished || st.ExitCode == nil || *st.ExitCode != 3 || st.Job != "migrate" {
@@ -65,25 +66,25 @@ func TestHookRunStatus(t *testing.T) {
 		t.Fatalf("status shows more than CI needs: %s", a.body)
 	}
 	for name, path := range map[string]string{
-		"another job's run":     RunsPath + "strict-0abcdefgh1",
-		"not a run":             RunsPath + "migrate-0abcdefgh2",
-		"planted, privileged":   RunsPath + "migrate-0abcdefgh3",
-		"planted, no job-uid":   RunsPath + "migrate-0abcdefgh4",
-		"missing":               RunsPath + "migrate-0abcdefgh9",
-		"not of the job's form": RunsPath + "kube-system",
-		"nested":                RunsPath + "migrate-0abcdefgh1/x",
+		"another job's run":     hook.RunsPath + "strict-0abcdefgh1",
+		"not a run":             hook.RunsPath + "migrate-0abcdefgh2",
+		"planted, privileged":   hook.RunsPath + "migrate-0abcdefgh3",
+		"planted, no job-uid":   hook.RunsPath + "migrate-0abcdefgh4",
+		"missing":               hook.RunsPath + "migrate-0abcdefgh9",
+		"not of the job's form": hook.RunsPath + "kube-system",
+		"nested":                hook.RunsPath + "migrate-0abcdefgh1/x",
 	} {
 		if a := f.do(t, http.MethodGet, path, f.token, ""); a.code != 404 || !strings.Contains(a.body, "run not found") {
 			t.Errorf("%s: %d %s", name, a.code, a.body)
 		}
 	}
-	if a := f.do(t, http.MethodGet, RunsPath+"strict-0abcdefgh1", f.strictToken, ""); a.code != 200 {
+	if a := f.do(t, http.MethodGet, hook.RunsPath+"strict-0abcdefgh1", f.strictToken, ""); a.code != 200 {
 		t.Fatalf("own run of strict: %d %s", a.code, a.body)
 	}
-	if a := f.do(t, http.MethodGet, RunsPath+"migrate-0abcdefgh1", "bad", ""); a.code != 404 || !strings.Contains(a.body, "hook not found") {
+	if a := f.do(t, http.MethodGet, hook.RunsPath+"migrate-0abcdefgh1", "bad", ""); a.code != 404 || !strings.Contains(a.body, "hook not found") {
 		t.Fatalf("bad token: %d %s", a.code, a.body)
 	}
-	if a := f.do(t, http.MethodPost, RunsPath+"migrate-0abcdefgh1", f.token, ""); a.code != 405 || a.header.Get("Allow") != "GET, HEAD" {
+	if a := f.do(t, http.MethodPost, hook.RunsPath+"migrate-0abcdefgh1", f.token, ""); a.code != 405 || a.header.Get("Allow") != "GET, HEAD" {
 		t.Fatalf("POST status: %d %v", a.code, a.header)
 	}
 }
@@ -93,12 +94,12 @@ func TestHookRunStatus(t *testing.T) {
 // never from the caller's Host or X-Forwarded-* headers.
 func TestHookStatusURLIgnoresClientHeaders(t *testing.T) {
 	for base, want := range map[string]string{
-		"":                           RunsPath,
-		"https://hooks.example.com":  "https://hooks.example.com" + RunsPath,
-		"https://example.com/hooks/": "https://example.com/hooks" + RunsPath,
+		"":                           hook.RunsPath,
+		"https://hooks.example.com":  "https://hooks.example.com" + hook.RunsPath,
+		"https://example.com/hooks/": "https://example.com/hooks" + hook.RunsPath,
 	} {
 		f := newFixture(t, func(c *Config) { c.ExternalURL = base })
-		a := f.do(t, http.MethodPost, TriggerPath, f.token, `{}`, "Content-Type", "application/json",
+		a := f.do(t, http.MethodPost, hook.TriggerPath, f.token, `{}`, "Content-Type", "application/json",
 			"Host", "evil.example", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example")
 		var got Triggered
 		a.json(t, &got)

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
@@ -93,8 +94,8 @@ func newHookInformer(client kubernetes.Interface, namespace string, onDelete fun
 	// informers for every API group: +9 MB of binary).
 	inf := coreinformers.NewFilteredSecretInformer(client, namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) {
-			o.LabelSelector = jobdef.LabelKind + "=" + KindHook
-			o.FieldSelector = "type=" + string(SecretType)
+			o.LabelSelector = jobdef.LabelKind + "=" + hook.KindHook
+			o.FieldSelector = "type=" + string(hook.SecretType)
 		})
 	_ = inf.SetTransform(func(obj any) (any, error) {
 		if s, ok := obj.(*corev1.Secret); ok {
@@ -105,8 +106,8 @@ func newHookInformer(client kubernetes.Interface, namespace string, onDelete fun
 	_ = inf.AddIndexers(cache.Indexers{byID: func(obj any) ([]string, error) {
 		// Only a Secret named for its id is that hook: the index key is
 		// namespace and id, as for Lookup and hook delete.
-		if s, ok := obj.(*corev1.Secret); ok && s.Name == SecretName(s.Labels[LabelHook]) {
-			return []string{s.Labels[LabelHook]}, nil
+		if s, ok := obj.(*corev1.Secret); ok && s.Name == hook.SecretName(s.Labels[hook.LabelHook]) {
+			return []string{s.Labels[hook.LabelHook]}, nil
 		}
 		return nil, nil
 	}})
@@ -116,7 +117,7 @@ func newHookInformer(client kubernetes.Interface, namespace string, onDelete fun
 				obj = d.Obj
 			}
 			if s, ok := obj.(*corev1.Secret); ok {
-				onDelete(s.Namespace, s.Labels[LabelHook])
+				onDelete(s.Namespace, s.Labels[hook.LabelHook])
 			}
 		}})
 	}
@@ -184,11 +185,11 @@ func (x *Index) Len() int {
 // when the token matches hooks in more than one namespace (a copied hook
 // Secret), it matches none, rather than an arbitrary one.
 func (x *Index) Authenticate(token string) (Entry, bool) {
-	if len(token) > 4*MaxTokenLength {
-		token = token[:4*MaxTokenLength]
+	if len(token) > 4*hook.MaxTokenLength {
+		token = token[:4*hook.MaxTokenLength]
 	}
 	var cands []any
-	if id, ok := ParseToken(token); ok {
+	if id, ok := hook.ParseToken(token); ok {
 		for _, ns := range x.namespaces {
 			objs, _ := x.informers[ns].GetIndexer().ByIndex(byID, id)
 			cands = append(cands, objs...)
@@ -198,17 +199,17 @@ func (x *Index) Authenticate(token string) (Entry, bool) {
 	matches := 0
 	for _, obj := range cands {
 		s, ok := obj.(*corev1.Secret)
-		if !ok || s.DeletionTimestamp != nil || s.Type != SecretType {
+		if !ok || s.DeletionTimestamp != nil || s.Type != hook.SecretType {
 			continue
 		}
-		if Verify(token, string(s.Data[DataKey])) {
+		if hook.Verify(token, string(s.Data[hook.DataKey])) {
 			if matches++; matches == 1 {
 				found = entryOf(s)
 			}
 		}
 	}
 	if len(cands) == 0 {
-		Verify(token, dummyHash)
+		hook.Verify(token, dummyHash)
 	}
 	if matches != 1 {
 		return Entry{}, false
@@ -224,7 +225,7 @@ func (x *Index) Lookup(namespace, id string) (Entry, bool) {
 			return Entry{}, false
 		}
 	}
-	obj, ok, err := inf.GetStore().GetByKey(namespace + "/" + SecretName(id))
+	obj, ok, err := inf.GetStore().GetByKey(namespace + "/" + hook.SecretName(id))
 	if err != nil || !ok {
 		return Entry{}, false
 	}
@@ -236,9 +237,9 @@ func (x *Index) Lookup(namespace, id string) (Entry, bool) {
 }
 
 func entryOf(s *corev1.Secret) Entry {
-	e := Entry{ID: s.Labels[LabelHook], Namespace: s.Namespace, Job: s.Labels[jobdef.LabelJob], Name: s.Annotations[AnnotationName],
-		JobUID: OwnerJobUID(s)}
-	if t, ok := lastUsed(s); ok {
+	e := Entry{ID: s.Labels[hook.LabelHook], Namespace: s.Namespace, Job: s.Labels[jobdef.LabelJob], Name: s.Annotations[hook.AnnotationName],
+		JobUID: hook.OwnerJobUID(s)}
+	if t, ok := hook.LastUsed(s); ok {
 		e.LastUsed = t
 	}
 	return e

@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/helmrun"
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -94,7 +95,7 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 			t.Fatal(err)
 		}
 	}
-	store := &Store{Client: cs, Namespace: testNS}
+	store := &hook.Store{Client: cs, Namespace: testNS}
 	h, err := store.Create(ctx, "migrate", "CI on main", "user:test")
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ func (f *fixture) do(t *testing.T, method, path, token, body string, headers ...
 		t.Fatal(err)
 	}
 	if token != "" {
-		req.Header.Set(TokenHeader, token)
+		req.Header.Set(hook.TokenHeader, token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -158,5 +159,5 @@ func (f *fixture) do(t *testing.T, method, path, token, body string, headers ...
 
 func (f *fixture) post(t *testing.T, token, body string) answer {
 	t.Helper()
-	return f.do(t, http.MethodPost, TriggerPath, token, body, "Content-Type", "application/json")
+	return f.do(t, http.MethodPost, hook.TriggerPath, token, body, "Content-Type", "application/json")
 }

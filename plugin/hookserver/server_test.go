@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"bufio"
@@ -20,12 +20,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 )
 
 func TestHookTriggerAnswers(t *testing.T) {
 	f := newFixture(t, nil)
 	id, secret, _ := strings.Cut(f.token, "_")
-	_, other, _ := NewToken()
+	_, other, _ := hook.NewToken()
 	wrongSecret := id + "_" + secret[:len(secret)-2] + map[bool]string{true: "AA", false: "BB"}[strings.HasSuffix(secret, "BB")]
 	for name, tc := range map[string]struct {
 		method, token, ctype, body string
@@ -72,7 +74,7 @@ func TestHookTriggerAnswers(t *testing.T) {
 			if tc.ctype != "" {
 				headers = []string{"Content-Type", tc.ctype}
 			}
-			a := f.do(t, method, TriggerPath, tc.token, tc.body, headers...)
+			a := f.do(t, method, hook.TriggerPath, tc.token, tc.body, headers...)
 			if a.code != tc.code {
 				t.Fatalf("code %d, want %d: %s", a.code, tc.code, a.body)
 			}
@@ -96,7 +98,7 @@ func TestHookTriggerAnswers(t *testing.T) {
 			}
 			var got Triggered
 			a.json(t, &got)
-			if got.Run == "" || got.Job != req.Job || got.Namespace != testNS || got.StatusURL != RunsPath+got.Run {
+			if got.Run == "" || got.Job != req.Job || got.Namespace != testNS || got.StatusURL != hook.RunsPath+got.Run {
 				t.Fatalf("answer %+v", got)
 			}
 			if after != before+1 || req.Tag != tc.tag || len(req.Params) != len(tc.params) || !strings.HasPrefix(req.TriggeredBy, "hook:") {
@@ -114,9 +116,9 @@ func TestHookTriggerAnswers(t *testing.T) {
 func TestHookNotFoundAnswersAreIndistinguishable(t *testing.T) {
 	f := newFixture(t, nil)
 	id, _, _ := strings.Cut(f.token, "_")
-	_, unknown, _ := NewToken()
-	_, wrong, _ := NewToken()
-	wrong = id + wrong[IDLength:]
+	_, unknown, _ := hook.NewToken()
+	_, wrong, _ := hook.NewToken()
+	wrong = id + wrong[hook.IDLength:]
 	var bodies []string
 	for _, tok := range []string{unknown, wrong, "x", ""} {
 		a := f.post(t, tok, `{}`)
@@ -171,7 +173,7 @@ func TestHookDeletedIsRejectedAtOnce(t *testing.T) {
 	if a := f.post(t, f.token, ``); a.code != 201 {
 		t.Fatalf("before delete: %d %s", a.code, a.body)
 	}
-	if err := (&Store{Client: f.client, Namespace: testNS}).Delete(context.Background(), f.id); err != nil {
+	if err := (&hook.Store{Client: f.client, Namespace: testNS}).Delete(context.Background(), f.id); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -209,8 +211,8 @@ func TestHookTriggerConfirmsTheHookWithTheAPIServer(t *testing.T) {
 	f := newFixture(t, nil)
 	// The watch has not told this replica yet, but the hook is gone.
 	f.client.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.(k8stesting.GetAction).GetName() == SecretName(f.id) {
-			return true, nil, apierrors.NewNotFound(corev1.Resource("secrets"), SecretName(f.id))
+		if a.(k8stesting.GetAction).GetName() == hook.SecretName(f.id) {
+			return true, nil, apierrors.NewNotFound(corev1.Resource("secrets"), hook.SecretName(f.id))
 		}
 		return false, nil, nil
 	})
@@ -246,9 +248,9 @@ func TestHookLogsAreJSONWithoutTokens(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
 		c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
-	f.do(t, http.MethodPost, TriggerPath, f.token, `{}`, "Content-Type", "application/json", "X-Request-Id", "ci-build-42")
+	f.do(t, http.MethodPost, hook.TriggerPath, f.token, `{}`, "Content-Type", "application/json", "X-Request-Id", "ci-build-42")
 	f.post(t, f.token+"x", `{}`)
-	f.do(t, http.MethodGet, RunsPath+"migrate-0abcdefgh1?token="+f.token, f.token, "")
+	f.do(t, http.MethodGet, hook.RunsPath+"migrate-0abcdefgh1?token="+f.token, f.token, "")
 	out := logs.String()
 	_, secret, _ := strings.Cut(f.token, "_")
 	if strings.Contains(out, secret) {

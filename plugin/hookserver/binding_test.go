@@ -1,4 +1,4 @@
-package hook
+package hookserver
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
@@ -50,7 +51,7 @@ func TestHookBoundToJobUID(t *testing.T) {
 		t.Fatal("the old token triggered the new job")
 	}
 	// A hook created for the new job works.
-	h, err := (&Store{Client: f.client, Namespace: testNS}).Create(context.Background(), "migrate", "new CI", "user:test")
+	h, err := (&hook.Store{Client: f.client, Namespace: testNS}).Create(context.Background(), "migrate", "new CI", "user:test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +67,12 @@ func TestHookWithoutOwnerFailsClosed(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	secrets := f.client.CoreV1().Secrets(testNS)
-	sec, err := secrets.Get(ctx, SecretName(f.id), metav1.GetOptions{})
+	sec, err := secrets.Get(ctx, hook.SecretName(f.id), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if OwnerJobUID(sec) != "uid-migrate" {
-		t.Fatalf("a new hook records owner UID %q, want uid-migrate", OwnerJobUID(sec))
+	if hook.OwnerJobUID(sec) != "uid-migrate" {
+		t.Fatalf("a new hook records owner UID %q, want uid-migrate", hook.OwnerJobUID(sec))
 	}
 	sec.OwnerReferences = nil
 	if _, err := secrets.Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
