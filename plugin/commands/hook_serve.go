@@ -5,28 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"net/url"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
-	"k8s.io/klog/v2"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/hookserver"
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"github.com/shipjob/kubectl-shipjob/plugin/runend"
-	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
 
 // HooksServeOptions run the deploy hook HTTP server.
@@ -77,12 +71,7 @@ type HooksServeOptions struct {
 	genericiooptions.IOStreams
 }
 
-func newHooksServeCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &HooksServeOptions{flags: flags, engine: engine, IOStreams: streams}
-	cmd := &cobra.Command{
-		Use:   "serve [--listen :8080] [-n NAMESPACE | --namespaces NS1,NS2 | -A]",
-		Short: "Serve the deploy hook HTTP API (Shipmight-compatible) for the given namespaces",
-		Long: `Serve deploy hooks over HTTP. Inside a pod (KUBERNETES_SERVICE_HOST set, no
+const hookServeLong = `Serve deploy hooks over HTTP. Inside a pod (KUBERNETES_SERVICE_HOST set, no
 kubeconfig) it uses the pod's ServiceAccount, otherwise the kubeconfig.
 
   POST /api/v1/dh             header X-Deploy-Hook-Token, JSON body
@@ -123,7 +112,14 @@ refuses more; plain http is refused unless --webhook-allow-insecure.
 Run any number of replicas: state lives in the API server, and triggers of
 one job are serialized across replicas. Logs are JSON lines on stderr (requests
 without a valid token and 404s at debug level); SIGTERM finishes in-flight
-triggers before exiting.`,
+triggers before exiting.`
+
+func newHooksServeCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &HooksServeOptions{flags: flags, engine: engine, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "serve [--listen :8080] [-n NAMESPACE | --namespaces NS1,NS2 | -A]",
+		Short: "Serve the deploy hook HTTP API (Shipmight-compatible) for the given namespaces",
+		Long:  hookServeLong,
 		Example: `  kubectl shipjob hooks serve -n team-a
   kubectl shipjob hooks serve --namespaces jobs-a,jobs-b --listen 127.0.0.1:8080 --rate-limit 2 --rate-burst 20
   kubectl shipjob hooks serve -n team-a --external-url https://hooks.example.com \
@@ -131,7 +127,12 @@ triggers before exiting.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	f := cmd.Flags()
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+// addFlags adds the server's flags (the kubectl flags come from the root).
+func (o *HooksServeOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Listen, "listen", ":8080", "Address to listen on")
 	f.StringSliceVar(&o.Namespaces, "namespaces", nil, "Serve the hooks of these namespaces (comma-separated or repeated; one watch each): a Role in each suffices")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Serve the hooks of every namespace. Needs read and write access to every Secret of the cluster, and lets whoever can write Secrets in any namespace run Jobs there through the server; prefer --namespaces (docs/security.md)")
@@ -166,7 +167,6 @@ triggers before exiting.`,
 	f.DurationVar(&o.WebhookTimeout, "webhook-timeout", 10*time.Second, "Longest wait for a webhook's answer once connected, per try")
 	f.IntVar(&o.WebhookTries, "webhook-tries", 5, "Tries of a notification on network errors, 429 and 5xx (1-10)")
 	f.DurationVar(&o.WebhookRetryInitial, "webhook-retry-initial", 15*time.Second, "Wait before the second try; each further wait is 3 times longer (at most 4m)")
-	return cmd
 }
 
 // Complete builds the client (in-cluster or kubeconfig) with a client-side
@@ -257,7 +257,7 @@ func (o *HooksServeOptions) Validate() error {
 }
 
 // servedNamespaces is what Validate allowed: "" (all), --namespaces, or -n
-// (else the kubeconfig's namespace), comma-joined for hookserver.Config.
+// (else the kubeconfig's namespace), comma-joined for hookserver.ServerConfig.
 func (o *HooksServeOptions) servedNamespaces() string {
 	switch {
 	case o.AllNamespaces:
@@ -270,162 +270,50 @@ func (o *HooksServeOptions) servedNamespaces() string {
 
 // Run serves until the command's context ends (SIGINT/SIGTERM).
 func (o *HooksServeOptions) Run(ctx context.Context) error {
-	ns := o.servedNamespaces()
-	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.level}))
-	// The very trigger of `kubectl shipjob run`.
-	stale, err := run.StaleAfterFromEnv(os.Getenv)
+	cfg, err := o.config()
 	if err != nil {
 		return err
 	}
-	pruneFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "shipjob_hooks_prune_failures_total",
-		Help: "Old Helm release records a trigger could not delete, by namespace and job (the history grows until a later trigger can).",
-	}, []string{"namespace", "job"})
-	trigger := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock, StaleAfter: stale,
-		// The trigger's whole budget may go to waiting for other triggers
-		// of its job (the lock wait was capped at 2 minutes before).
-		LockTimeout: o.TriggerTimeout,
-		// The chart's Role grants delete, not deletecollection.
-		PruneByName: true,
-		OnPruneFailure: func(ns, job string, failed int, err error) {
-			log.Warn("pruning Helm history failed", "namespace", ns, "job", job, "records", failed, "err", err.Error())
-			pruneFailures.WithLabelValues(ns, job).Add(float64(failed))
-		}})
-	cfg := hookserver.Config{
-		Client:         o.target.Client,
-		Triggerer:      trigger,
-		Namespace:      ns,
-		Log:            log,
-		RateLimit:      o.RateLimit,
-		RateBurst:      o.RateBurst,
-		TriggerTimeout: o.TriggerTimeout,
-		// Review L5, L7.
-		UnauthRateLimit: o.UnauthRateLimit,
-		UnauthRateBurst: o.UnauthRateBurst,
-		TrustedProxies:  o.trusted,
-		ExternalURL:     o.ExternalURL,
-		Collectors:      []prometheus.Collector{pruneFailures},
-	}
-	if !o.Notifications {
-		return hookserver.Serve(ctx, cfg, hookserver.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
-			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile})
-	}
-	metrics := runend.NewMetrics()
-	cfg.Collectors = append(cfg.Collectors, metrics.Collectors()...)
-	lead, err := o.runEnds(ctx, ns, log, metrics)
-	if err != nil {
-		return err
-	}
-	// client-go's leader election logs through klog: as JSON lines too.
-	klog.SetSlogLogger(log)
-	ended := make(chan error, 1)
-	started := false
-	err = hookserver.Serve(ctx, cfg, hookserver.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
-		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile,
-		// Only a server that could start takes part in the election.
-		Listening: func() { started = true; go func() { ended <- lead(ctx) }() }})
-	if err != nil || !started {
-		return err // ctx is not done: the process exits, and the Lease expires
-	}
-	return <-ended
+	return hookserver.Run(ctx, cfg)
 }
 
-// runEnds is the run-end processing of the served namespaces ns, under a
-// Lease unless --leader-election=false.
-func (o *HooksServeOptions) runEnds(ctx context.Context, ns string, log *slog.Logger, metrics *runend.Metrics) (func(context.Context) error, error) {
+// config maps the flags to the server's Config.
+func (o *HooksServeOptions) config() (hookserver.Config, error) {
+	ec, err := o.target.engineConfig()
+	if err != nil {
+		return hookserver.Config{}, err
+	}
+	log := slog.New(slog.NewJSONHandler(o.ErrOut, &slog.HandlerOptions{Level: o.level}))
+	cfg := hookserver.Config{
+		API: hookserver.ServerConfig{Client: o.target.Client, Namespace: o.servedNamespaces(), Log: log,
+			RateLimit: o.RateLimit, RateBurst: o.RateBurst, TriggerTimeout: o.TriggerTimeout,
+			UnauthRateLimit: o.UnauthRateLimit, UnauthRateBurst: o.UnauthRateBurst,
+			TrustedProxies: o.trusted, ExternalURL: o.ExternalURL},
+		Serve: hookserver.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
+			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile},
+		NewEngine: o.engine,
+		Engine:    ec,
+	}
+	if !o.Notifications {
+		return cfg, nil
+	}
 	restCfg, err := o.flags.ToRESTConfig()
 	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig: %w", err)
+		return hookserver.Config{}, fmt.Errorf("load kubeconfig: %w", err)
 	}
 	if o.WebhookAllowPrivate {
 		log.Warn("--webhook-allow-private is deprecated: it allows every internal range; use --webhook-allow-cidrs")
 	}
-	api := apiAddresses(ctx, net.DefaultResolver, log, restCfg.Host, os.Getenv("KUBERNETES_SERVICE_HOST"))
-	sender := notify.NewSender(notify.Options{AllowInsecure: o.WebhookAllowInsecure, AllowPrivate: o.WebhookAllowPrivate,
-		Allow: o.allowCIDRs, Deny: o.denyCIDRs, Internal: append(slices.Clone(o.clusterCIDRs), api...),
-		ConnectTimeout: o.WebhookConnectTimeout, Timeout: o.WebhookTimeout,
-		UserAgent: "kubectl-shipjob-hooks/" + version.Get().Version})
-	policy := notify.DefaultPolicy()
-	if o.WebhookTries > 0 {
-		policy.Tries = o.WebhookTries
+	cfg.RunEnds = &hookserver.RunEndsConfig{
+		Sender: notify.Options{AllowInsecure: o.WebhookAllowInsecure, AllowPrivate: o.WebhookAllowPrivate,
+			Allow: o.allowCIDRs, Deny: o.denyCIDRs, Internal: o.clusterCIDRs,
+			ConnectTimeout: o.WebhookConnectTimeout, Timeout: o.WebhookTimeout},
+		APIHost: restCfg.Host, Tries: o.WebhookTries, RetryInitial: o.WebhookRetryInitial,
+		LeaderElection: o.LeaderElection, DefaultNamespace: o.target.Namespace,
+		Lease: runend.LeaderConfig{Namespace: o.LeaderNamespace, Name: o.LeaseName, Identity: o.LeaderIdentity,
+			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},
 	}
-	if o.WebhookRetryInitial > 0 {
-		policy.Initial = o.WebhookRetryInitial
-	}
-	identity := o.LeaderIdentity
-	if identity == "" {
-		identity = os.Getenv("POD_NAME")
-	}
-	if identity == "" {
-		host, _ := os.Hostname()
-		identity = fmt.Sprintf("%s_%d", host, os.Getpid())
-	}
-	var statusURL func(string) string
-	if o.ExternalURL != "" {
-		base := strings.TrimSuffix(o.ExternalURL, "/")
-		statusURL = func(r string) string { return base + "/api/v1/dh/runs/" + r }
-	}
-	p := runend.New(runend.Config{Client: o.target.Client, Namespaces: strings.Split(ns, ","), Sender: sender, Policy: policy,
-		Log: log, Metrics: metrics, StatusURL: statusURL, Identity: identity})
-	if !o.LeaderElection {
-		return func(ctx context.Context) error {
-			metrics.Leader.Set(1)
-			return p.Run(context.WithoutCancel(ctx), ctx.Done())
-		}, nil
-	}
-	leaseNS := o.LeaderNamespace
-	if leaseNS == "" {
-		leaseNS = os.Getenv("POD_NAMESPACE")
-	}
-	if leaseNS == "" {
-		leaseNS = strings.Split(ns, ",")[0]
-	}
-	if leaseNS == "" {
-		leaseNS = o.target.Namespace
-	}
-	lease := o.LeaseName
-	if lease == "" {
-		lease = "shipjob-hooks"
-	}
-	lc := runend.LeaderConfig{Namespace: leaseNS, Name: lease, Identity: identity,
-		LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod}
-	return func(ctx context.Context) error {
-		return runend.Lead(ctx, o.target.Client, lc, log, metrics, p.Run)
-	}, nil
-}
-
-// apiAddresses are the cluster's own API server addresses, refused as
-// webhook receivers unless allowed (a notification must not become a
-// request to the API server): the kubeconfig's host and the in-cluster
-// service address, names resolved once at start (review N8).
-func apiAddresses(ctx context.Context, r *net.Resolver, log *slog.Logger, hosts ...string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, h := range hosts {
-		if u, err := url.Parse(h); err == nil && u.Host != "" {
-			h = u.Hostname()
-		}
-		h = strings.Trim(h, "[]")
-		if h == "" {
-			continue
-		}
-		addrs := []netip.Addr{}
-		if a, err := netip.ParseAddr(h); err == nil {
-			addrs = append(addrs, a)
-		} else {
-			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			resolved, err := r.LookupNetIP(lctx, "ip", h)
-			cancel()
-			if err != nil {
-				log.Warn("the API server's name does not resolve: its addresses are not denied to webhooks by name", "host", h, "err", err.Error())
-			}
-			addrs = append(addrs, resolved...)
-		}
-		for _, a := range addrs {
-			a = a.Unmap().WithZone("")
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
-		}
-	}
-	return out
+	return cfg, nil
 }
 
 // parseCIDRs reads CIDRs (an address alone is its own /32 or /128).

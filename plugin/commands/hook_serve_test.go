@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,6 +39,26 @@ func TestHookServeNamespaces(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		case tc.want != "error" && o.servedNamespaces() != tc.want:
 			t.Errorf("%s: serves %q, want %q", name, o.servedNamespaces(), tc.want)
+		}
+	}
+}
+
+// TestHookServeWebhookCIDRFlags: the CIDR flags are read strictly; a bad
+// one is one line naming the flag.
+func TestHookServeWebhookCIDRFlags(t *testing.T) {
+	got, err := parseCIDRs([]string{"127.0.0.0/8", " 10.1.2.3 ", "fd00::/8", "::ffff:10.0.0.0/104", "192.168.1.7/24"})
+	want := []string{"127.0.0.0/8", "10.1.2.3/32", "fd00::/8", "::ffff:10.0.0.0/104", "192.168.1.0/24"}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("parseCIDRs = %v, %v", got, err)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("%d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "10.0.0.0/8/8", "fe80::1%eth0"} {
+		if _, err := parseCIDRs([]string{bad}); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: %v, want an error naming it", bad, err)
 		}
 	}
 }

@@ -1,88 +1,23 @@
 package hookserver
 
 import (
-	"container/list"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // MaxClients bounds the addresses the unauthenticated limit tracks; the
 // least recently seen is forgotten first (about 200 bytes each).
 const MaxClients = 10000
 
-// clientLimiter is a token bucket per client address for requests that do
-// not authenticate (unknown or missing token, unknown path, wrong method):
-// over the limit they are answered 429 instead of 404/405. Requests with a
-// valid token never take from it, so a flood from a shared address (a NAT,
-// or the Ingress when its X-Forwarded-For is not trusted) cannot lock CI
-// out; it bounds the work and the log lines strangers cause.
-type clientLimiter struct {
-	rate  rate.Limit
-	burst int
-	max   int
-
-	mu    sync.Mutex
-	order *list.List // of *clientBucket, most recently seen first
-	byKey map[string]*list.Element
-}
-
-type clientBucket struct {
-	key string
-	lim *rate.Limiter
-}
-
-// newClientLimiter allows perSecond failing requests per client with
-// bursts of burst, tracking at most maxClients; perSecond <= 0: no limit.
-func newClientLimiter(perSecond float64, burst, maxClients int) *clientLimiter {
-	c := &clientLimiter{rate: rate.Limit(perSecond), burst: max(burst, 1), max: max(maxClients, 1),
-		order: list.New(), byKey: map[string]*list.Element{}}
-	if perSecond <= 0 {
-		c.rate = rate.Inf
-	}
-	return c
-}
-
-// allow takes a token of client's bucket, or says how long until one is
-// free.
-func (c *clientLimiter) allow(client string, now time.Time) (bool, time.Duration) {
-	if c.rate == rate.Inf {
-		return true, 0
-	}
-	c.mu.Lock()
-	el, ok := c.byKey[client]
-	if ok {
-		c.order.MoveToFront(el)
-	} else {
-		if c.order.Len() >= c.max {
-			oldest := c.order.Back()
-			c.order.Remove(oldest)
-			delete(c.byKey, oldest.Value.(*clientBucket).key)
-		}
-		el = c.order.PushFront(&clientBucket{key: client, lim: rate.NewLimiter(c.rate, c.burst)})
-		c.byKey[client] = el
-	}
-	lim := el.Value.(*clientBucket).lim
-	c.mu.Unlock()
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
-	}
-	return true, 0
-}
-
-// len is the number of tracked clients.
-func (c *clientLimiter) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
+// The unauthenticated limit is a limiter keyed by client address for
+// requests that do not authenticate (unknown or missing token, unknown
+// path, wrong method): over the limit they are answered 429 instead of
+// 404/405. Requests with a valid token never take from it, so a flood from
+// a shared address (a NAT, or the Ingress when its X-Forwarded-For is not
+// trusted) cannot lock CI out; it bounds the work and the log lines
+// strangers cause.
 
 // clientOf is the address a request is limited by: the connection's peer,
 // or, when that peer is a trusted proxy, the nearest address in

@@ -17,7 +17,7 @@ import (
 // the limit), requests with one never are, and X-Forwarded-For counts only
 // from a trusted proxy.
 func TestHookUnauthenticatedRateLimitPerClient(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.UnauthRateLimit, c.UnauthRateBurst = 0.001, 3 })
+	f := newFixture(t, func(c *ServerConfig) { c.UnauthRateLimit, c.UnauthRateBurst = 0.001, 3 })
 	_, unknown, _ := hook.NewToken()
 	for i, want := range []int{404, 404, 404, 429, 429} {
 		a := f.post(t, unknown, `{}`)
@@ -48,7 +48,7 @@ func TestHookUnauthenticatedRateLimitPerClient(t *testing.T) {
 }
 
 func TestHookUnauthenticatedRateLimitBehindTrustedProxy(t *testing.T) {
-	f := newFixture(t, func(c *Config) {
+	f := newFixture(t, func(c *ServerConfig) {
 		c.UnauthRateLimit, c.UnauthRateBurst = 0.001, 1
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	})
@@ -102,7 +102,7 @@ func TestHookClientOf(t *testing.T) {
 // TestHookClientLimiterIsBounded: an attacker with many addresses cannot
 // grow the server's memory.
 func TestHookClientLimiterIsBounded(t *testing.T) {
-	l := newClientLimiter(1, 2, 100)
+	l := newLimiter(1, 2, 100)
 	now := time.Now()
 	for i := range 10000 {
 		l.allow(fmt.Sprintf("198.51.%d.%d", i/256, i%256), now)
@@ -124,7 +124,7 @@ func TestHookClientLimiterIsBounded(t *testing.T) {
 func TestHookNotFoundLogs(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		var logs syncBuffer
-		f := newFixture(t, func(c *Config) {
+		f := newFixture(t, func(c *ServerConfig) {
 			c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level}))
 		})
 		_, unknown, _ := hook.NewToken()

@@ -98,7 +98,7 @@ func TestHookStatusURLIgnoresClientHeaders(t *testing.T) {
 		"https://hooks.example.com":  "https://hooks.example.com" + hook.RunsPath,
 		"https://example.com/hooks/": "https://example.com/hooks" + hook.RunsPath,
 	} {
-		f := newFixture(t, func(c *Config) { c.ExternalURL = base })
+		f := newFixture(t, func(c *ServerConfig) { c.ExternalURL = base })
 		a := f.do(t, http.MethodPost, hook.TriggerPath, f.token, `{}`, "Content-Type", "application/json",
 			"Host", "evil.example", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example")
 		var got Triggered

@@ -26,7 +26,7 @@ func TestHookJobTriggerRateIs429(t *testing.T) {
 // exists (finished runs it could not prune) is in the request's log line.
 func TestHookLogsTriggerWarnings(t *testing.T) {
 	var logs syncBuffer
-	f := newFixture(t, func(c *Config) { c.Log = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	f := newFixture(t, func(c *ServerConfig) { c.Log = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	f.trig.warnings = []string{"job migrate: 1 of 1 finished runs beyond its history limits could not be deleted"}
 	if a := f.post(t, f.token, `{}`); a.code != 201 {
 		t.Fatalf("%d %s", a.code, a.body)

@@ -33,7 +33,7 @@ type ServeOptions struct {
 // gracefully: /readyz fails, new connections stop after ShutdownDelay,
 // in-flight triggers finish (up to ShutdownTimeout), pending last-used
 // times are written.
-func Serve(ctx context.Context, cfg Config, opts ServeOptions) error {
+func Serve(ctx context.Context, cfg ServerConfig, opts ServeOptions) error {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}

@@ -26,8 +26,9 @@ type Triggerer interface {
 	Trigger(ctx context.Context, req run.Request) (*run.Result, error)
 }
 
-// Config configures a Server.
-type Config struct {
+// ServerConfig configures a Server: the HTTP API alone (Run assembles the
+// whole hook server from a Config).
+type ServerConfig struct {
 	Client    kubernetes.Interface
 	Triggerer Triggerer
 	// Namespace whose hooks are served; "" serves every namespace.
@@ -62,19 +63,19 @@ type Config struct {
 // from the API server through a watch, triggers are serialized per job by
 // the Triggerer (Helm release records as the lock).
 type Server struct {
-	cfg      Config
+	cfg      ServerConfig
 	index    *Index
 	usage    *usage
 	triggers *limiter
 	reads    *limiter
-	clients  *clientLimiter
+	clients  *limiter
 	metrics  *metrics
 	apiOK    atomic.Bool
 	draining atomic.Bool
 }
 
 // NewServer returns a server; Start begins watching hooks.
-func NewServer(cfg Config) *Server {
+func NewServer(cfg ServerConfig) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -85,8 +86,8 @@ func NewServer(cfg Config) *Server {
 		cfg.Probe = defaultProbe(cfg.Client)
 	}
 	cfg.ExternalURL = strings.TrimRight(cfg.ExternalURL, "/")
-	s := &Server{cfg: cfg, triggers: newLimiter(cfg.RateLimit, cfg.RateBurst), reads: newLimiter(10*cfg.RateLimit, 10*cfg.RateBurst),
-		clients: newClientLimiter(cfg.UnauthRateLimit, cfg.UnauthRateBurst, MaxClients)}
+	s := &Server{cfg: cfg, triggers: newLimiter(cfg.RateLimit, cfg.RateBurst, 0), reads: newLimiter(10*cfg.RateLimit, 10*cfg.RateBurst, 0),
+		clients: newLimiter(cfg.UnauthRateLimit, cfg.UnauthRateBurst, MaxClients)}
 	s.index = NewIndex(cfg.Client, cfg.Namespace, func(ns, id string) {
 		s.triggers.forget(ns + "/" + id)
 		s.reads.forget(ns + "/" + id)

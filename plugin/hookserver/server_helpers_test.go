@@ -75,7 +75,7 @@ type fixture struct {
 	id          string
 }
 
-func newFixture(t *testing.T, mutate func(*Config)) *fixture {
+func newFixture(t *testing.T, mutate func(*ServerConfig)) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -105,7 +105,7 @@ func newFixture(t *testing.T, mutate func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{client: cs, trig: &fakeTriggerer{client: cs}, token: h.Token, strictToken: strict.Token, id: h.Name}
-	cfg := Config{Client: cs, Triggerer: f.trig, Namespace: testNS, Probe: func(context.Context) error { return nil }}
+	cfg := ServerConfig{Client: cs, Triggerer: f.trig, Namespace: testNS, Probe: func(context.Context) error { return nil }}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -154,7 +154,7 @@ func TestHookTriggerFailures(t *testing.T) {
 }
 
 func TestHookRateLimit(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.RateLimit, c.RateBurst = 0.5, 2 })
+	f := newFixture(t, func(c *ServerConfig) { c.RateLimit, c.RateBurst = 0.5, 2 })
 	for i, want := range []int{201, 201, 429} {
 		if a := f.post(t, f.token, ``); a.code != want {
 			t.Fatalf("request %d: %d, want %d: %s", i, a.code, want, a.body)
@@ -186,7 +186,7 @@ func TestHookDeletedIsRejectedAtOnce(t *testing.T) {
 }
 
 func TestHookStartsUnready(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Probe = func(context.Context) error { return errors.New("down") } })
+	f := newFixture(t, func(c *ServerConfig) { c.Probe = func(context.Context) error { return errors.New("down") } })
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		a := f.do(t, http.MethodGet, "/readyz", "", "")
@@ -245,7 +245,7 @@ func (s *syncBuffer) String() string {
 
 func TestHookLogsAreJSONWithoutTokens(t *testing.T) {
 	var logs syncBuffer
-	f := newFixture(t, func(c *Config) {
+	f := newFixture(t, func(c *ServerConfig) {
 		c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	f.do(t, http.MethodPost, hook.TriggerPath, f.token, `{}`, "Content-Type", "application/json", "X-Request-Id", "ci-build-42")

@@ -72,7 +72,7 @@ func serveTLS(t *testing.T, dir string) string {
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	cfg := Config{Client: fake.NewClientset(), Triggerer: &fakeTriggerer{}, Namespace: testNS,
+	cfg := ServerConfig{Client: fake.NewClientset(), Triggerer: &fakeTriggerer{}, Namespace: testNS,
 		Probe: func(context.Context) error { return nil }, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	go func() {
 		done <- Serve(ctx, cfg, ServeOptions{Listen: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second,
@@ -157,7 +157,7 @@ func TestHookServesTLSAndReloadsRotatedCertificate(t *testing.T) {
 
 func TestHookServeTLSFilesMustLoad(t *testing.T) {
 	dir := t.TempDir()
-	err := Serve(context.Background(), Config{Client: fake.NewClientset()}, ServeOptions{Listen: "127.0.0.1:0",
+	err := Serve(context.Background(), ServerConfig{Client: fake.NewClientset()}, ServeOptions{Listen: "127.0.0.1:0",
 		TLSCertFile: filepath.Join(dir, "missing.crt"), TLSKeyFile: filepath.Join(dir, "missing.key")})
 	if err == nil || !strings.Contains(err.Error(), "load TLS certificate") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Serve with missing files: %v", err)
