@@ -35,14 +35,14 @@ type HooksServeOptions struct {
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        string
-	// Unauthenticated requests, statusUrl and TLS (review L5, L7).
+	// Requests without a valid token, statusUrl and TLS.
 	UnauthRateLimit float64
 	UnauthRateBurst int
 	TrustedProxies  []string
 	ExternalURL     string
 	TLSCertFile     string
 	TLSKeyFile      string
-	// Run ends (issue 15): leader election and notifications.
+	// Run ends: leader election and notifications.
 	Notifications         bool
 	LeaderElection        bool
 	LeaderNamespace       string
@@ -71,6 +71,7 @@ type HooksServeOptions struct {
 	genericiooptions.IOStreams
 }
 
+// hookServeLong is the help of `hook serve`.
 const hookServeLong = `Serve deploy hooks over HTTP. Inside a pod (KUBERNETES_SERVICE_HOST set, no
 kubeconfig) it uses the pod's ServiceAccount, otherwise the kubeconfig.
 

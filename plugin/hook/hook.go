@@ -1,8 +1,8 @@
-// Package hook is kubectl-shipjob's deploy hooks: tokens that trigger runs
-// of one job over HTTP, compatible with Shipmight's deploy hook API. A hook
-// is a Secret holding only the SHA-256 of its token (see Store); Server
-// serves the HTTP API and triggers runs through the same run.Engine as
-// `kubectl shipjob run`. It imports no command layer.
+// Package hook is kubectl-shipjob's deploy hooks, the domain: tokens that
+// trigger runs of one job over HTTP, compatible with Shipmight's deploy
+// hook API. A hook is a Secret holding only the SHA-256 of its token (see
+// Store), bound to its job by UID. The server that serves the API is
+// plugin/hookserver; the CLI and the UI use this package only.
 package hook
 
 import (
@@ -132,8 +132,8 @@ func FromSecret(s *corev1.Secret) (*Hook, error) {
 	return h, nil
 }
 
-// LastUsed is the hook's last use as its Secret records it (the server
-// writes it at most once a UsageInterval).
+// LastUsed is the hook's last use as its Secret records it (the hook server
+// writes it, at most once a minute).
 func LastUsed(s *corev1.Secret) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339, s.Annotations[AnnotationLastUsed])
 	return t, err == nil
