@@ -97,7 +97,7 @@ unit: ## Unit tests (no cluster), under the race detector
 # Fuzz targets, each run for FUZZTIME by `make test` (the seed corpus and
 # testdata/fuzz run with the unit tests too). A failing input is saved
 # under the package's testdata/fuzz: commit it with the fix.
-FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hook:FuzzParseTriggerBody
+FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hookserver:FuzzParseTriggerBody
 FUZZTIME ?= 20s
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 20s)

@@ -51,6 +51,10 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// defaultQPS and defaultBurst are every command's client-side rate limit
+// to the API server.
+const defaultQPS, defaultBurst = 50, 100
+
 // NewRootCmd builds the command tree. The kubectl global flags (--kubeconfig,
 // --context, -n, --as, --request-timeout, ...) come from cli-runtime.
 func NewRootCmd(streams genericiooptions.IOStreams, engine run.NewEngine) *cobra.Command {
@@ -75,11 +79,12 @@ upgrade that renders a new batch/v1 Job, kept until its retention ends.`,
 	root.SetFlagErrorFunc(flagErrorFunc)
 	flags.AddFlags(root.PersistentFlags())
 	// Every client (ours and Helm's) names itself and is not held to
-	// client-go's default 5 requests/s.
+	// client-go's default 5 requests/s, which throttles deleting many runs:
+	// the one QPS default (hook serve sets its own over it).
 	flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
 		c.UserAgent = "kubectl-shipjob/" + version.Get().Version + " (" + runtime.GOOS + "/" + runtime.GOARCH + ")"
 		if c.QPS == 0 {
-			c.QPS, c.Burst = 50, 100
+			c.QPS, c.Burst = defaultQPS, defaultBurst
 		}
 		return c
 	}

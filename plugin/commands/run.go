@@ -126,19 +126,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	return o.trigger(ctx, run.Request{Namespace: o.target.Namespace, Job: o.Job, Params: o.params, Tag: o.Tag})
 }
 
-// whoAmI names the user for the run's provenance (cached per credentials).
-func (o *RunOptions) whoAmI(ctx context.Context) string {
-	cfg, err := o.flags.ToRESTConfig()
-	if err != nil {
-		return run.WhoAmI(ctx, o.target.Client)
-	}
-	cacheDir := ""
-	if o.flags.CacheDir != nil {
-		cacheDir = *o.flags.CacheDir
-	}
-	return run.WhoAmICached(ctx, o.target.Client, cfg, cacheDir)
-}
-
 func (o *RunOptions) print(res *run.Result) error {
 	switch o.Output {
 	case "yaml":

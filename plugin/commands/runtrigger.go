@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,16 +34,15 @@ func (o *RunOptions) addFlags(cmd *cobra.Command) {
 // user as its trigger, through the run.Engine; prints the run, and
 // with --wait or --follow waits for it and returns its exit.
 func (o *RunOptions) trigger(ctx context.Context, req run.Request) error {
-	stale, err := run.StaleAfterFromEnv(os.Getenv)
+	t, err := o.target.engine(o.engine)
 	if err != nil {
 		return err
 	}
-	t := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, StaleAfter: stale, Clock: o.target.Clock})
 	req.IdempotencyKey, req.DryRun, req.Tasks = o.IdempotencyKey, o.dryRun.domain(), o.Tasks
 	if o.dryRun == dryRunClient {
 		req.TriggeredBy = "user:(dry run)"
 	} else {
-		req.TriggeredBy = o.whoAmI(ctx)
+		req.TriggeredBy = o.target.whoAmI(ctx)
 	}
 	res, err := t.Trigger(ctx, req)
 	var missing *run.MissingParamError

@@ -84,23 +84,17 @@ func (o *UIOptions) Validate() error {
 
 // Run serves until ctx ends (Ctrl-C).
 func (o *UIOptions) Run(ctx context.Context) error {
-	stale, err := run.StaleAfterFromEnv(os.Getenv)
+	engine, err := o.target.engine(o.engine)
 	if err != nil {
 		return err
 	}
-	engine := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock, StaleAfter: stale})
 	cfg := ui.Config{Client: o.target.Client, Engine: engine, Clock: o.target.Clock,
-		Namespace: o.target.Namespace, WhoAmI: o.whoAmI}
+		Namespace: o.target.Namespace, WhoAmI: o.target.whoAmI}
 	opts := ui.Options{Listen: o.Listen, Out: o.Out, IdleTimeout: o.IdleTimeout, SessionTimeout: o.SessionTimeout}
 	if !o.NoBrowser {
 		opts.Open = openBrowser
 	}
 	return ui.Serve(ctx, cfg, opts)
-}
-
-func (o *UIOptions) whoAmI(ctx context.Context) string {
-	ro := &RunOptions{flags: o.flags, engine: o.engine, target: o.target}
-	return ro.whoAmI(ctx)
 }
 
 // openBrowser opens the local file path (which sends the browser to the

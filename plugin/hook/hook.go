@@ -1,8 +1,8 @@
-// Package hook is kubectl-shipjob's deploy hooks: tokens that trigger runs
-// of one job over HTTP, compatible with Shipmight's deploy hook API. A hook
-// is a Secret holding only the SHA-256 of its token (see Store); Server
-// serves the HTTP API and triggers runs through the same run.Engine as
-// `kubectl shipjob run`. It imports no command layer.
+// Package hook is kubectl-shipjob's deploy hooks, the domain: tokens that
+// trigger runs of one job over HTTP, compatible with Shipmight's deploy
+// hook API. A hook is a Secret holding only the SHA-256 of its token (see
+// Store), bound to its job by UID. The server that serves the API is
+// plugin/hookserver; the CLI and the UI use this package only.
 package hook
 
 import (
@@ -103,8 +103,8 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// toSecret is the storage Secret of a new hook of job def.
-func toSecret(def *jobdef.Job, id, token, name, createdBy string) *corev1.Secret {
+// ToSecret is the storage Secret of a new hook of job def.
+func ToSecret(def *jobdef.Job, id, token, name, createdBy string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      SecretName(id),
@@ -134,13 +134,15 @@ func FromSecret(s *corev1.Secret) (*Hook, error) {
 		Spec: Spec{Job: s.Labels[jobdef.LabelJob], Name: s.Annotations[AnnotationName],
 			CreatedBy: s.Annotations[AnnotationCreatedBy]},
 	}
-	if t, ok := lastUsed(s); ok {
+	if t, ok := LastUsed(s); ok {
 		h.Status.LastUsed = &metav1.Time{Time: t}
 	}
 	return h, nil
 }
 
-func lastUsed(s *corev1.Secret) (time.Time, bool) {
+// LastUsed is the hook's last use as its Secret records it (the hook server
+// writes it, at most once a minute).
+func LastUsed(s *corev1.Secret) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339, s.Annotations[AnnotationLastUsed])
 	return t, err == nil
 }

@@ -37,7 +37,7 @@ func (s *Store) Create(ctx context.Context, job, name, createdBy string) (*Hook,
 		if err != nil {
 			return nil, err
 		}
-		out, err := secrets.Create(ctx, toSecret(def, id, token, name, createdBy), metav1.CreateOptions{FieldManager: jobdef.ManagedBy})
+		out, err := secrets.Create(ctx, ToSecret(def, id, token, name, createdBy), metav1.CreateOptions{FieldManager: jobdef.ManagedBy})
 		if apierrors.IsAlreadyExists(err) && attempt < 3 {
 			continue // an id taken already: 36^10 ids make this rare
 		}
