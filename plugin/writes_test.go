@@ -21,7 +21,7 @@ import (
 
 // frontEnds are the packages that write no cluster state themselves: every
 // write is a domain package's (issue 12), which they call.
-var frontEnds = []string{"plugin/commands", "plugin/ui"}
+var frontEnds = []string{"plugin/commands", "plugin/ui", "plugin/hookserver"}
 
 // writeMethods are the client-go methods that change cluster state.
 var writeMethods = []string{"Create", "Update", "UpdateStatus", "UpdateScale", "Patch", "Apply", "ApplyStatus",
