@@ -32,6 +32,7 @@ var layout = map[string]struct{ imports, never []string }{
 	"plugin/jobdef":                 {imports: []string{"plugin/notify", "postrender"}, never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
 	"plugin/notify":                 {never: []string{"plugin/"}},
 	"plugin/runend":                 {imports: []string{"plugin/run", "plugin/jobdef", "plugin/notify"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/ui", "plugin/commands"}},
+	"plugin/schedule":               {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/ui", "plugin/commands"}},
 	"plugin/version":                {},
 	"plugin/startup":                {},
 	"postrender":                    {never: []string{"plugin/"}},
@@ -50,7 +51,7 @@ var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/r
 // helmEngineFree are the packages none of whose dependencies, however
 // indirect, is Helm's engine (actions and release storage): issue 12's proof
 // that the front ends call the domain, not Helm.
-var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/runend", "plugin/notify", "plugin/jobdef"}
+var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/ui", "plugin/run", "plugin/runend", "plugin/schedule", "plugin/notify", "plugin/jobdef"}
 
 var helmEngine = []string{"helm.sh/helm/v3/pkg/action", "helm.sh/helm/v3/pkg/storage"}
 
