@@ -26,6 +26,7 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"github.com/shipjob/kubectl-shipjob/plugin/runend"
+	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
 	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
 
@@ -310,9 +311,9 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 		return hook.Serve(ctx, cfg, hook.ServeOptions{Listen: o.Listen, ShutdownDelay: o.ShutdownDelay, ShutdownTimeout: o.ShutdownTimeout,
 			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile})
 	}
-	metrics := runend.NewMetrics()
-	cfg.Collectors = append(cfg.Collectors, metrics.Collectors()...)
-	lead, err := o.runEnds(ctx, ns, log, metrics)
+	metrics, schedMetrics := runend.NewMetrics(), schedule.NewMetrics()
+	cfg.Collectors = append(append(cfg.Collectors, metrics.Collectors()...), schedMetrics.Collectors()...)
+	lead, err := o.runEnds(ctx, ns, log, metrics, schedule.Config{Trigger: trigger.Trigger, Metrics: schedMetrics})
 	if err != nil {
 		return err
 	}
@@ -332,7 +333,7 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 
 // runEnds is the run-end processing of the served namespaces ns, under a
 // Lease unless --leader-election=false.
-func (o *HooksServeOptions) runEnds(ctx context.Context, ns string, log *slog.Logger, metrics *runend.Metrics) (func(context.Context) error, error) {
+func (o *HooksServeOptions) runEnds(ctx context.Context, ns string, log *slog.Logger, metrics *runend.Metrics, sched schedule.Config) (func(context.Context) error, error) {
 	restCfg, err := o.flags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
@@ -367,10 +368,13 @@ func (o *HooksServeOptions) runEnds(ctx context.Context, ns string, log *slog.Lo
 	}
 	p := runend.New(runend.Config{Client: o.target.Client, Namespaces: strings.Split(ns, ","), Sender: sender, Policy: policy,
 		Log: log, Metrics: metrics, StatusURL: statusURL, Identity: identity})
+	// Schedules run on the same Lease as run ends (issue 21).
+	sched.Client, sched.Namespaces, sched.Log, sched.Identity = o.target.Client, strings.Split(ns, ","), log, identity
+	work := schedule.New(sched).With(p.Run)
 	if !o.LeaderElection {
 		return func(ctx context.Context) error {
 			metrics.Leader.Set(1)
-			return p.Run(context.WithoutCancel(ctx), ctx.Done())
+			return work(context.WithoutCancel(ctx), ctx.Done())
 		}, nil
 	}
 	leaseNS := o.LeaderNamespace
@@ -390,7 +394,7 @@ func (o *HooksServeOptions) runEnds(ctx context.Context, ns string, log *slog.Lo
 	lc := runend.LeaderConfig{Namespace: leaseNS, Name: lease, Identity: identity,
 		LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod}
 	return func(ctx context.Context) error {
-		return runend.Lead(ctx, o.target.Client, lc, log, metrics, p.Run)
+		return runend.Lead(ctx, o.target.Client, lc, log, metrics, work)
 	}, nil
 }
 

@@ -79,13 +79,16 @@ func New(cfg Config) *Scheduler {
 }
 
 // With returns work that runs the scheduler beside other leader work
-// (the run-end processing) for as long as both run: the one call that puts
-// schedules on the hook server's Lease.
+// (the run-end processing), and stops it when other returns: the one call
+// that puts schedules on the hook server's Lease.
 func (s *Scheduler) With(other func(leading context.Context, stop <-chan struct{}) error) func(context.Context, <-chan struct{}) error {
 	return func(leading context.Context, stop <-chan struct{}) error {
+		ctx, cancel := context.WithCancel(leading)
+		defer cancel()
 		done := make(chan error, 1)
-		go func() { done <- s.Run(leading, stop) }()
+		go func() { done <- s.Run(ctx, stop) }()
 		err := other(leading, stop)
+		cancel()
 		if serr := <-done; err == nil {
 			err = serr
 		}
