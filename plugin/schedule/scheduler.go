@@ -107,11 +107,11 @@ func (s *Scheduler) Run(leading context.Context, stop <-chan struct{}) error {
 	s.mu.Unlock()
 	var synced []cache.InformerSynced
 	for _, ns := range s.cfg.Namespaces {
-		inf, err := s.watch(ns)
+		inf, handled, err := s.watch(ns)
 		if err != nil {
 			return err
 		}
-		synced = append(synced, inf.HasSynced)
+		synced = append(synced, handled)
 		go inf.Run(ctx.Done())
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
@@ -148,8 +148,9 @@ func (s *Scheduler) Run(leading context.Context, stop <-chan struct{}) error {
 
 // watch keeps s.defs to the valid definitions of ns and wakes the loop
 // on every change: an edit takes effect at once.
-func (s *Scheduler) watch(ns string) (cache.SharedIndexInformer, error) {
-	inf := coreinformers.NewFilteredSecretInformer(s.cfg.Client, ns, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
+// handled tells when the handler has seen every definition listed first.
+func (s *Scheduler) watch(ns string) (inf cache.SharedIndexInformer, handled cache.InformerSynced, err error) {
+	inf = coreinformers.NewFilteredSecretInformer(s.cfg.Client, ns, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
 		o.LabelSelector = jobdef.LabelKind + "=" + jobdef.KindJob
 	})
 	set := func(obj any) {
@@ -171,7 +172,7 @@ func (s *Scheduler) watch(ns string) (cache.SharedIndexInformer, error) {
 		s.mu.Unlock()
 		s.poke()
 	}
-	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    set,
 		UpdateFunc: func(_, obj any) { set(obj) },
 		DeleteFunc: func(obj any) {
@@ -187,9 +188,9 @@ func (s *Scheduler) watch(ns string) (cache.SharedIndexInformer, error) {
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("watch job definitions: %w", err)
+		return nil, nil, fmt.Errorf("watch job definitions: %w", err)
 	}
-	return inf, nil
+	return inf, reg.HasSynced, nil
 }
 
 func (s *Scheduler) poke() {
