@@ -37,6 +37,7 @@ type jobFlags struct {
 	// Command is what follows "--" on the command line.
 	Command []string
 	paramTypeFlags
+	scheduleFlags
 	// Only for set.
 	UnsetEnv, UnsetParams, UnsetFiles, UnsetLabels []string
 	UnsetCommand                                   bool
@@ -88,6 +89,7 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	fs.StringArrayVarP(&f.Labels, "label", "l", nil, "Label key=value of the job, also put on its runs (repeatable)")
 	fs.StringVar(&f.Description, "description", "", "Free text shown by 'list -o wide' and 'get'")
 	fs.StringArrayVar(&f.Args, "arg", nil, "Argument to the entrypoint or command (repeatable; set replaces the list)")
+	f.addScheduleFlags(fs, forSet)
 	if !forSet {
 		return
 	}
@@ -178,6 +180,9 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	setIf(f.changed("retention"), &s.Retention, f.Retention)
 	setIf(f.changed("retention-failed"), &s.RetentionFailed, f.RetentionFailed)
 	if err := f.applyNotify(s); err != nil {
+		return err
+	}
+	if err := f.applySchedules(s); err != nil {
 		return err
 	}
 	setIf(f.changed("retries"), &s.Retries, f.Retries)

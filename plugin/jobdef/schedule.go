@@ -3,6 +3,7 @@ package jobdef
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // a minimal image computes the same slots as any other
@@ -51,6 +52,24 @@ const (
 	MaxScheduleNameLength   = 30
 	DefaultStartingDeadline = "1h"
 )
+
+// cloneSchedules copies schedules; nothing is shared.
+func cloneSchedules(in []Schedule) []Schedule {
+	if in == nil {
+		return nil
+	}
+	out := slices.Clone(in)
+	for i := range out {
+		out[i].Parameters = slices.Clone(in[i].Parameters)
+		for j, p := range out[i].Parameters {
+			if p.SecretRef != nil {
+				ref := *p.SecretRef
+				out[i].Parameters[j].SecretRef = &ref
+			}
+		}
+	}
+	return out
+}
 
 // StartingDeadlineOf is how late a slot may still start (ok=false: no
 // limit): StartingDeadline, DefaultStartingDeadline when unset.
