@@ -144,3 +144,62 @@ func TestScheduleEveryFiveSeconds(t *testing.T) {
 		t.Logf("schedule lag over %d runs: median %s, p99 %s, max %s", len(lags), lags[len(lags)/2], lags[(len(lags)*99)/100], lags[len(lags)-1])
 	}
 }
+
+// scheduleEvents counts the Events of reason on job's definition Secret.
+func scheduleEvents(t *testing.T, ns, job, reason string) int {
+	t.Helper()
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs.Items {
+		if e.Reason == reason && e.InvolvedObject.Name == "shipjob-job-"+job {
+			n++
+		}
+	}
+	return n
+}
+
+// TestScheduleForbidSkips: a Forbid job with 20 s runs skips the slots
+// that find a run active, records them, and retries none.
+func TestScheduleForbidSkips(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	startNotifier(t, ns, "a")
+	createSimJob(t, ns, "forbid", "--env", "SIM_DURATION=20s", "--concurrency-policy", "Forbid", "--schedule", "every=@every 5s")
+	time.Sleep(32 * time.Second)
+	must(t, ns, "suspend", "forbid")
+	time.Sleep(2 * time.Second)
+	runs, skipped := len(scheduledRuns(t, ns, "forbid")), scheduleEvents(t, ns, "forbid", "ScheduleSkipped")
+	if runs < 1 || runs > 3 || skipped < 3 || runs+skipped < 5 || runs+skipped > 8 {
+		t.Errorf("%d runs and %d skipped slots in 32 s of @every 5s with 20 s runs", runs, skipped)
+	}
+}
+
+// TestScheduleMissedSlotsRunOne: a server started after 3 missed slots
+// runs exactly one of them and records the others.
+func TestScheduleMissedSlotsRunOne(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	must(t, ns, "create", "late", "--image", "busybox", "--max-active-runs", "0", "--schedule", "every=@every 5s")
+	time.Sleep(17 * time.Second)
+	started := time.Now()
+	replicas := map[string]*hookServer{"a": startNotifier(t, ns, "a")}
+	waitLeader(t, ns, replicas)
+	eventually(t, 20*time.Second, "the missed slots recorded", func() bool { return scheduleEvents(t, ns, "late", "ScheduleMissed") >= 1 })
+	time.Sleep(2 * time.Second)
+	old := 0
+	for slot := range scheduledRuns(t, ns, "late") {
+		if time.Unix(slot, 0).Before(started) {
+			old++
+		}
+	}
+	if old != 1 {
+		t.Errorf("%d runs of slots before the server started, want 1", old)
+	}
+}
