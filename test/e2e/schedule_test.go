@@ -203,3 +203,35 @@ func TestScheduleMissedSlotsRunOne(t *testing.T) {
 		t.Errorf("%d runs of slots before the server started, want 1", old)
 	}
 }
+
+// TestScheduleSuspendResume: suspend stops runs within one slot; resume
+// goes on from the next slot without a burst of the suspended ones.
+func TestScheduleSuspendResume(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	replicas := map[string]*hookServer{"a": startNotifier(t, ns, "a")}
+	waitLeader(t, ns, replicas)
+	must(t, ns, "create", "sr", "--image", "busybox", "--max-active-runs", "0", "--schedule", "every=@every 5s")
+	eventually(t, 20*time.Second, "two runs", func() bool { return len(scheduledRuns(t, ns, "sr")) >= 2 })
+	must(t, ns, "suspend", "sr")
+	suspended := time.Now()
+	time.Sleep(20 * time.Second)
+	after := 0
+	for slot := range scheduledRuns(t, ns, "sr") {
+		if time.Unix(slot, 0).After(suspended.Add(5 * time.Second)) {
+			after++
+		}
+	}
+	if after > 0 {
+		t.Errorf("%d runs of slots more than one slot after suspend", after)
+	}
+	before := len(scheduledRuns(t, ns, "sr"))
+	must(t, ns, "resume", "sr")
+	resumed := time.Now()
+	eventually(t, 15*time.Second, "a run after resume", func() bool { return len(scheduledRuns(t, ns, "sr")) > before })
+	for slot := range scheduledRuns(t, ns, "sr") {
+		if s := time.Unix(slot, 0); s.After(suspended.Add(5*time.Second)) && s.Before(resumed) {
+			t.Errorf("slot %s, passed while suspended, ran after resume", s)
+		}
+	}
+}
