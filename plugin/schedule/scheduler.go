@@ -86,7 +86,13 @@ func (s *Scheduler) With(other func(leading context.Context, stop <-chan struct{
 		ctx, cancel := context.WithCancel(leading)
 		defer cancel()
 		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx, stop) }()
+		go func() {
+			err := s.Run(ctx, stop)
+			if err != nil {
+				s.cfg.Log.Error("scheduling stopped", "err", err.Error())
+			}
+			done <- err
+		}()
 		err := other(leading, stop)
 		cancel()
 		if serr := <-done; err == nil {
