@@ -29,7 +29,7 @@ var layout = map[string]struct{ imports, never []string }{
 	"plugin/commands":               {imports: []string{"plugin/", "postrender"}, never: []string{"plugin/helmrun"}},
 	"plugin/ui":                     {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver"}},
 	"plugin/hook":                   {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver", "plugin/ui"}},
-	"plugin/hookserver":             {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef", "plugin/runend", "plugin/notify", "plugin/version"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/ui"}},
+	"plugin/hookserver":             {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef", "plugin/runend", "plugin/schedule", "plugin/notify", "plugin/version"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/ui"}},
 	"plugin/run":                    {imports: []string{"plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
 	"plugin/helmrun":                {imports: []string{"plugin/run", "plugin/jobdef", "postrender", "charts"}, never: []string{"plugin/hook", "plugin/ui", "plugin/commands"}},
 	"plugin/run/runtest":            {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
@@ -37,6 +37,7 @@ var layout = map[string]struct{ imports, never []string }{
 	"plugin/jobdef/jobdeftest":      {imports: []string{"plugin/jobdef"}, never: []string{"plugin/run", "plugin/hook", "plugin/commands"}},
 	"plugin/notify":                 {never: []string{"plugin/"}},
 	"plugin/runend":                 {imports: []string{"plugin/run", "plugin/jobdef", "plugin/notify"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/ui", "plugin/commands"}},
+	"plugin/schedule":               {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/ui", "plugin/commands"}},
 	"plugin/version":                {},
 	"plugin/startup":                {},
 	"postrender":                    {never: []string{"plugin/"}},
@@ -56,7 +57,7 @@ var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/hookserver", "
 // helmEngineFree are the packages none of whose dependencies, however
 // indirect, is Helm's engine (actions and release storage): issue 12's proof
 // that the front ends call the domain, not Helm.
-var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/hookserver", "plugin/ui", "plugin/run", "plugin/run/runtest", "plugin/runend", "plugin/notify", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
+var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/hookserver", "plugin/ui", "plugin/run", "plugin/run/runtest", "plugin/runend", "plugin/schedule", "plugin/notify", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
 
 var helmEngine = []string{"helm.sh/helm/v3/pkg/action", "helm.sh/helm/v3/pkg/storage"}
 

@@ -36,6 +36,7 @@ type jobFlags struct {
 	// Command is what follows "--" on the command line.
 	Command []string
 	paramTypeFlags
+	scheduleFlags
 	// Only for set.
 	UnsetEnv, UnsetParams, UnsetFiles, UnsetLabels []string
 	UnsetCommand                                   bool
@@ -87,6 +88,7 @@ func (f *jobFlags) addFlags(target *pflag.FlagSet, forSet bool) {
 	fs.StringArrayVarP(&f.Labels, "label", "l", nil, "Label key=value of the job, also put on its runs (repeatable)")
 	fs.StringVar(&f.Description, "description", "", "Free text shown by 'list -o wide' and 'get'")
 	fs.StringArrayVar(&f.Args, "arg", nil, "Argument to the entrypoint or command (repeatable; set replaces the list)")
+	f.addScheduleFlags(fs, forSet)
 	if !forSet {
 		return
 	}
@@ -115,22 +117,8 @@ func (f *jobFlags) given() bool {
 // does not validate the result: callers run j.Validate.
 func (f *jobFlags) apply(j *jobdef.Job) error {
 	s := &j.Spec
-	for _, k := range f.UnsetLabels {
-		delete(j.Labels, k)
-	}
-	labels := seenSet{}
-	for _, kv := range f.Labels {
-		k, v, err := splitPair("--label", "key=value", kv)
-		if err == nil {
-			err = labels.add("label", k)
-		}
-		if err != nil {
-			return err
-		}
-		if j.Labels == nil {
-			j.Labels = map[string]string{}
-		}
-		j.Labels[k] = v
+	if err := f.applyLabels(j); err != nil {
+		return err
 	}
 	setIf(f.changed("description"), &s.Description, f.Description)
 	setIf(f.changed("registry"), &s.Registry, f.Registry)
@@ -179,6 +167,9 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	if err := f.applyNotify(s); err != nil {
 		return err
 	}
+	if err := f.applySchedules(s); err != nil {
+		return err
+	}
 	setIf(f.changed("retries"), &s.Retries, f.Retries)
 	setIf(f.changed("service-account"), &s.ServiceAccountName, f.ServiceAccount)
 	if f.UnsetCommand {
@@ -189,6 +180,28 @@ func (f *jobFlags) apply(j *jobdef.Job) error {
 	}
 	if f.changed("arg") {
 		s.Args = nonEmpty(f.Args)
+	}
+	return nil
+}
+
+// applyLabels removes --unset-label keys and sets --label pairs.
+func (f *jobFlags) applyLabels(j *jobdef.Job) error {
+	for _, k := range f.UnsetLabels {
+		delete(j.Labels, k)
+	}
+	labels := seenSet{}
+	for _, kv := range f.Labels {
+		k, v, err := splitPair("--label", "key=value", kv)
+		if err == nil {
+			err = labels.add("label", k)
+		}
+		if err != nil {
+			return err
+		}
+		if j.Labels == nil {
+			j.Labels = map[string]string{}
+		}
+		j.Labels[k] = v
 	}
 	return nil
 }

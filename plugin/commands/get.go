@@ -100,11 +100,17 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		if len(o.Names) == 1 {
 			obj = &jobs[0]
 		}
-		if err := o.printer.PrintObj(obj, o.Out); err != nil {
+		view := newScheduleView(ctx, o.target.Client, o.target.Namespace, jobs, o.ErrOut)
+		if err := withSchedules(o.printer, view).PrintObj(obj, o.Out); err != nil {
 			return err
 		}
 		if len(o.Names) == 1 && o.PrintFlags.table() && len(jobs[0].Spec.Parameters) > 0 {
 			if err := printParameters(o.Out, jobs[0].Spec.Parameters); err != nil {
+				return err
+			}
+		}
+		if len(o.Names) == 1 && o.PrintFlags.table() {
+			if err := view.printSchedules(o.Out, &jobs[0], runs); err != nil {
 				return err
 			}
 		}

@@ -84,5 +84,6 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		}
 		attachStatus(jobs, runs)
 	}
-	return o.printer.PrintObj(jobdef.NewList(jobs), o.Out)
+	view := newScheduleView(ctx, o.target.Client, o.target.Namespace, jobs, o.ErrOut)
+	return withSchedules(o.printer, view).PrintObj(jobdef.NewList(jobs), o.Out)
 }

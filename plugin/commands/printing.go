@@ -171,7 +171,7 @@ func (f *jobPrintFlags) toPrinter(withNamespace bool) (printers.ResourcePrinter,
 	switch {
 	case f.table():
 		opts := printers.PrintOptions{Wide: f.Output == "wide", WithNamespace: withNamespace, NoHeaders: f.NoHeaders, ShowLabels: f.ShowLabels}
-		return tablePrinter{printers.NewTablePrinter(opts)}, nil
+		return tablePrinter{delegate: printers.NewTablePrinter(opts)}, nil
 	case strings.HasPrefix(f.Output, "custom-columns"):
 		p, err := newColumnsPrinter(f.Output, f.NoHeaders)
 		if err != nil {
@@ -189,17 +189,35 @@ func (f *jobPrintFlags) toPrinter(withNamespace bool) (printers.ResourcePrinter,
 	return p, nil
 }
 
-// tablePrinter prints jobs as a table.
-type tablePrinter struct{ delegate printers.ResourcePrinter }
+// tablePrinter prints jobs as a table; with sched, with their schedules.
+type tablePrinter struct {
+	delegate printers.ResourcePrinter
+	sched    *scheduleView
+}
 
 func (p tablePrinter) PrintObj(obj runtime.Object, w io.Writer) error {
+	var jobs []jobdef.Job
 	switch o := obj.(type) {
 	case *jobdef.Job:
-		return p.delegate.PrintObj(jobTable([]jobdef.Job{*o}, time.Now()), w)
+		jobs = []jobdef.Job{*o}
 	case *jobdef.List:
-		return p.delegate.PrintObj(jobTable(o.Items, time.Now()), w)
+		jobs = o.Items
+	default:
+		return fmt.Errorf("cannot print %T as a job table", obj)
 	}
-	return fmt.Errorf("cannot print %T as a job table", obj)
+	t := jobTable(jobs, time.Now())
+	p.sched.addTo(t, jobs)
+	return p.delegate.PrintObj(t, w)
+}
+
+// withSchedules returns p showing schedules as v says (a table printer;
+// the other printers print the definitions as they are).
+func withSchedules(p printers.ResourcePrinter, v *scheduleView) printers.ResourcePrinter {
+	if tp, ok := p.(tablePrinter); ok {
+		tp.sched = v
+		return tp
+	}
+	return p
 }
 
 // itemPrinter prints each item of a List (the name printer refuses lists).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"github.com/shipjob/kubectl-shipjob/plugin/runend"
+	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
 )
 
 // Config is the whole hook server, what `kubectl shipjob hook serve` maps
@@ -69,9 +70,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.RunEnds == nil {
 		return Serve(ctx, cfg.API, cfg.Serve)
 	}
-	metrics := runend.NewMetrics()
-	cfg.API.Collectors = append(cfg.API.Collectors, metrics.Collectors()...)
-	lead := runEnds(ctx, cfg, metrics)
+	metrics, schedMetrics := runend.NewMetrics(), schedule.NewMetrics()
+	cfg.API.Collectors = append(append(cfg.API.Collectors, metrics.Collectors()...), schedMetrics.Collectors()...)
+	lead := runEnds(ctx, cfg, metrics, schedule.Config{Trigger: cfg.API.Triggerer.Trigger, Metrics: schedMetrics})
 	// client-go's leader election logs through klog: as JSON lines too.
 	klog.SetSlogLogger(log)
 	ended := make(chan error, 1)

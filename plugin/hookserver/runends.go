@@ -15,6 +15,7 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/runend"
+	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
 	"github.com/shipjob/kubectl-shipjob/plugin/version"
 )
 
@@ -44,7 +45,7 @@ type RunEndsConfig struct {
 
 // runEnds is the run-end processing of the served namespaces, under a
 // Lease unless LeaderElection is off.
-func runEnds(ctx context.Context, cfg Config, metrics *runend.Metrics) func(context.Context) error {
+func runEnds(ctx context.Context, cfg Config, metrics *runend.Metrics, sched schedule.Config) func(context.Context) error {
 	rc, log, ns := cfg.RunEnds, cfg.API.Log, cfg.API.Namespace
 	so := rc.Sender
 	api := apiAddresses(ctx, net.DefaultResolver, log, rc.APIHost, cfg.Getenv("KUBERNETES_SERVICE_HOST"))
@@ -66,10 +67,13 @@ func runEnds(ctx context.Context, cfg Config, metrics *runend.Metrics) func(cont
 	}
 	p := runend.New(runend.Config{Client: cfg.API.Client, Namespaces: strings.Split(ns, ","), Sender: notify.NewSender(so),
 		Policy: policy, Log: log, Metrics: metrics, StatusURL: statusURL, Identity: lc.Identity})
+	// Schedules run on the same Lease as run ends (issue 21).
+	sched.Client, sched.Namespaces, sched.Log, sched.Identity = cfg.API.Client, strings.Split(ns, ","), log, lc.Identity
+	work := schedule.New(sched).With(p.Run)
 	if !rc.LeaderElection {
 		return func(ctx context.Context) error {
 			metrics.Leader.Set(1)
-			return p.Run(context.WithoutCancel(ctx), ctx.Done())
+			return work(context.WithoutCancel(ctx), ctx.Done())
 		}
 	}
 	lc.Namespace = leaseNamespace(lc.Namespace, ns, rc.DefaultNamespace, cfg.Getenv)
@@ -77,7 +81,7 @@ func runEnds(ctx context.Context, cfg Config, metrics *runend.Metrics) func(cont
 		lc.Name = DefaultLeaseName
 	}
 	return func(ctx context.Context) error {
-		return runend.Lead(ctx, cfg.API.Client, lc, log, metrics, p.Run)
+		return runend.Lead(ctx, cfg.API.Client, lc, log, metrics, work)
 	}
 }
 

@@ -68,6 +68,7 @@ func (s *Spec) DeepCopyInto(out *Spec) {
 			*p = &v
 		}
 	}
+	out.Schedules = cloneSchedules(s.Schedules)
 	if s.Files != nil {
 		out.Files = make([]File, len(s.Files))
 		for i, f := range s.Files {

@@ -122,6 +122,11 @@ type Spec struct {
 	// counted across every CLI and hook replica (nil:
 	// DefaultMaxRunsPerMinute; 0: no limit).
 	MaxRunsPerMinute *int32 `json:"maxRunsPerMinute,omitempty"`
+	// Schedules run the job on time (schedule.go); StartingDeadline is how
+	// late a missed slot may still start ("none": no limit; default
+	// DefaultStartingDeadline).
+	Schedules        []Schedule `json:"schedules,omitempty"`
+	StartingDeadline string     `json:"startingDeadline,omitempty"`
 }
 
 // ConcurrencyPolicy is what a trigger does while runs are active.

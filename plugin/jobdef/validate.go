@@ -176,6 +176,9 @@ func (s *Spec) validate() error {
 	if err := s.validateVolume(); err != nil {
 		return err
 	}
+	if err := s.validateSchedules(); err != nil {
+		return err
+	}
 	return s.validateSizes(nil)
 }
 

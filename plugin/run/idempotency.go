@@ -25,8 +25,8 @@ const (
 
 var idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
-// validateIdempotencyKey checks a key: 1 to 64 of A-Z a-z 0-9 . _ : -
-func validateIdempotencyKey(key string) error {
+// ValidateIdempotencyKey checks a key: 1 to 64 of A-Z a-z 0-9 . _ : -
+func ValidateIdempotencyKey(key string) error {
 	if !idempotencyKeyPattern.MatchString(key) {
 		return fmt.Errorf("invalid idempotency key %q: use 1 to 64 letters, digits, '.', '_', ':' or '-'", key)
 	}

@@ -67,7 +67,7 @@ func checkInput(def *jobdef.Job, req Request) (map[string]string, int32, error) 
 		return nil, 0, err
 	}
 	if req.IdempotencyKey != "" {
-		if err := validateIdempotencyKey(req.IdempotencyKey); err != nil {
+		if err := ValidateIdempotencyKey(req.IdempotencyKey); err != nil {
 			return nil, 0, err
 		}
 	}
