@@ -254,7 +254,7 @@ HELM4_PLUGINS ?= $(HELM4_DATA)/plugins
 helm-plugin: build $(HELM4) ## Install the Helm v4 post-renderer plugin into $(HELM4_PLUGINS)
 	@mkdir -p $(HELM4_PLUGINS)
 	@rm -f $(HELM4_PLUGINS)/shipjob-postrender
-	HELM_DATA_HOME=$(HELM4_DATA) HELM_PLUGINS=$(HELM4_PLUGINS) $(HELM4) plugin install $(CURDIR)/plugin/helm/shipjob-postrender
+	HELM_DATA_HOME=$(HELM4_DATA) HELM_PLUGINS=$(HELM4_PLUGINS) $(HELM4) plugin install $(CURDIR)/plugin/helm-plugin/shipjob-postrender
 	@HELM_PLUGINS=$(HELM4_PLUGINS) $(HELM4) plugin list
 	@echo
 	@echo "Use it with Helm v4 only, in the environment of each v4 command (kubectl-shipjob must be on the PATH):"

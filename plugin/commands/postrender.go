@@ -60,7 +60,7 @@ Helm v3 runs it as an executable:
   helm upgrade --install REL CHART --post-renderer kubectl-shipjob \
     --post-renderer-args=postrender --post-renderer-args=--ttl=1h
 
-Helm v4 runs post-renderers only as plugins. Install plugin/helm/shipjob-postrender
+Helm v4 runs post-renderers only as plugins. Install plugin/helm-plugin/shipjob-postrender
 from the kubectl-shipjob sources (make helm-plugin) with kubectl-shipjob on the PATH:
   helm upgrade --install REL CHART --post-renderer shipjob-postrender \
     --post-renderer-args=--ttl=1h

@@ -84,7 +84,7 @@ func prHelmSetup(t *testing.T, major int) *prHelm {
 		}
 		// The plugin as users install it: from the source folder (Helm
 		// links to it).
-		src, err := filepath.Abs(filepath.Join("..", "..", "plugin", "helm", "shipjob-postrender"))
+		src, err := filepath.Abs(filepath.Join("..", "..", "plugin", "helm-plugin", "shipjob-postrender"))
 		if err != nil {
 			t.Fatal(err)
 		}
