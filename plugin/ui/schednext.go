@@ -133,5 +133,9 @@ func (s *Server) scheduleSuspend(w http.ResponseWriter, r *http.Request, suspend
 	http.Redirect(w, r, "/namespaces/"+p.Namespace+"/jobs/"+j.Name+"?"+verb+"="+name, http.StatusSeeOther)
 }
 
-func (s *Server) scheduleSuspendPost(w http.ResponseWriter, r *http.Request) { s.scheduleSuspend(w, r, true) }
-func (s *Server) scheduleResumePost(w http.ResponseWriter, r *http.Request)  { s.scheduleSuspend(w, r, false) }
+func (s *Server) scheduleSuspendPost(w http.ResponseWriter, r *http.Request) {
+	s.scheduleSuspend(w, r, true)
+}
+func (s *Server) scheduleResumePost(w http.ResponseWriter, r *http.Request) {
+	s.scheduleSuspend(w, r, false)
+}
