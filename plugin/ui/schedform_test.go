@@ -17,6 +17,7 @@ import (
 
 type schedServer struct {
 	s     *Server
+	cs    *fake.Clientset
 	store *jobdef.Store
 }
 
@@ -40,7 +41,7 @@ func newSchedServer(t *testing.T, jobs ...*jobdef.Job) *schedServer {
 		t.Fatal(err)
 	}
 	startSession(s)
-	return &schedServer{s: s, store: &jobdef.Store{Client: cs, Namespace: "team"}}
+	return &schedServer{s: s, cs: cs, store: &jobdef.Store{Client: cs, Namespace: "team"}}
 }
 
 // do sends a request (a POST when form is not nil) with the session.
