@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
@@ -96,6 +99,8 @@ type jobSchedules struct {
 	Views    []schedView
 	Leader   *schedule.LeaderState
 	Deadline string
+	// CanUpdate: the user may update the job (suspend/resume buttons).
+	CanUpdate bool
 }
 
 func (s *Server) jobSchedules(ctx context.Context, p *page, runs []run.Status) *jobSchedules {
@@ -106,7 +111,18 @@ func (s *Server) jobSchedules(ctx context.Context, p *page, runs []run.Status) *
 	if d == "" {
 		d = jobdef.DefaultStartingDeadline
 	}
-	return &jobSchedules{Views: schedViews(p.Job, runs, p.Now), Leader: s.leaderOf(ctx, p.Namespace, []jobdef.Job{*p.Job}), Deadline: d}
+	return &jobSchedules{Views: schedViews(p.Job, runs, p.Now), Leader: s.leaderOf(ctx, p.Namespace, []jobdef.Job{*p.Job}),
+		Deadline: d, CanUpdate: s.mayUpdate(ctx, p.Namespace, p.Job.Name)}
+}
+
+// mayUpdate asks the API server whether the user may update the job's
+// definition; when it cannot say, the buttons show and the API decides.
+func (s *Server) mayUpdate(ctx context.Context, ns, job string) bool {
+	rev := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Resource: "secrets",
+			Name: jobdef.SecretName(job)}}}
+	got, err := s.cfg.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, rev, metav1.CreateOptions{})
+	return err != nil || got.Status.Allowed
 }
 
 // scheduleSuspend suspends (or resumes) one schedule of the job.

@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -134,5 +137,27 @@ func TestScheduleSuspendResume(t *testing.T) {
 	}
 	if got, _ := fs.store.Get(t.Context(), "report"); !got.Spec.Schedules[0].Suspend {
 		t.Errorf("resumed without the CSRF token")
+	}
+}
+
+// TestScheduleButtonsOnlyForUpdaters: a user who may not update the job
+// sees no suspend/resume button (one SelfSubjectAccessReview).
+func TestScheduleButtonsOnlyForUpdaters(t *testing.T) {
+	for _, allowed := range []bool{true, false} {
+		fs := newSchedServer(t, scheduledJob())
+		var asked *authorizationv1.ResourceAttributes
+		fs.cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			rev := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+			asked = rev.Spec.ResourceAttributes
+			rev.Status.Allowed = allowed
+			return true, rev, nil
+		})
+		body := fs.do("GET", "/namespaces/team/jobs/report", nil).Body.String()
+		if got := strings.Contains(body, `id="suspend-nightly"`) && strings.Contains(body, `id="resume-hourly"`); got != allowed {
+			t.Errorf("allowed %v: buttons shown %v", allowed, got)
+		}
+		if asked == nil || asked.Verb != "update" || asked.Resource != "secrets" || asked.Name != jobdef.SecretName("report") || asked.Namespace != "team" {
+			t.Errorf("asked %+v", asked)
+		}
 	}
 }
