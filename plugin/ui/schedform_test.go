@@ -24,7 +24,17 @@ type schedServer struct {
 // newSchedServer serves the UI over a fake cluster holding jobs.
 func newSchedServer(t *testing.T, jobs ...*jobdef.Job) *schedServer {
 	t.Helper()
+	return newSchedServerWith(t, nil, jobs...)
+}
+
+// newSchedServerWith is newSchedServer with setup run on the clientset
+// before the server starts (its reactors).
+func newSchedServerWith(t *testing.T, setup func(*fake.Clientset), jobs ...*jobdef.Job) *schedServer {
+	t.Helper()
 	cs := fake.NewClientset()
+	if setup != nil {
+		setup(cs)
+	}
 	for _, j := range jobs {
 		sec, err := jobdef.ToSecret(j)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -144,14 +145,15 @@ func TestScheduleSuspendResume(t *testing.T) {
 // sees no suspend/resume button (one SelfSubjectAccessReview).
 func TestScheduleButtonsOnlyForUpdaters(t *testing.T) {
 	for _, allowed := range []bool{true, false} {
-		fs := newSchedServer(t, scheduledJob())
 		var asked *authorizationv1.ResourceAttributes
-		fs.cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
-			rev := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
-			asked = rev.Spec.ResourceAttributes
-			rev.Status.Allowed = allowed
-			return true, rev, nil
-		})
+		fs := newSchedServerWith(t, func(cs *fake.Clientset) {
+			cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				rev := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+				asked = rev.Spec.ResourceAttributes
+				rev.Status.Allowed = allowed
+				return true, rev, nil
+			})
+		}, scheduledJob())
 		body := fs.do("GET", "/namespaces/team/jobs/report", nil).Body.String()
 		if got := strings.Contains(body, `id="suspend-nightly"`) && strings.Contains(body, `id="resume-hourly"`); got != allowed {
 			t.Errorf("allowed %v: buttons shown %v", allowed, got)
