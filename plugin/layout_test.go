@@ -27,7 +27,7 @@ var layout = map[string]struct{ imports, never []string }{
 	"cmd/docgen":                    {imports: []string{"plugin/commands"}},
 	"cmd/distpack":                  {},
 	"plugin/commands":               {imports: []string{"plugin/", "postrender"}, never: []string{"plugin/helmrun"}},
-	"plugin/ui":                     {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver"}},
+	"plugin/ui":                     {imports: []string{"plugin/hook", "plugin/run", "plugin/schedule", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver"}},
 	"plugin/hook":                   {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver", "plugin/ui"}},
 	"plugin/hookserver":             {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef", "plugin/runend", "plugin/schedule", "plugin/notify", "plugin/version"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/ui"}},
 	"plugin/run":                    {imports: []string{"plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},

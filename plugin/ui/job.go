@@ -43,12 +43,24 @@ func (s *Server) jobRunsTab(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, p, err)
 		return
 	}
-	if d := r.URL.Query().Get("deleted"); d != "" {
-		p.Notice = "Run " + d + " deleted."
+	q := r.URL.Query()
+	switch {
+	case q.Get("deleted") != "":
+		p.Notice = "Run " + q.Get("deleted") + " deleted."
+	case q.Get("suspended") != "":
+		p.Notice = "Schedule " + q.Get("suspended") + " suspended: it starts no run until resumed."
+	case q.Get("resumed") != "":
+		p.Notice = "Schedule " + q.Get("resumed") + " resumed: it runs from its next slot on."
 	}
 	p.Events = "/namespaces/" + p.Namespace + "/events"
-	p.Data = runs
+	p.Data = runsTab{Runs: runs, Schedules: s.jobSchedules(r.Context(), p, runs)}
 	s.pages.render(w, r, http.StatusOK, "job_runs", p)
+}
+
+// runsTab is the Runs tab's content.
+type runsTab struct {
+	Runs      []run.Status
+	Schedules *jobSchedules
 }
 
 func (s *Server) runTab(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,13 @@ type jobForm struct {
 	Retries         string
 	ServiceAccount  string
 	PullSecrets     string
+	// StartingDeadline and Schedules: when the job runs on its own.
+	StartingDeadline string
+	Schedules        []schedRow
+	Zones            []string
+	// paramDefs are the job's parameters, which type the schedules'
+	// parameter inputs.
+	paramDefs []jobdef.Parameter
 	// Errors are the validation errors of fields ("spec.timeout").
 	Errors map[string]string
 }
@@ -75,7 +82,8 @@ func formOf(j *jobdef.Job) *jobForm {
 		Registry: j.Spec.Registry, Image: j.Spec.Image, Tag: j.Spec.Tag, Memory: j.Spec.Resources.Memory,
 		CPU: j.Spec.Resources.CPU, Timeout: j.Spec.Timeout, Retention: j.Spec.Retention,
 		Retries: strconv.Itoa(int(j.Spec.Retries)), ServiceAccount: j.Spec.ServiceAccountName,
-		PullSecrets: strings.Join(j.Spec.ImagePullSecrets, ", ")}
+		PullSecrets: strings.Join(j.Spec.ImagePullSecrets, ", "), StartingDeadline: j.Spec.StartingDeadline,
+		Schedules: scheduleRows(&j.Spec), paramDefs: j.Spec.Parameters}
 	for _, e := range j.Spec.Env {
 		f.Env = append(f.Env, row{Name: e.Name, Value: e.Value})
 	}
@@ -100,7 +108,10 @@ func (f *jobForm) finish(regs []jobdef.Registry) {
 		f.Env = append(f.Env, row{})
 		f.Params = append(f.Params, row{})
 	}
-	f.Uploads = nil
+	f.Uploads, f.Zones = nil, commonZones
+	blank := schedRow{}
+	describeRow(&blank, f.paramDefs)
+	f.Schedules = append(f.Schedules, blank)
 	for i := range blankRows {
 		f.Uploads = append(f.Uploads, row{Name: strconv.Itoa(i)})
 	}
@@ -119,7 +130,8 @@ func parseForm(r *http.Request) *jobForm {
 		Memory: choice(v("memory"), v("memory.custom")), CPU: choice(v("cpu"), v("cpu.custom")),
 		Timeout: strings.TrimSpace(v("timeout")), Retention: strings.TrimSpace(v("retention")),
 		Retries: strings.TrimSpace(v("retries")), ServiceAccount: strings.TrimSpace(v("serviceAccount")),
-		PullSecrets: strings.TrimSpace(v("pullSecrets")), Errors: map[string]string{}}
+		PullSecrets: strings.TrimSpace(v("pullSecrets")), StartingDeadline: strings.TrimSpace(v("startingDeadline")),
+		Schedules: parseSchedules(r), Errors: map[string]string{}}
 	for i := 0; r.PostForm.Has(fmt.Sprintf("env.%d.name", i)); i++ {
 		n, val := strings.TrimSpace(v(fmt.Sprintf("env.%d.name", i))), v(fmt.Sprintf("env.%d.value", i))
 		if n != "" || val != "" {
@@ -254,6 +266,7 @@ func (f *jobForm) apply(j *jobdef.Job) {
 		}
 		j.Spec.Files = append(j.Spec.Files, file)
 	}
+	f.applySchedules(j)
 }
 
 var indexed = regexp.MustCompile(`^spec\.(env|parameters|files)\[(\d+)\]`)
@@ -266,6 +279,9 @@ func (f *jobForm) fieldError(err error) bool {
 		return false
 	}
 	msg := err.Error()
+	if f.scheduleError(field, msg) {
+		return true
+	}
 	if m := indexed.FindStringSubmatch(field); m != nil {
 		i, _ := strconv.Atoi(m[2])
 		switch {

@@ -37,6 +37,13 @@ func fullJob() *jobdef.Job {
 	}
 	s.Files = []jobdef.File{{Path: "/etc/migrate/config.yaml", Content: "a: 1\n"},
 		{Path: "/etc/migrate/blob.bin", BinaryContent: []byte{0xff, 0x00, 0xfe}}}
+	s.StartingDeadline = "10m"
+	s.Schedules = []jobdef.Schedule{
+		{Name: "nightly", Cron: "0 3 * * *", TimeZone: "Europe/Helsinki", Parameters: []jobdef.ScheduleParam{
+			{Name: "STEPS", Value: "5"}, {Name: "TOKEN", SecretRef: &jobdef.SecretKeyRef{Name: "tokens", Key: "nightly"}},
+			{Name: "MODE", Value: "down"}}},
+		{Name: "hourly", Cron: "@hourly", Suspend: true, Parameters: []jobdef.ScheduleParam{{Name: "STEPS", Value: "1"}}},
+	}
 	return j
 }
 
@@ -62,6 +69,26 @@ func submitted(f *jobForm) url.Values {
 	for i, file := range f.Files {
 		v.Set(fmt.Sprintf("file.%d.path", i), file.Path)
 		v.Set(fmt.Sprintf("file.%d.content", i), file.Content)
+	}
+	v.Set("startingDeadline", f.StartingDeadline)
+	for i, sc := range f.Schedules {
+		pre := fmt.Sprintf("sched.%d.", i)
+		v.Set(pre+"name", sc.Name)
+		v.Set(pre+"cron", sc.Cron)
+		v.Set(pre+"zone", sc.TimeZone)
+		if sc.Suspend {
+			v.Set(pre+"suspend", "1")
+		}
+		for k, p := range sc.Params {
+			pp := fmt.Sprintf("%sp.%d.", pre, k)
+			v.Set(pp+"name", p.Name)
+			if p.Kind == "secret" {
+				v.Set(pp+"secretName", p.SecretName)
+				v.Set(pp+"secretKey", p.SecretKey)
+			} else {
+				v.Set(pp+"value", p.Value)
+			}
+		}
 	}
 	return v
 }
@@ -111,7 +138,16 @@ func TestFormOfShowsEveryField(t *testing.T) {
 		Params: []row{{Name: "TARGET", Value: "latest"}, {Name: "STEPS", Required: true}, {Name: "MODE", Value: "up"},
 			{Name: "TOKEN", Secret: true, Stored: true}},
 		Files: []fileRow{{Path: "/etc/migrate/config.yaml", Content: base64.StdEncoding.EncodeToString([]byte("a: 1\n")), Size: 5},
-			{Path: "/etc/migrate/blob.bin", Content: base64.StdEncoding.EncodeToString([]byte{0xff, 0, 0xfe}), Size: 3}}}
+			{Path: "/etc/migrate/blob.bin", Content: base64.StdEncoding.EncodeToString([]byte{0xff, 0, 0xfe}), Size: 3}},
+		StartingDeadline: "10m", paramDefs: fullJob().Spec.Parameters,
+		Schedules: []schedRow{
+			{Name: "nightly", Cron: "0 3 * * *", TimeZone: "Europe/Helsinki", Errors: map[string]string{}, Params: []schedParam{
+				{Name: "STEPS", Value: "5", Kind: "number"}, {Name: "TOKEN", SecretName: "tokens", SecretKey: "nightly", Kind: "secret"},
+				{Name: "MODE", Value: "down", Kind: "select", Enum: []string{"up", "down"}}, {Name: "TARGET", Kind: "text"}}},
+			{Name: "hourly", Cron: "@hourly", Suspend: true, Errors: map[string]string{}, Params: []schedParam{
+				{Name: "STEPS", Value: "1", Kind: "number"}, {Name: "TARGET", Kind: "text"},
+				{Name: "MODE", Kind: "select", Enum: []string{"up", "down"}}, {Name: "TOKEN", Kind: "secret"}}},
+		}}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("formOf:\n got %+v\nwant %+v", f, want)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
+	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
 )
 
 // stripRuns is how many of a job's last runs its strip shows.
@@ -18,6 +19,10 @@ type jobRow struct {
 	Image string
 	Last  *run.Status
 	Strip strip
+	// Next is the job's next scheduled run (nil: none), Leader whether a
+	// hook server runs the namespace's schedules (nil: no job has any).
+	Next   *slotTime
+	Leader *schedule.LeaderState
 }
 
 // strip is the SVG of a job's last runs: one bar each, oldest left,
@@ -36,7 +41,7 @@ type bar struct {
 
 // jobsPage lists every job of the namespace with its last runs: three API
 // requests (definitions, at the same time as runs then pods of unfinished
-// runs).
+// runs), and a Lease GET when some job has schedules.
 func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	p, _, ok := s.names(w, r)
 	if !ok {
@@ -54,6 +59,10 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 		runsErr <- err
 	}()
 	jobs, err := (&jobdef.Store{Client: s.cfg.Client, Namespace: p.Namespace}).List(ctx, "")
+	var leader *schedule.LeaderState
+	if err == nil {
+		leader = s.leaderOf(ctx, p.Namespace, jobs) // while the runs are listed
+	}
 	if rerr := <-runsErr; err == nil {
 		err = rerr
 	}
@@ -70,7 +79,7 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	rows := make([]jobRow, len(jobs))
 	for i := range jobs {
 		j := &jobs[i]
-		rows[i] = jobRow{Job: j, Image: jobImage(j)}
+		rows[i] = jobRow{Job: j, Image: jobImage(j), Next: nextRun(j, p.Now), Leader: leader}
 		if rs := byJob[j.Name]; len(rs) > 0 {
 			rows[i].Last = &rs[0]
 			rows[i].Strip = makeStrip(p.Namespace, rs, p.Now)

@@ -191,9 +191,10 @@ var funcs = template.FuncMap{
 		}
 		return "–"
 	},
-	"join":   strings.Join,
-	"image":  jobImage,
-	"preset": func(list []string, v string) bool { return slices.Contains(list, v) },
+	"join":    strings.Join,
+	"image":   jobImage,
+	"preset":  func(list []string, v string) bool { return slices.Contains(list, v) },
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 }
 
 // jobImage is a job's image as its definition says it (registry: image:tag).

@@ -26,6 +26,8 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/run", s.runSubmit)
 	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/configuration", s.configTab)
 	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/configuration", s.configSubmit)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/schedules/{schedule}/suspend", s.scheduleSuspendPost)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/schedules/{schedule}/resume", s.scheduleResumePost)
 	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/hooks", s.hooksTab)
 	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/hooks", s.hookCreate)
 	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/hooks/{id}/delete", s.hookDeleteConfirm)

@@ -46,6 +46,19 @@
     });
   }, 250);
 
+  // Scheduled times: shown in the viewer's local time (the server wrote
+  // them in the schedule's zone, which stays in the title).
+  function localTimes() {
+    document.querySelectorAll("time[data-local]").forEach(function (el) {
+      const d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      const text = d.toLocaleString(undefined, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+  localTimes();
+  setInterval(localTimes, 1000);
+
   if (body.dataset.events && window.EventSource) {
     const es = new EventSource(body.dataset.events);
     es.addEventListener("runs", refresh);
