@@ -37,8 +37,8 @@ type RunEndsConfig struct {
 	// Tries and RetryInitial override notify.DefaultPolicy when positive.
 	Tries        int
 	RetryInitial time.Duration
-	// LeaderElection elects the one replica that processes run ends with
-	// Lease; off, this process does it. Lease's empty Identity defaults to
+	// LeaderElection elects the one replica that processes run ends and
+	// runs schedules with Lease; off, this process does it. Lease's empty Identity defaults to
 	// $POD_NAME, else HOST_PID; its empty Namespace to $POD_NAMESPACE, else
 	// the first served namespace, else DefaultNamespace (the client's);
 	// its empty Name to DefaultLeaseName.
