@@ -78,13 +78,25 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 			t.Errorf("helm template --set %s: %v, want an error %q\n%s", set, err, want, out)
 		}
 	}
-	for _, set := range []string{"leaderElection.enabled=false", "notifications.enabled=false"} {
+	// Schedules (on by default) keep a leader with notifications off, and
+	// their heartbeat Lease rule in the served namespaces.
+	for set, want := range map[string]struct {
+		bindings int
+		leases   bool
+	}{
+		"leaderElection.enabled=false":                        {1, true},
+		"notifications.enabled=false":                         {2, true},
+		"notifications.enabled=false,server.schedules=false":  {1, false},
+		"leaderElection.enabled=false,server.schedules=false": {1, false},
+	} {
 		out, err := exec.Command(helm, "template", "hooks", chart, "-n", "hooks", "--set", jobs+","+set).CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm template --set %s: %v\n%s", set, err, out)
 		}
-		if m := string(out); strings.Count(m, "kind: RoleBinding") != 1 || strings.Contains(m, "leases") {
-			t.Errorf("--set %s: want one RoleBinding and no Lease rule:\n%s", set, m)
+		m := string(out)
+		if strings.Count(m, "kind: RoleBinding") != want.bindings || strings.Contains(m, "leases") != want.leases ||
+			strings.Contains(m, "shipjob-schedules") != want.leases {
+			t.Errorf("--set %s: want %d RoleBindings, a Lease rule %v:\n%s", set, want.bindings, want.leases, m)
 		}
 	}
 	for _, set := range []string{jobs, full, full + ",rbac.roleKind=Role"} {
