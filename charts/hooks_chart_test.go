@@ -66,7 +66,7 @@ func rule(group, resource string, verbs ...string) rbacv1.PolicyRule {
 }
 
 // TestHookChartRoleGrantsExactlyWhatRunsNeed: in every combination of
-// notifications, leader election and role kind, the served namespaces'
+// notifications, schedules, leader election and role kind, the served namespaces'
 // role covers what triggers need — Jobs list (active runs, an
 // Idempotency-Key's run, metadata-only lists), patch (Replace cancels),
 // delete (finished runs beyond the history bound) — and grants nothing
@@ -82,52 +82,85 @@ func TestHookChartRoleGrantsExactlyWhatRunsNeed(t *testing.T) {
 		rule("batch", "jobs", "watch", "update"),
 		rule("", "events", "create"),
 	}
+	// The scheduler reads definitions and runs with the trigger's verbs.
+	schedules := []rbacv1.PolicyRule{
+		rule("", "events", "create"),
+		rule("coordination.k8s.io", "leases", "create"),
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"shipjob-schedules"}, Verbs: []string{"get", "update"}},
+	}
+	for _, c := range modes() {
+		notify, sched, leader, kind := c.notify, c.sched, c.leader, c.kind
+		t.Run(fmt.Sprintf("notifications=%v,schedules=%v,leaderElection=%v,%s", notify, sched, leader, kind), func(t *testing.T) {
+			out, err := renderHooksChart(t, map[string]any{
+				"server":         map[string]any{"namespaces": []any{"jobs-a", "jobs-b"}, "schedules": sched},
+				"notifications":  map[string]any{"enabled": notify},
+				"leaderElection": map[string]any{"enabled": leader},
+				"rbac":           map[string]any{"roleKind": kind},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			served, lease, bindings := hooksChartRoles(t, out)
+			want := slices.Clone(trigger)
+			if notify {
+				want = append(want, runEnds...)
+			}
+			if sched {
+				want = append(want, schedules...)
+			}
+			if ok, missing := validation.Covers(served, want); !ok {
+				t.Errorf("the role lacks %v", missing)
+			}
+			if ok, extra := validation.Covers(want, served); !ok {
+				t.Errorf("the role grants more than runs need: %v", extra)
+			}
+			wantBindings := []string{"jobs-a/hooks-hooks-shipjob-hooks", "jobs-b/hooks-hooks-shipjob-hooks"}
+			if (notify || sched) && leader {
+				if !strings.Contains(out["shipjob-hooks/templates/deployment.yaml"], "--leader-election=true") {
+					t.Error("the Deployment does not elect a leader")
+				}
+				wantBindings = append(wantBindings, "hooks/hooks-shipjob-hooks-leader-election")
+				leaseRules := []rbacv1.PolicyRule{rule("coordination.k8s.io", "leases", "create"),
+					{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"hooks-shipjob-hooks"}, Verbs: []string{"get", "update"}}}
+				if ok, _ := validation.Covers(lease, leaseRules); !ok {
+					t.Errorf("leader election Role %v, want %v", lease, leaseRules)
+				}
+				if ok, extra := validation.Covers(leaseRules, lease); !ok {
+					t.Errorf("leader election Role grants more: %v", extra)
+				}
+			} else if lease != nil {
+				t.Errorf("a leader election Role without leader election: %v", lease)
+			}
+			if !strings.Contains(out["shipjob-hooks/templates/deployment.yaml"], fmt.Sprintf("--schedules=%v", sched)) {
+				t.Errorf("the Deployment lacks --schedules=%v", sched)
+			}
+			slices.Sort(wantBindings)
+			if got := slices.Sorted(maps.Keys(bindings)); !slices.Equal(got, wantBindings) {
+				t.Errorf("RoleBindings %v, want %v", got, wantBindings)
+			}
+		})
+	}
+}
+
+type chartMode struct {
+	notify, sched, leader bool
+	kind                  string
+}
+
+// modes are the combinations of notifications, schedules, leader election
+// and role kind.
+func modes() []chartMode {
+	var out []chartMode
 	for _, notify := range []bool{true, false} {
-		for _, leader := range []bool{true, false} {
-			for _, kind := range []string{"ClusterRole", "Role"} {
-				t.Run(fmt.Sprintf("notifications=%v,leaderElection=%v,%s", notify, leader, kind), func(t *testing.T) {
-					out, err := renderHooksChart(t, map[string]any{
-						"server":         map[string]any{"namespaces": []any{"jobs-a", "jobs-b"}},
-						"notifications":  map[string]any{"enabled": notify},
-						"leaderElection": map[string]any{"enabled": leader},
-						"rbac":           map[string]any{"roleKind": kind},
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					served, lease, bindings := hooksChartRoles(t, out)
-					want := slices.Clone(trigger)
-					if notify {
-						want = append(want, runEnds...)
-					}
-					if ok, missing := validation.Covers(served, want); !ok {
-						t.Errorf("the role lacks %v", missing)
-					}
-					if ok, extra := validation.Covers(want, served); !ok {
-						t.Errorf("the role grants more than runs need: %v", extra)
-					}
-					wantBindings := []string{"jobs-a/hooks-hooks-shipjob-hooks", "jobs-b/hooks-hooks-shipjob-hooks"}
-					if notify && leader {
-						wantBindings = append(wantBindings, "hooks/hooks-shipjob-hooks-leader-election")
-						leaseRules := []rbacv1.PolicyRule{rule("coordination.k8s.io", "leases", "create"),
-							{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"hooks-shipjob-hooks"}, Verbs: []string{"get", "update"}}}
-						if ok, _ := validation.Covers(lease, leaseRules); !ok {
-							t.Errorf("leader election Role %v, want %v", lease, leaseRules)
-						}
-						if ok, extra := validation.Covers(leaseRules, lease); !ok {
-							t.Errorf("leader election Role grants more: %v", extra)
-						}
-					} else if lease != nil {
-						t.Errorf("a leader election Role without leader election: %v", lease)
-					}
-					slices.Sort(wantBindings)
-					if got := slices.Sorted(maps.Keys(bindings)); !slices.Equal(got, wantBindings) {
-						t.Errorf("RoleBindings %v, want %v", got, wantBindings)
-					}
-				})
+		for _, sched := range []bool{true, false} {
+			for _, leader := range []bool{true, false} {
+				for _, kind := range []string{"ClusterRole", "Role"} {
+					out = append(out, chartMode{notify, sched, leader, kind})
+				}
 			}
 		}
 	}
+	return out
 }
 
 // TestHookChartServedNamespaces: server.namespaces is required and may

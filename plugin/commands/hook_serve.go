@@ -44,6 +44,7 @@ type HooksServeOptions struct {
 	TLSKeyFile      string
 	// Run ends: leader election and notifications.
 	Notifications         bool
+	Schedules             bool
 	LeaderElection        bool
 	LeaderNamespace       string
 	LeaseName             string
@@ -110,6 +111,11 @@ cluster's networks (--cluster-cidrs) and the API server's addresses are
 refused unless --webhook-allow-cidrs covers them; --webhook-deny-cidrs
 refuses more; plain http is refused unless --webhook-allow-insecure.
 
+Schedules (--schedules, on by default, with or without --notifications): the
+same leader runs each job's schedules, one run per slot, and renews every 15s
+a Lease shipjob-schedules in each served namespace that has schedules, so that
+list and get there can tell whether schedules run.
+
 Run any number of replicas: state lives in the API server, and triggers of
 one job are serialized across replicas. Logs are JSON lines on stderr (requests
 without a valid token and 404s at debug level); SIGTERM finishes in-flight
@@ -151,7 +157,8 @@ func (o *HooksServeOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.TLSCertFile, "tls-cert-file", "", "Serve HTTPS with this PEM certificate (chain), re-read when it changes; needs --tls-key-file")
 	f.StringVar(&o.TLSKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file, re-read when it changes")
 	f.BoolVar(&o.Notifications, "notifications", true, "Process run ends (one replica, the leader): TTL by outcome (retentionFailed), Events, run metrics, the jobs' webhook notifications")
-	f.BoolVar(&o.LeaderElection, "leader-election", true, "Elect the replica that processes run ends with a Lease; off: this process does it, so run only one")
+	f.BoolVar(&o.Schedules, "schedules", true, "Run the jobs' schedules (one replica, the leader), with a heartbeat Lease shipjob-schedules in each served namespace that has schedules")
+	f.BoolVar(&o.LeaderElection, "leader-election", true, "Elect the replica that processes run ends and runs schedules with a Lease; off: this process does it, so run only one")
 	f.StringVar(&o.LeaderNamespace, "leader-election-namespace", "", "Namespace of the Lease (default: $POD_NAMESPACE, else the first served namespace)")
 	f.StringVar(&o.LeaseName, "leader-election-lease-name", "shipjob-hooks", "Name of the Lease the replicas share")
 	f.StringVar(&o.LeaderIdentity, "leader-election-identity", "", "This replica's name in the Lease (default: $POD_NAME, else HOST_PID)")
@@ -295,7 +302,7 @@ func (o *HooksServeOptions) config() (hookserver.Config, error) {
 		NewEngine: o.engine,
 		Engine:    ec,
 	}
-	if !o.Notifications {
+	if !o.Notifications && !o.Schedules {
 		return cfg, nil
 	}
 	restCfg, err := o.flags.ToRESTConfig()
@@ -310,6 +317,7 @@ func (o *HooksServeOptions) config() (hookserver.Config, error) {
 			Allow: o.allowCIDRs, Deny: o.denyCIDRs, Internal: o.clusterCIDRs,
 			ConnectTimeout: o.WebhookConnectTimeout, Timeout: o.WebhookTimeout},
 		APIHost: restCfg.Host, Tries: o.WebhookTries, RetryInitial: o.WebhookRetryInitial,
+		NoRunEnds: !o.Notifications, NoSchedules: !o.Schedules,
 		LeaderElection: o.LeaderElection, DefaultNamespace: o.target.Namespace,
 		Lease: runend.LeaderConfig{Namespace: o.LeaderNamespace, Name: o.LeaseName, Identity: o.LeaderIdentity,
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
@@ -27,34 +25,14 @@ type scheduleView struct {
 	local    *time.Location
 }
 
-// leaseEnv names the hook server's Lease (NAMESPACE/NAME) when it is not
-// shipjob-hooks in the job's namespace (the chart's default there).
-const leaseEnv = "SHIPJOB_HOOKS_LEASE"
-
-// leaderState reads the hook server's Lease: absent or not renewed within
-// its duration, nothing runs schedules. A Lease the user may not read is
-// taken as leading (nothing honest to say).
-func leaderState(ctx context.Context, client kubernetes.Interface, ns string) string {
-	leaseNS, name := ns, "shipjob-hooks"
-	if v := os.Getenv(leaseEnv); v != "" {
-		if n, l, ok := strings.Cut(v, "/"); ok {
-			leaseNS, name = n, l
-		}
-	}
-	where := leaseNS + "/" + name
-	l, err := client.CoordinationV1().Leases(leaseNS).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return "no hook server leads (Lease " + where + " absent): schedules do not run"
-	case err != nil:
+// leaderState says why no schedule runs in ns ("" when a hook server
+// renews the schedules' heartbeat there, or when the user may not read it).
+func leaderState(ctx context.Context, client kubernetes.Interface, ns string, now time.Time) string {
+	st, err := schedule.Leading(ctx, client, ns, now)
+	if err != nil || st.Leading {
 		return ""
-	case l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" || l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil:
-		return "no hook server leads (Lease " + where + " has no holder): schedules do not run"
 	}
-	if stale := l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second); time.Now().After(stale) {
-		return fmt.Sprintf("no hook server leads (Lease %s stale since %s): schedules do not run", where, stale.Local().Format(time.RFC3339))
-	}
-	return ""
+	return "schedules do not run in namespace " + ns + ": " + st.Reason
 }
 
 func hasSchedules(jobs []jobdef.Job) bool {
@@ -72,7 +50,8 @@ func newScheduleView(ctx context.Context, client kubernetes.Interface, ns string
 	if !hasSchedules(jobs) {
 		return nil
 	}
-	v := &scheduleView{now: time.Now(), local: time.Local, noLeader: leaderState(ctx, client, ns)}
+	now := time.Now()
+	v := &scheduleView{now: now, local: time.Local, noLeader: leaderState(ctx, client, ns, now)}
 	if v.noLeader != "" {
 		fmt.Fprintf(errOut, "Warning: %s\n", v.noLeader)
 	}

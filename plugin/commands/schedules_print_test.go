@@ -12,6 +12,7 @@ import (
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
+	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
 )
 
 func TestLeaderState(t *testing.T) {
@@ -19,16 +20,17 @@ func TestLeaderState(t *testing.T) {
 	fresh := metav1.NewMicroTime(time.Now())
 	stale := metav1.NewMicroTime(time.Now().Add(-time.Minute))
 	lease := func(renew metav1.MicroTime) *coordinationv1.Lease {
-		return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "shipjob-hooks", Namespace: "ns"},
+		return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: schedule.HeartbeatLease, Namespace: "ns"},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, RenewTime: &renew}}
 	}
-	if got := leaderState(t.Context(), fake.NewClientset(), "ns"); !strings.Contains(got, "Lease ns/shipjob-hooks absent") {
+	now := time.Now()
+	if got := leaderState(t.Context(), fake.NewClientset(), "ns", now); got != "schedules do not run in namespace ns: no hook server has run schedules here" {
 		t.Errorf("absent: %q", got)
 	}
-	if got := leaderState(t.Context(), fake.NewClientset(lease(stale)), "ns"); !strings.Contains(got, "stale since") {
+	if got := leaderState(t.Context(), fake.NewClientset(lease(stale)), "ns", now); !strings.Contains(got, "stopped renewing 60s ago (pod-1)") {
 		t.Errorf("stale: %q", got)
 	}
-	if got := leaderState(t.Context(), fake.NewClientset(lease(fresh)), "ns"); got != "" {
+	if got := leaderState(t.Context(), fake.NewClientset(lease(fresh)), "ns", now); got != "" {
 		t.Errorf("fresh: %q", got)
 	}
 }

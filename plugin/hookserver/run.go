@@ -30,8 +30,9 @@ type Config struct {
 	// prune failures are logged and counted.
 	NewEngine run.NewEngine
 	Engine    run.EngineConfig
-	// RunEnds, if set, processes run ends (TTL by outcome, Events, metrics,
-	// notifications) in one replica.
+	// RunEnds, if set, is the leader's work in one replica: run ends (TTL
+	// by outcome, Events, metrics, notifications) and schedules, either of
+	// which it may turn off.
 	RunEnds *RunEndsConfig
 	// Getenv reads the pod's environment (nil: os.Getenv): POD_NAME,
 	// POD_NAMESPACE and KUBERNETES_SERVICE_HOST.

@@ -22,8 +22,12 @@ import (
 // DefaultLeaseName is the Lease the replicas share unless told otherwise.
 const DefaultLeaseName = "shipjob-hooks"
 
-// RunEndsConfig is the run-end processing of the served namespaces.
+// RunEndsConfig is the leader's work in the served namespaces: the
+// run-end processing and the schedules (either may be turned off).
 type RunEndsConfig struct {
+	// NoRunEnds turns off the run-end processing (--notifications=false),
+	// NoSchedules the schedules (--schedules=false).
+	NoRunEnds, NoSchedules bool
 	// Sender is the notifications' outbound policy. Run adds the API
 	// server's addresses (APIHost, and the in-cluster service's) to its
 	// Internal ranges and sets its User-Agent.
@@ -33,8 +37,8 @@ type RunEndsConfig struct {
 	// Tries and RetryInitial override notify.DefaultPolicy when positive.
 	Tries        int
 	RetryInitial time.Duration
-	// LeaderElection elects the one replica that processes run ends with
-	// Lease; off, this process does it. Lease's empty Identity defaults to
+	// LeaderElection elects the one replica that processes run ends and
+	// runs schedules with Lease; off, this process does it. Lease's empty Identity defaults to
 	// $POD_NAME, else HOST_PID; its empty Namespace to $POD_NAMESPACE, else
 	// the first served namespace, else DefaultNamespace (the client's);
 	// its empty Name to DefaultLeaseName.
@@ -43,8 +47,8 @@ type RunEndsConfig struct {
 	DefaultNamespace string
 }
 
-// runEnds is the run-end processing of the served namespaces, under a
-// Lease unless LeaderElection is off.
+// runEnds is the leader's work in the served namespaces (run ends and
+// schedules), under a Lease unless LeaderElection is off.
 func runEnds(ctx context.Context, cfg Config, metrics *runend.Metrics, sched schedule.Config) func(context.Context) error {
 	rc, log, ns := cfg.RunEnds, cfg.API.Log, cfg.API.Namespace
 	so := rc.Sender
@@ -65,11 +69,24 @@ func runEnds(ctx context.Context, cfg Config, metrics *runend.Metrics, sched sch
 		base := strings.TrimSuffix(cfg.API.ExternalURL, "/")
 		statusURL = func(r string) string { return base + hook.RunsPath + r }
 	}
-	p := runend.New(runend.Config{Client: cfg.API.Client, Namespaces: strings.Split(ns, ","), Sender: notify.NewSender(so),
-		Policy: policy, Log: log, Metrics: metrics, StatusURL: statusURL, Identity: lc.Identity})
-	// Schedules run on the same Lease as run ends (issue 21).
-	sched.Client, sched.Namespaces, sched.Log, sched.Identity = cfg.API.Client, strings.Split(ns, ","), log, lc.Identity
-	work := schedule.New(sched).With(p.Run)
+	var work func(context.Context, <-chan struct{}) error
+	if !rc.NoRunEnds {
+		work = runend.New(runend.Config{Client: cfg.API.Client, Namespaces: strings.Split(ns, ","), Sender: notify.NewSender(so),
+			Policy: policy, Log: log, Metrics: metrics, StatusURL: statusURL, Identity: lc.Identity}).Run
+	}
+	// Schedules run on the same Lease as run ends (issue 21), or alone.
+	if !rc.NoSchedules {
+		sched.Client, sched.Namespaces, sched.Log, sched.Identity = cfg.API.Client, strings.Split(ns, ","), log, lc.Identity
+		sched.Heartbeat, sched.HeartbeatTTL = heartbeat(rc)
+		if s := schedule.New(sched); work == nil {
+			work = s.Run
+		} else {
+			work = s.With(work)
+		}
+	}
+	if work == nil {
+		return func(context.Context) error { return nil }
+	}
 	if !rc.LeaderElection {
 		return func(ctx context.Context) error {
 			metrics.Leader.Set(1)
@@ -83,6 +100,18 @@ func runEnds(ctx context.Context, cfg Config, metrics *runend.Metrics, sched sch
 	return func(ctx context.Context) error {
 		return runend.Lead(ctx, cfg.API.Client, lc, log, metrics, work)
 	}
+}
+
+// heartbeat is how often the schedules' heartbeat is renewed and how long
+// it holds: every 15s (or the Lease duration when shorter), for a Lease
+// duration and two renewals (a new leader renews it before it goes stale).
+func heartbeat(rc *RunEndsConfig) (every, ttl time.Duration) {
+	lease := rc.Lease.LeaseDuration
+	if lease <= 0 || !rc.LeaderElection {
+		lease = 15 * time.Second
+	}
+	every = min(schedule.DefaultHeartbeat, lease)
+	return every, lease + 2*every
 }
 
 // identity is this replica's name: given, else $POD_NAME, else HOST_PID.

@@ -2,6 +2,7 @@ package hookserver
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -10,6 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
+	"github.com/shipjob/kubectl-shipjob/plugin/runend"
+	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
 )
 
 // TestHookServeAPIAddressesByName: the API server's addresses are denied to
@@ -52,5 +61,51 @@ func TestRunEndsDefaults(t *testing.T) {
 	env["POD_NAME"] = "hooks-0"
 	if got := identity("", getenv); got != "hooks-0" {
 		t.Errorf("identity = %q, want $POD_NAME", got)
+	}
+}
+
+// TestSchedulesWithoutNotifications: with run ends off, the leader's work
+// is the schedules alone and renews their heartbeat; both off, no work.
+func TestSchedulesWithoutNotifications(t *testing.T) {
+	def := jobdef.New("apps", "report")
+	def.Spec.Image = "busybox"
+	def.Spec.Schedules = []jobdef.Schedule{{Name: "nightly", Cron: "0 3 * * *"}}
+	sec, err := jobdef.ToSecret(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(sec)
+	cfg := Config{API: ServerConfig{Client: cs, Namespace: "apps", Log: slog.New(slog.DiscardHandler)},
+		Getenv:  func(string) string { return "" },
+		RunEnds: &RunEndsConfig{NoRunEnds: true, Lease: runend.LeaderConfig{Identity: "hooks-0"}}}
+	trigger := func(context.Context, run.Request) (*run.Result, error) { return nil, errors.New("no run expected") }
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- runEnds(ctx, cfg, runend.NewMetrics(), schedule.Config{Trigger: trigger})(ctx) }()
+	var st schedule.LeaderState
+	for end := time.Now().Add(10 * time.Second); !st.Leading && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		st, _ = schedule.Leading(t.Context(), cs, "apps", time.Now())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !st.Leading || st.Holder != "hooks-0" {
+		t.Errorf("heartbeat with --notifications=false: %+v", st)
+	}
+	for _, a := range cs.Actions() {
+		if a.GetResource().Resource == "jobs" && a.GetVerb() == "watch" {
+			t.Errorf("run ends watched with --notifications=false: %v", a)
+		}
+	}
+	cfg.RunEnds.NoSchedules = true
+	if err := runEnds(t.Context(), cfg, runend.NewMetrics(), schedule.Config{Trigger: trigger})(t.Context()); err != nil {
+		t.Errorf("no work: %v", err)
+	}
+	if every, ttl := heartbeat(&RunEndsConfig{LeaderElection: true, Lease: runend.LeaderConfig{LeaseDuration: 3 * time.Second}}); every != 3*time.Second || ttl != 9*time.Second {
+		t.Errorf("heartbeat for a 3s Lease: every %v, ttl %v", every, ttl)
+	}
+	if every, ttl := heartbeat(&RunEndsConfig{}); every != 15*time.Second || ttl != 45*time.Second {
+		t.Errorf("default heartbeat: every %v, ttl %v", every, ttl)
 	}
 }

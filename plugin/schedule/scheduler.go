@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,12 @@ type Config struct {
 	Clock      clock.WithTicker // nil: the real clock
 	Log        *slog.Logger
 	Metrics    *Metrics // nil: none
-	// Identity names this replica in Events.
+	// Identity names this replica in Events and the heartbeat Lease.
 	Identity string
+	// Heartbeat is how often the leader renews the heartbeat Lease
+	// (HeartbeatLease) of each namespace with schedules (default 15s), and
+	// HeartbeatTTL how long a renewal holds (default 3 × Heartbeat).
+	Heartbeat, HeartbeatTTL time.Duration
 	// Retry is the first pause before a failed trigger is tried again
 	// (default 1s, doubling, while the slot is within its deadline).
 	Retry time.Duration
@@ -48,6 +53,8 @@ type Scheduler struct {
 	defs    map[string]*jobdef.Job // namespace/name → valid definition
 	state   map[string]*entry      // namespace/job/schedule
 	fromRun map[string]time.Time   // idempotency key prefix → latest slot run, at start
+	done    map[string]time.Time   // namespace/key prefix → latest slot handled (heartbeat)
+	beatNow chan struct{}
 	wake    chan struct{}
 	flight  sync.WaitGroup
 	// eventSeq tells apart Events recorded in the same nanosecond.
@@ -74,6 +81,16 @@ func New(cfg Config) *Scheduler {
 	}
 	if len(cfg.Namespaces) == 0 {
 		cfg.Namespaces = []string{""}
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.HeartbeatTTL <= 0 {
+		cfg.HeartbeatTTL = heartbeatTTLPerBeat * cfg.Heartbeat
+	}
+	if cfg.Identity == "" {
+		host, _ := os.Hostname()
+		cfg.Identity = fmt.Sprintf("%s_%d", host, os.Getpid())
 	}
 	return &Scheduler{cfg: cfg}
 }
@@ -110,6 +127,7 @@ func (s *Scheduler) Run(leading context.Context, stop <-chan struct{}) error {
 	defer cancel()
 	s.mu.Lock()
 	s.defs, s.state, s.wake = map[string]*jobdef.Job{}, map[string]*entry{}, make(chan struct{}, 1)
+	s.done, s.beatNow = map[string]time.Time{}, make(chan struct{}, 1)
 	s.mu.Unlock()
 	var synced []cache.InformerSynced
 	for _, ns := range s.cfg.Namespaces {
@@ -126,14 +144,25 @@ func (s *Scheduler) Run(leading context.Context, stop <-chan struct{}) error {
 	if err := s.readRuns(ctx); err != nil {
 		return err
 	}
+	s.readHandled(ctx)
 	s.cfg.Log.Info("scheduling", "namespaces", s.cfg.Namespaces)
 	defer s.flight.Wait()
+	// The heartbeat stops before the triggers in flight are waited for.
+	bctx, bcancel := context.WithCancel(ctx)
+	beating := make(chan struct{})
+	go func() { defer close(beating); s.heartbeats(bctx) }()
+	defer func() { bcancel(); <-beating }()
 	first := true
+	var nextBeat time.Time
 	for {
 		now := s.cfg.Clock.Now()
 		next := s.tick(ctx, now, first)
 		first = false
-		wait := time.Hour
+		if !now.Before(nextBeat) {
+			nextBeat = now.Add(s.cfg.Heartbeat)
+			s.beatSoon()
+		}
+		wait := nextBeat.Sub(now)
 		if !next.IsZero() {
 			wait = min(next.Sub(now), wait)
 		}
@@ -295,10 +324,15 @@ func (s *Scheduler) tick(ctx context.Context, now time.Time, first bool) time.Ti
 }
 
 // baseline is where a schedule goes on when the leader starts: after the
-// latest slot its runs record, else after the definition's creation.
+// latest slot its runs or the heartbeat record, else after the definition's creation.
 func (s *Scheduler) baseline(def *jobdef.Job, sc jobdef.Schedule) time.Time {
 	key := Key(string(def.UID), sc.Name, time.Unix(0, 0))
-	if t, ok := s.fromRun[def.Namespace+"/"+key[:len(key)-1]]; ok {
+	id := def.Namespace + "/" + key[:len(key)-1]
+	t, ok := s.fromRun[id]
+	if done, found := s.done[id]; found && done.After(t) {
+		t, ok = done, true
+	}
+	if ok {
 		return t
 	}
 	return def.CreationTimestamp.Time

@@ -48,6 +48,7 @@ func (s *Scheduler) runSlot(ctx context.Context, def *jobdef.Job, sc jobdef.Sche
 		switch {
 		case err == nil && res.Unchanged:
 			log.Info("slot had run already", "run", res.Run)
+			s.handled(def, sc.Name, slot, false)
 			return
 		case err == nil:
 			lag := s.cfg.Clock.Since(slot)
@@ -55,10 +56,12 @@ func (s *Scheduler) runSlot(ctx context.Context, def *jobdef.Job, sc jobdef.Sche
 			s.record(ctx, def, "triggered", ReasonScheduled, corev1.EventTypeNormal,
 				fmt.Sprintf("schedule %s: run %s for slot %s (%.1fs late)", sc.Name, res.Run, stamp(slot), lag.Seconds()))
 			log.Info("slot run", "run", res.Run, "lag", lag.Seconds())
+			s.handled(def, sc.Name, slot, false)
 			return
 		case run.IsConflict(err):
 			s.record(ctx, def, "skipped", ReasonSkipped, corev1.EventTypeNormal, fmt.Sprintf("schedule %s: slot %s skipped: %v", sc.Name, stamp(slot), err))
 			log.Info("slot skipped", "reason", err.Error())
+			s.handled(def, sc.Name, slot, true)
 			return
 		}
 		var replaced *run.ReplacedError
@@ -66,6 +69,7 @@ func (s *Scheduler) runSlot(ctx context.Context, def *jobdef.Job, sc jobdef.Sche
 			(deadline > 0 && s.cfg.Clock.Since(slot)+pause > deadline)
 		if final {
 			if ctx.Err() == nil {
+				s.handled(def, sc.Name, slot, false)
 				s.record(ctx, def, "missed", ReasonMissed, corev1.EventTypeWarning, fmt.Sprintf("schedule %s: slot %s not run: %v", sc.Name, stamp(slot), err))
 			}
 			log.Warn("slot not run", "err", err.Error(), "tries", try)

@@ -65,18 +65,20 @@ func hookPost(t *testing.T, url, token, key string) (int, string) {
 // run is cancelled: a patch of its Job), an Idempotency-Key twice (the same
 // run) — and the audit log shows no request of the ServiceAccount
 // forbidden (N3). With notifications on, the leader also processes the
-// cancelled run's end.
+// cancelled run's end; with schedules on (the default, also with
+// notifications off), it runs a scheduled job and list shows its next run.
 func TestHookChartRoleIsEnoughInEveryMode(t *testing.T) {
 	t.Parallel()
 	modes := []struct {
-		name   string
-		set    []string
-		notify bool
+		name          string
+		set           []string
+		notify, sched bool
 	}{
-		{"notifications on", nil, true},
-		{"notifications off", []string{"notifications.enabled=false"}, false},
-		{"notifications on, Role, no leader election", []string{"rbac.roleKind=Role", "leaderElection.enabled=false"}, true},
-		{"notifications off, Role", []string{"notifications.enabled=false", "rbac.roleKind=Role"}, false},
+		{"notifications on", nil, true, true},
+		{"notifications off", []string{"notifications.enabled=false"}, false, true},
+		{"notifications on, Role, no leader election", []string{"rbac.roleKind=Role", "leaderElection.enabled=false"}, true, true},
+		{"notifications off, Role", []string{"notifications.enabled=false", "rbac.roleKind=Role"}, false, true},
+		{"notifications and schedules off", []string{"notifications.enabled=false", "server.schedules=false"}, false, false},
 	}
 	// One call of the hook API and its documented answer; check, if set,
 	// looks further (runs: the run each call answered, by index).
@@ -127,9 +129,13 @@ func TestHookChartRoleIsEnoughInEveryMode(t *testing.T) {
 				createSimJob(t, ns, job, "--env", "SIM_DURATION=120s", "--concurrency-policy", policy, "--max-active-runs", "10")
 				_, tokens[job] = createHook(t, ns, job, "CI")
 			}
+			createSimJob(t, ns, "tick", "--schedule", "every=@every 5s", "--max-active-runs", "0")
 			args := append(chartServerArgs(t, home), "--token", saToken)
 			if slices.Contains(args, "--notifications=true") != mode.notify {
 				t.Fatalf("server args %v: want notifications %v", args, mode.notify)
+			}
+			if slices.Contains(args, "--schedules=true") != mode.sched {
+				t.Fatalf("server args %v: want schedules %v", args, mode.sched)
 			}
 			srv := startHookServer(t, args...)
 			runs := make([]string, len(calls))
@@ -156,6 +162,13 @@ func TestHookChartRoleIsEnoughInEveryMode(t *testing.T) {
 					return getJob(t, ns, cancelled).Annotations["shipjob.dev/ended"] != ""
 				})
 			}
+			if mode.sched {
+				eventually(t, 30*time.Second, "a scheduled run", func() bool { return len(scheduledRuns(t, ns, "tick")) >= 1 })
+				listHonest(t, ns, "tick")
+			} else if n := len(scheduledRuns(t, ns, "tick")); n != 0 {
+				t.Errorf("%d scheduled runs with server.schedules=false", n)
+			}
+			must(t, ns, "suspend", "tick")
 			if code := srv.stop(t); code != 0 {
 				t.Fatalf("server exit %d", code)
 			}
@@ -168,6 +181,9 @@ func TestHookChartRoleIsEnoughInEveryMode(t *testing.T) {
 				if !slices.Contains(used, v) {
 					t.Errorf("the calls did not %s under the chart's role (used %v)", v, used)
 				}
+			}
+			if slices.Contains(used, "update leases.coordination.k8s.io") != mode.sched && !mode.notify {
+				t.Errorf("schedules %v: heartbeat or leader Lease updates %v (used %v)", mode.sched, !mode.sched, used)
 			}
 			if mode.notify && !slices.Contains(used, "update jobs.batch") {
 				t.Errorf("run-end processing did not update jobs.batch under the chart's role (used %v)", used)

@@ -78,13 +78,25 @@ func TestHookChartLintsAndRendersNoClusterBinding(t *testing.T) {
 			t.Errorf("helm template --set %s: %v, want an error %q\n%s", set, err, want, out)
 		}
 	}
-	for _, set := range []string{"leaderElection.enabled=false", "notifications.enabled=false"} {
+	// Schedules (on by default) keep a leader with notifications off, and
+	// their heartbeat Lease rule in the served namespaces.
+	for set, want := range map[string]struct {
+		bindings int
+		leases   bool
+	}{
+		"leaderElection.enabled=false":                        {1, true},
+		"notifications.enabled=false":                         {2, true},
+		"notifications.enabled=false,server.schedules=false":  {1, false},
+		"leaderElection.enabled=false,server.schedules=false": {1, false},
+	} {
 		out, err := exec.Command(helm, "template", "hooks", chart, "-n", "hooks", "--set", jobs+","+set).CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm template --set %s: %v\n%s", set, err, out)
 		}
-		if m := string(out); strings.Count(m, "kind: RoleBinding") != 1 || strings.Contains(m, "leases") {
-			t.Errorf("--set %s: want one RoleBinding and no Lease rule:\n%s", set, m)
+		m := string(out)
+		if strings.Count(m, "kind: RoleBinding") != want.bindings || strings.Contains(m, "leases") != want.leases ||
+			strings.Contains(m, "shipjob-schedules") != want.leases {
+			t.Errorf("--set %s: want %d RoleBindings, a Lease rule %v:\n%s", set, want.bindings, want.leases, m)
 		}
 	}
 	for _, set := range []string{jobs, full, full + ",rbac.roleKind=Role"} {
@@ -201,6 +213,8 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 		t.Fatal(err)
 	}
 	createSimJob(t, ns, "deploy", "--param", "TARGET=a", "--file", "/etc/app.conf="+files)
+	// A scheduled job: the leader runs it under the same role (issue 21).
+	createSimJob(t, ns, "tick", "--schedule", "every=@every 5s", "--max-active-runs", "0")
 	_, token := createHook(t, ns, "deploy", "CI")
 	// The chart's Lease: hooks-shipjob-hooks in the release namespace.
 	srv := startHookServer(t, "--namespaces", ns, "--token", saToken, "--rate-limit", "0",
@@ -232,6 +246,9 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	eventually(t, 60*time.Second, "the end of run "+lastRun+" processed", func() bool {
 		return getJob(t, ns, lastRun).Annotations["shipjob.dev/ended"] != ""
 	})
+	eventually(t, 30*time.Second, "a scheduled run", func() bool { return len(scheduledRuns(t, ns, "tick")) >= 1 })
+	listHonest(t, ns, "tick")
+	must(t, ns, "suspend", "tick")
 	if code := srv.stop(t); code != 0 {
 		t.Fatalf("server exit %d", code)
 	}
@@ -247,10 +264,43 @@ func TestHookChartInstallsAndItsRoleIsEnough(t *testing.T) {
 	if !slices.Contains(used, "delete secrets") {
 		t.Fatalf("no delete of Secrets by name: history was not pruned (used %v)", used)
 	}
-	for _, v := range []string{"watch jobs.batch", "update jobs.batch", "create events", "update leases.coordination.k8s.io"} {
+	for _, v := range []string{"watch jobs.batch", "update jobs.batch", "create events", "update leases.coordination.k8s.io",
+		"get leases.coordination.k8s.io"} {
 		if !slices.Contains(used, v) {
 			t.Errorf("run-end processing did not %s under the chart's role (used %v)", v, used)
 		}
+	}
+}
+
+// TestHookChartSchedulesWithoutNotifications: with notifications.enabled=false
+// the chart still elects a leader that runs schedules, and its role (with
+// none of the run-end verbs) is enough: no 403 in the audit log.
+func TestHookChartSchedulesWithoutNotifications(t *testing.T) {
+	t.Parallel()
+	home, ns := cluster.Namespace(t, false), cluster.Namespace(t, false)
+	user, saToken := installHookChart(t, home, "server.namespaces={"+ns+"}", "notifications.enabled=false")
+	createSimJob(t, ns, "tick", "--schedule", "every=@every 5s", "--max-active-runs", "0")
+	srv := startHookServer(t, "--namespaces", ns, "--token", saToken, "--notifications=false",
+		"--leader-election-namespace", home, "--leader-election-lease-name", "hooks-shipjob-hooks",
+		"--leader-election-lease-duration", "3s", "--leader-election-renew-deadline", "2s", "--leader-election-retry-period", "500ms")
+	eventually(t, 30*time.Second, "two scheduled runs", func() bool { return len(scheduledRuns(t, ns, "tick")) >= 2 })
+	listHonest(t, ns, "tick")
+	must(t, ns, "suspend", "tick")
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("server exit %d", code)
+	}
+	used, forbidden := auditedRequests(t, user)
+	t.Logf("requests of %s: %s", user, strings.Join(used, " "))
+	if len(forbidden) > 0 || len(used) == 0 {
+		t.Fatalf("forbidden to the chart's role: %v (used %v)", forbidden, used)
+	}
+	for _, v := range []string{"create events", "update leases.coordination.k8s.io", "list jobs.batch", "watch secrets"} {
+		if !slices.Contains(used, v) {
+			t.Errorf("scheduling did not %s under the chart's role (used %v)", v, used)
+		}
+	}
+	if slices.Contains(used, "watch jobs.batch") {
+		t.Errorf("run ends were processed with notifications off (used %v)", used)
 	}
 }
 

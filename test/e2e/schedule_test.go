@@ -79,7 +79,7 @@ func TestScheduleRoundTrip(t *testing.T) {
 		t.Fatalf("apply of get -o yaml: %d %q %q", out.Code, out.Stdout, out.Stderr)
 	}
 	res := sj(t, ns, "", nil, "list")
-	if res.Code != 0 || !strings.Contains(res.Stdout, "<no leader>") || !strings.Contains(res.Stderr, "no hook server leads") {
+	if res.Code != 0 || !strings.Contains(res.Stdout, "<no leader>") || !strings.Contains(res.Stderr, "Warning: schedules do not run in namespace "+ns+": no hook server has run schedules here") {
 		t.Errorf("list without a hook server: %q %q", res.Stdout, res.Stderr)
 	}
 	must(t, ns, "suspend", "rt")
@@ -234,4 +234,50 @@ func TestScheduleSuspendResume(t *testing.T) {
 			t.Errorf("slot %s, passed while suspended, ran after resume", s)
 		}
 	}
+}
+
+// listHonest checks that list in ns shows job's next run without a warning
+// (a hook server renews the schedules' heartbeat there).
+func listHonest(t *testing.T, ns, job string) {
+	t.Helper()
+	res := sj(t, ns, "", nil, "list")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "NEXT RUN") || strings.Contains(res.Stdout, "<no leader>") || res.Stderr != "" {
+		t.Errorf("list with schedules running: %d %q %q", res.Code, res.Stdout, res.Stderr)
+	}
+}
+
+// TestScheduleHonestyLeaseElsewhere: as the chart deploys it, the server's
+// Lease is in a namespace of its own and notifications may be off; the
+// schedules run anyway, list in the job's namespace shows NEXT RUN without
+// a warning (the heartbeat there), and once the server stops, list says so
+// when the heartbeat has expired.
+func TestScheduleHonestyLeaseElsewhere(t *testing.T) {
+	t.Parallel()
+	home, ns := cluster.Namespace(t, false), cluster.Namespace(t, false)
+	srv := startHookServer(t, append([]string{"--namespaces", ns, "--leader-election-namespace", home,
+		"--leader-election-identity", "chart-like", "--notifications=false"}, notifyFlags...)...)
+	must(t, ns, "create", "tick", "--image", "busybox", "--max-active-runs", "0", "--schedule", "every=@every 5s")
+	eventually(t, 30*time.Second, "a scheduled run with --notifications=false", func() bool { return len(scheduledRuns(t, ns, "tick")) >= 1 })
+	listHonest(t, ns, "tick")
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := cs.CoordinationV1().Leases(ns).Get(context.Background(), "shipjob-schedules", metav1.GetOptions{})
+	if err != nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "chart-like" || *l.Spec.LeaseDurationSeconds != 9 {
+		t.Fatalf("heartbeat in %s: %v %+v", ns, err, l)
+	}
+	if _, err := cs.CoordinationV1().Leases(ns).Get(context.Background(), "shipjob-hooks", metav1.GetOptions{}); err == nil {
+		t.Errorf("the server's Lease is in the job's namespace, not in %s", home)
+	}
+	if code := srv.stop(t); code != 0 {
+		t.Fatalf("server exit %d", code)
+	}
+	stopped := time.Now()
+	eventually(t, 20*time.Second, "list to say the server stopped", func() bool {
+		res := sj(t, ns, "", nil, "list")
+		return strings.Contains(res.Stdout, "<no leader>") &&
+			strings.Contains(res.Stderr, "Warning: schedules do not run in namespace "+ns+": the hook server that runs schedules here stopped renewing")
+	})
+	t.Logf("list warned %s after the server stopped (heartbeat 9 s)", time.Since(stopped).Round(time.Second))
 }

@@ -86,7 +86,7 @@ then applies with the administrator's rights (docs/security.md).
 
 {{/* "true" when the replicas elect a leader: only run-end processing needs one. */}}
 {{- define "shipjob-hooks.leaderElection" -}}
-{{- and .Values.notifications.enabled .Values.leaderElection.enabled }}
+{{- and (or .Values.notifications.enabled .Values.server.schedules) .Values.leaderElection.enabled }}
 {{- end }}
 
 {{/* The Lease of leader election (release namespace): leaderElection.leaseName, else the full name. */}}
