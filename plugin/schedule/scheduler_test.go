@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
@@ -317,4 +318,31 @@ func TestNewLeaderGoesOn(t *testing.T) {
 	}
 	f.step(t, 5*time.Second)
 	waitFor(t, "the next slot", func() bool { return f.runs.count() == 2 })
+}
+
+// TestFutureSlotsDoNotHoldBack: a run's key or a heartbeat naming a slot
+// far in the future (written by hand) does not stop a new leader from
+// running the next slot.
+func TestFutureSlotsDoNotHoldBack(t *testing.T) {
+	j := scheduled("a", "@every 5s", t0.Add(-time.Hour))
+	f := newFixture(t, j)
+	future := t0.Add(24 * 365 * time.Hour).Truncate(5 * time.Second)
+	key := Key(string(j.UID), "s", future)
+	_, err := f.cs.BatchV1().Jobs("ns").Create(t.Context(), &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "a-x", Namespace: "ns",
+		Labels:      map[string]string{run.LabelKind: run.KindRun, run.LabelJob: "a"},
+		Annotations: map[string]string{run.AnnotationIdempotencyKey: key}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.cs.CoordinationV1().Leases("ns").Create(t.Context(), &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: HeartbeatLease, Namespace: "ns",
+		Annotations: map[string]string{AnnotationHandledSlots: fmt.Sprintf(`{%q: %d}`, slotPrefix(j, "s"), future.Unix())}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.runs.byKey[key] = "a-x"
+	stop := f.start(t)
+	defer stop()
+	waitFor(t, "the first pass", f.clock.HasWaiters)
+	f.step(t, 5*time.Second)
+	waitFor(t, "the next slot despite the future ones", func() bool { return f.runs.count() >= 2 })
 }
