@@ -32,7 +32,7 @@ func leaderState(ctx context.Context, client kubernetes.Interface, ns string, no
 	if err != nil || st.Leading {
 		return ""
 	}
-	return "schedules do not run in namespace " + ns + ": " + st.Reason
+	return "schedules do not run in namespace " + ns + ": " + printable(st.Reason)
 }
 
 func hasSchedules(jobs []jobdef.Job) bool {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,11 @@ func TestLeaderState(t *testing.T) {
 	}
 	if got := leaderState(t.Context(), fake.NewClientset(lease(fresh)), "ns", now); got != "" {
 		t.Errorf("fresh: %q", got)
+	}
+	// The heartbeat is input: anyone who may update it chooses its holder.
+	holder = "pod\x1b]0;owned\x07\nWarning: all good"
+	if got := leaderState(t.Context(), fake.NewClientset(lease(stale)), "ns", now); strings.ContainsFunc(got, unicode.IsControl) {
+		t.Errorf("a hand-written holder reaches the terminal: %q", got)
 	}
 }
 
