@@ -1,0 +1,253 @@
+// Command audit has Lighthouse audit every page of `kubectl shipjob ui`
+// (issue 22): it fills a namespace of the local cluster with a few jobs
+// (typed and secret parameters, a schedule, runs that succeeded, failed and
+// are running), starts the UI, logs in as a browser does (the one-time URL
+// exchanged for the session cookie), runs Lighthouse on each page with that
+// cookie and prints a Markdown table: page, performance, accessibility,
+// best practices and the ids of the audits that did not pass.
+//
+//	make audit-ui
+//	go run ./test/bench/audit -state .cache/cluster-state -plugin bin/kubectl-shipjob -lighthouse .cache/tools/lighthouse-12.2.3
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
+)
+
+func main() {
+	state := flag.String("state", ".cache/cluster-state", "state dir of a cluster started by make cluster-up")
+	plugin := flag.String("plugin", "bin/kubectl-shipjob", "kubectl-shipjob binary under test")
+	lh := flag.String("lighthouse", ".cache/tools/lighthouse-12.2.3", "directory where lighthouse is installed with npm")
+	chrome := flag.String("chrome", "", "chromium binary (default: chromium on PATH)")
+	only := flag.String("only", "", "audit only the pages whose name contains this")
+	flag.Parse()
+	if err := run(context.Background(), *state, *plugin, *lh, *chrome, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "audit:", err)
+		os.Exit(1)
+	}
+}
+
+// target is one audited page: its name in the table, its path and
+// whether it is fetched with the session cookie.
+type target struct {
+	name, path string
+	anonymous  bool
+	limited    bool // served by the UI started with the namespace-limited context
+}
+
+func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
+	dir, err := os.ReadFile(filepath.Join(state, "current"))
+	if err != nil {
+		return fmt.Errorf("no running local cluster (make cluster-up): %w", err)
+	}
+	c, err := cluster.Load(strings.TrimSpace(string(dir)))
+	if err != nil {
+		return err
+	}
+	if plugin, err = filepath.Abs(plugin); err != nil {
+		return err
+	}
+	if chrome == "" {
+		if chrome, err = exec.LookPath("chromium"); err != nil {
+			return fmt.Errorf("chromium not found (apt-get install -y chromium): %w", err)
+		}
+	}
+	lhBin := filepath.Join(lh, "node_modules", ".bin", "lighthouse")
+	if _, err := os.Stat(lhBin); err != nil {
+		return fmt.Errorf("lighthouse not installed in %s (make audit-ui installs it): %w", lh, err)
+	}
+	ns := fmt.Sprintf("audit-%d", time.Now().Unix())
+	if err := c.CreateNamespace(ctx, ns); err != nil {
+		return err
+	}
+	cs, err := c.Client()
+	if err != nil {
+		return err
+	}
+	runs, err := fill(ctx, cs, c.Kubeconfig, plugin, ns)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "namespace %s filled\n", ns)
+
+	uictx, stop := context.WithCancel(ctx)
+	defer stop()
+	admin, err := startUI(uictx, plugin, c.Kubeconfig, "-n", ns)
+	if err != nil {
+		return err
+	}
+	limited, err := startUI(uictx, plugin, c.Kubeconfig, "--context", cluster.LimitedContext, "-n", cluster.LimitedNamespace)
+	if err != nil {
+		return err
+	}
+	nsp := "/namespaces/" + ns
+	targets := []target{
+		{name: "Jobs", path: nsp + "/jobs"},
+		{name: "Job: Runs tab", path: nsp + "/jobs/report"},
+		{name: "Job: Runs tab (schedule)", path: nsp + "/jobs/nightly"},
+		{name: "Job: Run tab", path: nsp + "/jobs/report/run"},
+		{name: "Job: Configuration tab", path: nsp + "/jobs/report/configuration"},
+		{name: "Job: Configuration tab (schedule)", path: nsp + "/jobs/nightly/configuration"},
+		{name: "Job: Hooks tab", path: nsp + "/jobs/report/hooks"},
+		{name: "Run (logs)", path: nsp + "/runs/" + runs.succeeded},
+		{name: "Run (failed)", path: nsp + "/runs/" + runs.failed},
+		{name: "Run (running)", path: nsp + "/runs/" + runs.running},
+		{name: "Create job", path: nsp + "/new-job"},
+		{name: "Confirm (delete job)", path: nsp + "/jobs/report/delete"},
+		{name: "Not found (404)", path: nsp + "/jobs/no-such-job"},
+		{name: "Forbidden (403)", path: nsp + "/jobs", limited: true},
+		{name: "Session required (401)", path: nsp + "/jobs", anonymous: true},
+	}
+	out := filepath.Join(os.TempDir(), ns)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	fmt.Println("| Page | Performance | Accessibility | Best practices | Failing audits |")
+	fmt.Println("|---|---|---|---|---|")
+	for i, t := range targets {
+		if only != "" && !strings.Contains(t.name, only) {
+			continue
+		}
+		ui := admin
+		if t.limited {
+			ui = limited
+		}
+		cookie := ui.cookie
+		if t.anonymous {
+			cookie = ""
+		}
+		report := filepath.Join(out, fmt.Sprintf("%02d.json", i))
+		r, err := lighthouse(ctx, lhBin, chrome, ui.base+t.path, cookie, report)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s |\n", t.name, r.score("performance"), r.score("accessibility"),
+			r.score("best-practices"), strings.Join(r.failing(), ", "))
+	}
+	fmt.Fprintf(os.Stderr, "Lighthouse reports (JSON) in %s\n", out)
+	return nil
+}
+
+// ui is a running `kubectl shipjob ui` logged in: its base URL and the
+// session cookie ("name=value") the login URL set.
+type ui struct{ base, cookie string }
+
+func startUI(ctx context.Context, plugin, kubeconfig string, args ...string) (*ui, error) {
+	cmd := exec.CommandContext(ctx, plugin, append([]string{"ui", "--no-browser"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { _ = cmd.Wait() }()
+	login, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("read the ui's url: %w", err)
+	}
+	u, err := url.Parse(strings.TrimSpace(login))
+	if err != nil {
+		return nil, err
+	}
+	base := &url.URL{Scheme: u.Scheme, Host: u.Host}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := client.Get(u.String()) // token → cookie → the Jobs page
+	if err != nil {
+		return nil, err
+	}
+	_ = resp.Body.Close()
+	for _, ck := range jar.Cookies(base) {
+		if strings.HasPrefix(ck.Name, "shipjob_session_") {
+			return &ui{base: base.String(), cookie: ck.Name + "=" + ck.Value}, nil
+		}
+	}
+	return nil, fmt.Errorf("login at %s set no session cookie (%s)", base, resp.Status)
+}
+
+// result is the part of Lighthouse's JSON report the table shows.
+type result struct {
+	Categories map[string]struct {
+		Score     *float64 `json:"score"`
+		AuditRefs []struct {
+			ID string `json:"id"`
+		} `json:"auditRefs"`
+	} `json:"categories"`
+	Audits map[string]struct {
+		Score *float64 `json:"score"`
+		Mode  string   `json:"scoreDisplayMode"`
+	} `json:"audits"`
+}
+
+func (r *result) score(cat string) string {
+	c, ok := r.Categories[cat]
+	if !ok || c.Score == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", *c.Score)
+}
+
+// failing lists the scored audits of the three categories below 1.
+func (r *result) failing() []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, cat := range []string{"performance", "accessibility", "best-practices"} {
+		for _, ref := range r.Categories[cat].AuditRefs {
+			a, ok := r.Audits[ref.ID]
+			if !ok || seen[ref.ID] || a.Score == nil || *a.Score >= 1 {
+				continue
+			}
+			if a.Mode != "binary" && a.Mode != "numeric" && a.Mode != "metricSavings" {
+				continue
+			}
+			seen[ref.ID] = true
+			id := ref.ID
+			if a.Mode != "binary" {
+				id = fmt.Sprintf("%s (%.2f)", id, *a.Score)
+			}
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func lighthouse(ctx context.Context, bin, chrome, page, cookie, report string) (*result, error) {
+	args := []string{page, "--quiet", "--output=json", "--output-path=" + report,
+		"--only-categories=performance,accessibility,best-practices",
+		"--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"}
+	if cookie != "" {
+		h, _ := json.Marshal(map[string]string{"Cookie": cookie})
+		args = append(args, "--extra-headers="+string(h))
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "CHROME_PATH="+chrome)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("lighthouse %s: %w: %s", page, err, out)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		return nil, err
+	}
+	var r result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read %s: %w", report, err)
+	}
+	return &r, nil
+}
