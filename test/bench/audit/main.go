@@ -16,8 +16,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -47,6 +49,7 @@ type target struct {
 	name, path string
 	anonymous  bool
 	limited    bool // served by the UI started with the namespace-limited context
+	status     bool // an error page: audited through as200 (Lighthouse refuses a 4xx document)
 }
 
 func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
@@ -94,8 +97,13 @@ func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
 	if err != nil {
 		return err
 	}
+	return auditAll(ctx, pages(ns, runs), admin, limited, lhBin, chrome, only, filepath.Join(os.TempDir(), ns))
+}
+
+// pages are the audited pages of namespace ns.
+func pages(ns string, runs runNames) []target {
 	nsp := "/namespaces/" + ns
-	targets := []target{
+	return []target{
 		{name: "Jobs", path: nsp + "/jobs"},
 		{name: "Job: Runs tab", path: nsp + "/jobs/report"},
 		{name: "Job: Runs tab (schedule)", path: nsp + "/jobs/nightly"},
@@ -108,11 +116,15 @@ func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
 		{name: "Run (running)", path: nsp + "/runs/" + runs.running},
 		{name: "Create job", path: nsp + "/new-job"},
 		{name: "Confirm (delete job)", path: nsp + "/jobs/report/delete"},
-		{name: "Not found (404)", path: nsp + "/jobs/no-such-job"},
-		{name: "Forbidden (403)", path: nsp + "/jobs", limited: true},
-		{name: "Session required (401)", path: nsp + "/jobs", anonymous: true},
+		{name: "Not found (404)", path: nsp + "/jobs/no-such-job", status: true},
+		{name: "Forbidden (403)", path: nsp + "/jobs", limited: true, status: true},
+		{name: "Session required (401)", path: nsp + "/jobs", anonymous: true, status: true},
 	}
-	out := filepath.Join(os.TempDir(), ns)
+}
+
+// auditAll runs Lighthouse on each target, keeping the reports in out,
+// and prints the table.
+func auditAll(ctx context.Context, targets []target, admin, limited *ui, lhBin, chrome, only, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -122,19 +134,23 @@ func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
 		if only != "" && !strings.Contains(t.name, only) {
 			continue
 		}
-		ui := admin
+		srv := admin
 		if t.limited {
-			ui = limited
+			srv = limited
 		}
-		cookie := ui.cookie
+		base := srv.base
+		if t.status {
+			base = srv.as200
+		}
+		cookie := srv.cookie
 		if t.anonymous {
 			cookie = ""
 		}
 		report := filepath.Join(out, fmt.Sprintf("%02d.json", i))
-		r, err := lighthouse(ctx, lhBin, chrome, ui.base+t.path, cookie, report)
+		r, err := lighthouse(ctx, lhBin, chrome, base+t.path, cookie, report)
 		for try := 1; err != nil && try < 3; try++ { // Lighthouse's trace sometimes misses the navigation on a busy machine
 			fmt.Fprintf(os.Stderr, "%s: %v; again\n", t.name, err)
-			r, err = lighthouse(ctx, lhBin, chrome, ui.base+t.path, cookie, report)
+			r, err = lighthouse(ctx, lhBin, chrome, base+t.path, cookie, report)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
@@ -146,9 +162,10 @@ func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
 	return nil
 }
 
-// ui is a running `kubectl shipjob ui` logged in: its base URL and the
-// session cookie ("name=value") the login URL set.
-type ui struct{ base, cookie string }
+// ui is a running `kubectl shipjob ui` logged in: its base URL, the
+// session cookie ("name=value") the login URL set and the base URL of
+// as200, its proxy for Lighthouse.
+type ui struct{ base, cookie, as200 string }
 
 func startUI(ctx context.Context, plugin, kubeconfig string, args ...string) (*ui, error) {
 	cmd := exec.CommandContext(ctx, plugin, append([]string{"ui", "--no-browser"}, args...)...)
@@ -180,7 +197,11 @@ func startUI(ctx context.Context, plugin, kubeconfig string, args ...string) (*u
 	_ = resp.Body.Close()
 	for _, ck := range jar.Cookies(base) {
 		if strings.HasPrefix(ck.Name, "shipjob_session_") {
-			return &ui{base: base.String(), cookie: ck.Name + "=" + ck.Value}, nil
+			proxy, err := as200(ctx, base)
+			if err != nil {
+				return nil, err
+			}
+			return &ui{base: base.String(), cookie: ck.Name + "=" + ck.Value, as200: proxy}, nil
 		}
 	}
 	return nil, fmt.Errorf("login at %s set no session cookie (%s)", base, resp.Status)
@@ -255,4 +276,29 @@ func lighthouse(ctx context.Context, bin, chrome, page, cookie, report string) (
 		return nil, fmt.Errorf("read %s: %w", report, err)
 	}
 	return &r, nil
+}
+
+// as200 serves the UI at base through a reverse proxy on another loopback
+// port that answers its HTML error pages (401, 403, 404) with status 200:
+// Lighthouse does not audit a document that failed, and these pages are
+// what a user reads. Everything else passes unchanged; the Host header is
+// the UI's, which answers only to its own.
+func as200(ctx context.Context, base *url.URL) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(base); r.Out.Host = base.Host },
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode >= 400 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				resp.StatusCode, resp.Status = http.StatusOK, "200 OK"
+			}
+			return nil
+		},
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	return "http://" + l.Addr().String(), nil
 }
