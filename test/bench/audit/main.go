@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -93,10 +94,12 @@ func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
 	if err != nil {
 		return err
 	}
+	defer admin.stop()
 	limited, err := startUI(uictx, plugin, c.Kubeconfig, "--context", cluster.LimitedContext, "-n", cluster.LimitedNamespace)
 	if err != nil {
 		return err
 	}
+	defer limited.stop()
 	return auditAll(ctx, pages(ns, runs), admin, limited, lhBin, chrome, only, filepath.Join(os.TempDir(), ns))
 }
 
@@ -165,7 +168,10 @@ func auditAll(ctx context.Context, targets []target, admin, limited *ui, lhBin, 
 // ui is a running `kubectl shipjob ui` logged in: its base URL, the
 // session cookie ("name=value") the login URL set and the base URL of
 // as200, its proxy for Lighthouse.
-type ui struct{ base, cookie, as200 string }
+type ui struct {
+	base, cookie, as200 string
+	stop                func()
+}
 
 func startUI(ctx context.Context, plugin, kubeconfig string, args ...string) (*ui, error) {
 	cmd := exec.CommandContext(ctx, plugin, append([]string{"ui", "--no-browser"}, args...)...)
@@ -178,12 +184,34 @@ func startUI(ctx context.Context, plugin, kubeconfig string, args ...string) (*u
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	go func() { _ = cmd.Wait() }()
-	login, err := bufio.NewReader(out).ReadString('\n')
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stop := func() { // Ctrl-C, as a user stops it; the UI is gone when audit exits
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	srv, err := login(ctx, out)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	srv.stop = stop
+	return srv, nil
+}
+
+// login reads the UI's one-time URL from out and exchanges it for the
+// session cookie.
+func login(ctx context.Context, out io.Reader) (*ui, error) {
+	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		return nil, fmt.Errorf("read the ui's url: %w", err)
 	}
-	u, err := url.Parse(strings.TrimSpace(login))
+	u, err := url.Parse(strings.TrimSpace(line))
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +293,7 @@ func lighthouse(ctx context.Context, bin, chrome, page, cookie, report string) (
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "CHROME_PATH="+chrome)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("lighthouse %s: %w: %s", page, err, out)
+		return nil, fmt.Errorf("lighthouse %s: %w: %s", page, err, strings.TrimSpace(string(out)))
 	}
 	b, err := os.ReadFile(report)
 	if err != nil {
