@@ -203,6 +203,16 @@ size-why: ## Why the linker keeps SYMBOLS (symbol prefixes) in the release binar
 	GOOS=linux GOARCH=amd64 $(DIST_GOBUILD) -ldflags '$(DIST_LDFLAGS) -dumpdep' -o $(CACHE)/size/kubectl-shipjob.dumpdep ./cmd/kubectl-shipjob 2> $(CACHE)/size/dumpdep.txt
 	go run ./test/bench/linkwhy -dump $(CACHE)/size/dumpdep.txt $(foreach s,$(SYMBOLS),'$(s)')
 
+LIGHTHOUSE_VERSION := 12.2.3
+LIGHTHOUSE := $(TOOLS_BIN)/lighthouse-$(LIGHTHOUSE_VERSION)
+$(LIGHTHOUSE)/node_modules/.bin/lighthouse:
+	mkdir -p $(LIGHTHOUSE) && cd $(LIGHTHOUSE) && echo '{"private":true}' > package.json && npm i -E --no-audit --no-fund lighthouse@$(LIGHTHOUSE_VERSION)
+
+.PHONY: audit-ui
+audit-ui: cluster-bins build $(LIGHTHOUSE)/node_modules/.bin/lighthouse ## Lighthouse on every page of the web UI (local cluster; npm, chromium): Markdown table
+	$(MAKE) -s cluster-up >/dev/null
+	go run ./test/bench/audit -state $(CLUSTER_STATE) -plugin $(BIN) -lighthouse $(LIGHTHOUSE) $(if $(PAGES),-only '$(PAGES)')
+
 .PHONY: bench-decode
 bench-decode: ## Hot-path decoding with and without the release compiler flags
 	./test/bench/decode.sh $(DIST_GCFLAGS)

@@ -199,3 +199,27 @@ func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
 	return "'" + r.Replace(s) + "'"
 }
+
+// accessible fails the test for what Lighthouse's accessibility audit
+// would find in the page's structure (make audit-ui measures it all):
+// a visible input without a label, a non-empty table cell without a
+// header (a th in its row, or a th with text, visible or not, at the top
+// of its column).
+func accessible(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	unlabelled := `Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea')).filter(e =>
+		!e.getAttribute('aria-label') && !(e.id && document.querySelector('label[for="' + e.id + '"]')) && !e.closest('label')
+	).map(e => e.name || e.id).join(', ')`
+	if got := eval[string](t, ctx, unlabelled); got != "" {
+		t.Errorf("%s: inputs without a label: %s", what, got)
+	}
+	headless := `Array.from(document.querySelectorAll('table')).flatMap(table => {
+		const heads = table.tHead && table.tHead.rows.length ? Array.from(table.tHead.rows[0].cells) : [];
+		return Array.from(table.querySelectorAll('tbody td')).filter(td => td.textContent.trim() !== '' &&
+			!td.parentElement.querySelector('th') && !(heads[td.cellIndex] && heads[td.cellIndex].textContent.trim() !== '')
+		).map(td => table.className + ' column ' + (td.cellIndex + 1) + ' (' + td.textContent.trim().slice(0, 30) + ')');
+	}).join('; ')`
+	if got := eval[string](t, ctx, headless); got != "" {
+		t.Errorf("%s: table cells without a header: %s", what, got)
+	}
+}

@@ -128,6 +128,7 @@ func TestUIJobLifecycle(t *testing.T) {
 
 	do(t, ctx, chromedp.Navigate(page("/jobs")))
 	waitJS(t, ctx, 10*time.Second, "the strips", "document.querySelectorAll('svg.strip rect').length >= 2")
+	accessible(t, ctx, "the Jobs page")
 	screenshot(t, ctx, "jobs")
 }
 
@@ -192,6 +193,7 @@ func uiHookTriggersLive(t *testing.T, ctx context.Context, ns string, page func(
 	if !strings.Contains(eval[string](t, ctx, "document.querySelector('#hook-curl').textContent"), token) {
 		t.Fatalf("curl line without the token")
 	}
+	accessible(t, ctx, "the Hooks tab")
 	screenshot(t, ctx, "hook-created")
 	srv := startHookServer(t, "-n", ns)
 	do(t, ctx, chromedp.Navigate(page("/jobs/migrate")))
@@ -206,5 +208,6 @@ func uiHookTriggersLive(t *testing.T, ctx context.Context, ns string, page func(
 	waitJS(t, ctx, 5*time.Second, "the hook's run on the open Runs tab", "document.querySelector('tr[data-run]')?.textContent.includes('hook:')")
 	notReloaded(t, ctx)
 	waitJS(t, ctx, 30*time.Second, "the hook's run succeeded", "document.querySelector('tr[data-run] .badge')?.textContent === 'Succeeded'")
+	accessible(t, ctx, "the Runs tab")
 	screenshot(t, ctx, "runs-tab")
 }
