@@ -58,8 +58,14 @@ func (p *Plan) NextRate(last string, now time.Time) (string, error) {
 		tat = now
 	}
 	next := tat.Add(interval)
-	if over := next.Sub(now) - rateWindow; over > 0 {
-		return "", &RateLimitedError{Job: p.Def.Name, PerMinute: p.perMinute, RetryAfter: over}
+	// Every process estimates the API server's clock from Date headers
+	// (whole seconds: see ServerClock), so two of them may disagree by up
+	// to a second: a trigger at the burst's edge is admitted within that
+	// slack, never more than half an interval, so no window holds more
+	// than perMinute runs.
+	slack := min(time.Second, interval/2)
+	if over := next.Sub(now) - rateWindow; over > slack {
+		return "", &RateLimitedError{Job: p.Def.Name, PerMinute: p.perMinute, RetryAfter: over - slack}
 	}
 	return strconv.FormatInt(next.UnixMilli(), 10), nil
 }

@@ -59,6 +59,12 @@ func TestNextRate(t *testing.T) {
 		{"window full", 60, "1000060000", "refused"},
 		{"garbage", 60, "soon", "1000001000"},
 		{"far future", 60, "9999999999999", "refused"},
+		// Another process's clock estimate ran 0.9 s ahead (Date headers
+		// have whole seconds): the second of a burst of 2 is admitted…
+		{"burst edge, clocks 0.9 s apart", 2, "1000030900", "1000060900"},
+		// …but a third within the window is not, nor a 61st of 60.
+		{"2 per minute, window full", 2, "1000060000", "refused"},
+		{"60 per minute, beyond the window", 60, "1000060500", "refused"},
 	}
 	for _, c := range cases {
 		got, err := run.RatePlan("j", c.perMinute).NextRate(c.last, now)
