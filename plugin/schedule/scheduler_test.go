@@ -346,3 +346,20 @@ func TestFutureSlotsDoNotHoldBack(t *testing.T) {
 	f.step(t, 5*time.Second)
 	waitFor(t, "the next slot despite the future ones", func() bool { return f.runs.count() >= 2 })
 }
+
+// TestUnreadableHeartbeat: a heartbeat whose handled slots are not JSON (the
+// Lease is input) costs only that baseline: the schedule goes on.
+func TestUnreadableHeartbeat(t *testing.T) {
+	j := scheduled("a", "@every 5s", t0.Add(-time.Hour))
+	f := newFixture(t, j)
+	_, err := f.cs.CoordinationV1().Leases("ns").Create(t.Context(), &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: HeartbeatLease, Namespace: "ns",
+		Annotations: map[string]string{AnnotationHandledSlots: `{"schedule:s:` + "\x00" + `": "soon"`}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := f.start(t)
+	defer stop()
+	waitFor(t, "the first pass", f.clock.HasWaiters)
+	f.step(t, 5*time.Second)
+	waitFor(t, "the next slot despite the unreadable heartbeat", func() bool { return f.runs.count() >= 1 })
+}
