@@ -102,24 +102,29 @@ func (s *Scheduler) scheduledNamespaces() []string {
 
 // heartbeats renews the heartbeat Lease of every namespace with schedules
 // each time it is woken, until ctx ends (the lead is lost: no more writes).
-func (s *Scheduler) heartbeats(ctx context.Context) {
-	written := map[string]*coordinationv1.Lease{} // namespace → as last written
+// written holds each Lease as last written (see beatAll).
+func (s *Scheduler) heartbeats(ctx context.Context, written map[string]*coordinationv1.Lease) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.beatNow:
 		}
-		for _, ns := range s.scheduledNamespaces() {
-			if ctx.Err() != nil {
-				return
-			}
-			l, err := s.beat(ctx, ns, written[ns])
-			if err != nil {
-				s.cfg.Log.Warn("heartbeat not renewed", "namespace", ns, "err", err.Error())
-			}
-			written[ns] = l
+		s.beatAll(ctx, written)
+	}
+}
+
+// beatAll renews the heartbeat of every namespace with schedules once.
+func (s *Scheduler) beatAll(ctx context.Context, written map[string]*coordinationv1.Lease) {
+	for _, ns := range s.scheduledNamespaces() {
+		if ctx.Err() != nil {
+			return
 		}
+		l, err := s.beat(ctx, ns, written[ns])
+		if err != nil {
+			s.cfg.Log.Warn("heartbeat not renewed", "namespace", ns, "err", err.Error())
+		}
+		written[ns] = l
 	}
 }
 

@@ -61,6 +61,27 @@ func TestHeartbeat(t *testing.T) {
 	}
 }
 
+// TestHeartbeatBeforeFirstSlot: a new leader writes the heartbeat before
+// it triggers any slot, so that list never shows a scheduled run without
+// a leader (a missed slot run at once on taking the lead included).
+func TestHeartbeatBeforeFirstSlot(t *testing.T) {
+	j := scheduled("a", "@every 5s", t0.Add(-16*time.Second))
+	j.Spec.StartingDeadline = "1m"
+	f := newFixture(t, j)
+	var seen []bool
+	f.runs.before = func() { seen = append(seen, f.heartbeat(t) != nil) }
+	stop := f.start(t)
+	waitFor(t, "the first pass", f.clock.HasWaiters)
+	time.Sleep(20 * time.Millisecond)
+	stop()
+	if len(seen) == 0 {
+		t.Fatal("the missed slot was not run on taking the lead")
+	}
+	if !seen[0] {
+		t.Error("the first slot was triggered before the heartbeat was written")
+	}
+}
+
 // TestNoHeartbeatWithoutSchedules: a namespace whose jobs have no
 // schedules gets no Lease write.
 func TestNoHeartbeatWithoutSchedules(t *testing.T) {

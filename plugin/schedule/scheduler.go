@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
@@ -147,13 +148,17 @@ func (s *Scheduler) Run(leading context.Context, stop <-chan struct{}) error {
 	s.readHandled(ctx)
 	s.cfg.Log.Info("scheduling", "namespaces", s.cfg.Namespaces)
 	defer s.flight.Wait()
+	// The first heartbeat is written before the first slot runs, so that
+	// list shows schedules as run by a leader as soon as one runs any.
+	written := map[string]*coordinationv1.Lease{}
+	s.beatAll(ctx, written)
+	nextBeat := s.cfg.Clock.Now().Add(s.cfg.Heartbeat)
 	// The heartbeat stops before the triggers in flight are waited for.
 	bctx, bcancel := context.WithCancel(ctx)
 	beating := make(chan struct{})
-	go func() { defer close(beating); s.heartbeats(bctx) }()
+	go func() { defer close(beating); s.heartbeats(bctx, written) }()
 	defer func() { bcancel(); <-beating }()
 	first := true
-	var nextBeat time.Time
 	for {
 		now := s.cfg.Clock.Now()
 		next := s.tick(ctx, now, first)

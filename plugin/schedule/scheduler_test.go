@@ -26,9 +26,13 @@ type runs struct {
 	byKey  map[string]string
 	calls  int
 	refuse error // returned by every trigger when set
+	before func() // called first by every trigger when set (not under mu)
 }
 
 func (r *runs) trigger(_ context.Context, req run.Request) (*run.Result, error) {
+	if r.before != nil {
+		r.before()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
