@@ -1,0 +1,457 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/ui"
+)
+
+// Paths and cookies of the sign-in.
+const (
+	loginPath     = "/oauth2/login"
+	callbackPath  = "/oauth2/callback"
+	logoutPath    = "/oauth2/logout"
+	signinPath    = "/signin"
+	signedOutPath = "/signed-out"
+
+	sessionCookie = "shipjob_console"
+	authCookie    = "shipjob_console_auth"
+	csrfField     = "_csrf"
+	csrfHeader    = "X-CSRF-Token"
+	// authTTL bounds a sign-in from login to callback.
+	authTTL = 10 * time.Minute
+	// maxCookie: browsers drop a cookie over 4096 bytes.
+	maxCookie = 4000
+	maxBody   = 2 << 20
+)
+
+// session is what the session cookie holds, sealed.
+type session struct {
+	ID      string `json:"sid"`
+	IDToken string `json:"idt"`
+	Refresh string `json:"rt,omitempty"`
+	// Expiry is the ID token's, Start the sign-in's (Unix seconds).
+	Expiry  int64    `json:"exp"`
+	Start   int64    `json:"st"`
+	Subject string   `json:"sub"`
+	User    string   `json:"u"`
+	Groups  []string `json:"g,omitempty"`
+	// Who is the run provenance: the SelfSubjectReview's "user:NAME".
+	Who  string `json:"who"`
+	CSRF string `json:"csrf"`
+}
+
+// authState is the sign-in in flight (the auth cookie, sealed).
+type authState struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Next     string `json:"next"`
+	Expiry   int64  `json:"exp"`
+}
+
+// usedStates remembers spent states until they expire: a callback
+// replayed with a copy of the auth cookie is refused on this replica.
+type usedStates struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (u *usedStates) spend(state string, exp, now int64) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.m == nil {
+		u.m = map[string]int64{}
+	}
+	for k, e := range u.m {
+		if e < now {
+			delete(u.m, k)
+		}
+	}
+	if _, ok := u.m[state]; ok {
+		return false
+	}
+	u.m[state] = exp
+	return true
+}
+
+func random() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+func equal(a, b string) bool { return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// localNext is next when it is a path of this origin, else "/".
+func localNext(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
+
+// guard is the console's ui.Config.Guard: security headers, the Host
+// check, the sign-in paths, and a session for everything else.
+func (c *Console) guard(static, pages http.Handler) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET "+loginPath, c.login)
+	m.HandleFunc("GET "+callbackPath, c.callback)
+	m.HandleFunc("POST "+logoutPath, c.logout)
+	m.HandleFunc("GET "+signinPath, c.signin)
+	m.HandleFunc("GET "+signedOutPath, c.signedOut)
+	m.Handle("GET /static/", static)
+	m.Handle("/", c.requireSession(pages))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		ui.SecurityHeaders(h)
+		if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			plain(w, http.StatusOK, "ok") // probes come with the pod's address as Host
+			return
+		}
+		if r.Host != c.base.Host {
+			plain(w, http.StatusForbidden, "403 Forbidden: this console answers only to "+c.origin+fmt.Sprintf(" (Host header %q).", r.Host))
+			return
+		}
+		if c.secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		m.ServeHTTP(w, r)
+	})
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, name, value, path string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true,
+		Secure: c.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// login starts the code flow: state, nonce and PKCE verifier go to the
+// sealed auth cookie, the browser to the provider.
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := c.oidcProvider(r.Context()); err != nil {
+		c.cfg.Log.Warn("console sign-in: provider unavailable", "err", err.Error())
+		c.problem(w, http.StatusBadGateway, "The identity provider cannot be reached now: try again in a moment.")
+		return
+	}
+	st := authState{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(),
+		Next: localNext(r.URL.Query().Get("next")), Expiry: c.cfg.Now().Add(authTTL).Unix()}
+	sealed, err := c.seal.seal(authCookie, st)
+	if err != nil {
+		c.problem(w, http.StatusInternalServerError, "Cannot start the sign-in: "+err.Error())
+		return
+	}
+	c.setCookie(w, authCookie, sealed, "/oauth2/", int(authTTL/time.Second))
+	http.Redirect(w, r, c.oauth.AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)), http.StatusFound)
+}
+
+// errSignIn is a refused callback: its message is shown to the person.
+type errSignIn struct {
+	code int
+	msg  string
+}
+
+func (e *errSignIn) Error() string { return e.msg }
+
+func refuse(code int, format string, args ...any) error {
+	return &errSignIn{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// callback ends the code flow: checks the state, exchanges the code,
+// verifies the ID token and makes the session.
+func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
+	c.setCookie(w, authCookie, "", "/oauth2/", -1) // spent, whatever happens
+	s, next, err := c.finishSignIn(r)
+	if err != nil {
+		var e *errSignIn
+		if !errors.As(err, &e) {
+			e = &errSignIn{code: http.StatusBadGateway, msg: err.Error()}
+		}
+		c.cfg.Log.Info("console sign-in refused", "err", e.msg)
+		c.problem(w, e.code, e.msg)
+		return
+	}
+	if err := c.writeSession(w, s); err != nil {
+		c.problem(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	c.cfg.Log.Info("console sign-in", "user", s.Who, "session", s.ID[:8])
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Console) finishSignIn(r *http.Request) (*session, string, error) {
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		return nil, "", refuse(http.StatusUnauthorized, "The identity provider refused the sign-in: %.100q %.200q.", e, q.Get("error_description"))
+	}
+	ck, err := r.Cookie(authCookie)
+	if err != nil {
+		return nil, "", refuse(http.StatusBadRequest, "No sign-in in progress in this browser (or it took over %s): sign in again.", authTTL)
+	}
+	var st authState
+	now := c.cfg.Now()
+	if err := c.seal.open(authCookie, ck.Value, &st); err != nil || st.Expiry < now.Unix() {
+		return nil, "", refuse(http.StatusBadRequest, "The sign-in expired or is not valid: sign in again.")
+	}
+	if !equal(q.Get("state"), st.State) {
+		return nil, "", refuse(http.StatusBadRequest, "The sign-in's state does not match this browser's: sign in again.")
+	}
+	if !c.states.spend(st.State, st.Expiry, now.Unix()) {
+		return nil, "", refuse(http.StatusBadRequest, "This sign-in was already used: sign in again.")
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, "", refuse(http.StatusBadRequest, "The identity provider sent no code: sign in again.")
+	}
+	_, verifier, err := c.oidcProvider(r.Context())
+	if err != nil {
+		return nil, "", err
+	}
+	ctx := oidc.ClientContext(r.Context(), c.http)
+	tok, err := c.oauth.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
+	if err != nil {
+		return nil, "", refuse(http.StatusUnauthorized, "The identity provider refused the code: %v", err)
+	}
+	s, err := c.sessionFrom(ctx, verifier, tok, st.Nonce)
+	if err != nil {
+		return nil, "", err
+	}
+	s.ID, s.CSRF, s.Start = random(), random(), now.Unix()
+	// Who the API server says the person is: the run provenance, and the
+	// proof that it accepts them at all.
+	a, err := c.actor(s)
+	if err != nil {
+		return nil, "", err
+	}
+	rev, err := a.Client.AuthenticationV1().SelfSubjectReviews().Create(r.Context(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		c.actors.drop(s.ID)
+		return nil, "", refuse(http.StatusForbidden, "The Kubernetes API server did not accept your sign-in: %v", err)
+	}
+	if rev.Status.UserInfo.Username == "" {
+		c.actors.drop(s.ID)
+		return nil, "", refuse(http.StatusForbidden, "The Kubernetes API server did not name you.")
+	}
+	s.Who = "user:" + rev.Status.UserInfo.Username
+	c.actors.drop(s.ID) // made before Who was known
+	return s, localNext(st.Next), nil
+}
+
+// sessionFrom verifies tok's ID token (issuer, audience, expiry, and the
+// nonce when one is given) and reads the person from its claims.
+func (c *Console) sessionFrom(ctx context.Context, verifier *oidc.IDTokenVerifier, tok *oauth2.Token, nonce string) (*session, error) {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, refuse(http.StatusBadGateway, "The identity provider sent no ID token.")
+	}
+	idt, err := verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, refuse(http.StatusUnauthorized, "The ID token is not valid: %v", err)
+	}
+	if nonce != "" && !equal(idt.Nonce, nonce) {
+		return nil, refuse(http.StatusUnauthorized, "The ID token's nonce does not match this sign-in's.")
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		return nil, refuse(http.StatusUnauthorized, "The ID token's claims: %v", err)
+	}
+	user, groups, err := c.person(claims)
+	if err != nil {
+		return nil, err
+	}
+	return &session{IDToken: raw, Refresh: tok.RefreshToken, Expiry: idt.Expiry.Unix(), Subject: idt.Subject,
+		User: user, Groups: groups}, nil
+}
+
+// person reads the username and groups from the claims, prefixed, as the
+// API server does.
+func (c *Console) person(claims map[string]any) (string, []string, error) {
+	name, _ := claims[c.cfg.UsernameClaim].(string)
+	if name == "" {
+		return "", nil, refuse(http.StatusUnauthorized, "The ID token has no %q claim to name you by.", c.cfg.UsernameClaim)
+	}
+	if c.cfg.UsernameClaim == "email" {
+		if v, ok := claims["email_verified"]; ok && v != true {
+			return "", nil, refuse(http.StatusUnauthorized, "Your email address is not verified by the identity provider.")
+		}
+	}
+	var groups []string
+	switch g := claims[c.cfg.GroupsClaim].(type) {
+	case string:
+		groups = []string{c.cfg.GroupsPrefix + g}
+	case []any:
+		for _, v := range g {
+			if s, ok := v.(string); ok {
+				groups = append(groups, c.cfg.GroupsPrefix+s)
+			}
+		}
+	}
+	return c.cfg.UsernamePrefix + name, groups, nil
+}
+
+func (c *Console) writeSession(w http.ResponseWriter, s *session) error {
+	sealed, err := c.seal.seal(sessionCookie, s)
+	if err != nil {
+		return err
+	}
+	if len(sealed) > maxCookie {
+		return fmt.Errorf("the session does not fit in a cookie (%d bytes): the identity provider's tokens are too large", len(sealed))
+	}
+	left := time.Unix(s.Start, 0).Add(c.cfg.SessionMax).Sub(c.cfg.Now())
+	c.setCookie(w, sessionCookie, sealed, "/", max(1, int(left/time.Second)))
+	return nil
+}
+
+// readSession opens the session cookie: nil when there is none, it is not
+// valid, was signed out, or reached its max age. It does not refresh.
+func (c *Console) readSession(r *http.Request) *session {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	var s session
+	if c.seal.open(sessionCookie, ck.Value, &s) != nil || s.ID == "" {
+		return nil
+	}
+	if c.cfg.Now().After(time.Unix(s.Start, 0).Add(c.cfg.SessionMax)) {
+		return nil
+	}
+	if c.store.isRevoked(r.Context(), s.ID) {
+		return nil
+	}
+	return &s
+}
+
+// fresh returns s with a current ID token: refreshed (and the cookie
+// rewritten) when it expired and a refresh token exists; nil when that
+// is not possible.
+func (c *Console) fresh(w http.ResponseWriter, r *http.Request, s *session) *session {
+	now := c.cfg.Now()
+	if now.Before(time.Unix(s.Expiry, 0)) {
+		return s
+	}
+	if s.Refresh == "" {
+		return nil
+	}
+	_, verifier, err := c.oidcProvider(r.Context())
+	if err != nil {
+		return nil
+	}
+	ctx := oidc.ClientContext(r.Context(), c.http)
+	tok, err := c.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Refresh, Expiry: now.Add(-time.Minute)}).Token()
+	if err != nil {
+		c.cfg.Log.Info("console session refresh failed", "user", s.Who, "err", err.Error())
+		return nil
+	}
+	ns, err := c.sessionFrom(ctx, verifier, tok, "")
+	if err != nil || ns.Subject != s.Subject || ns.User != s.User {
+		return nil
+	}
+	s.IDToken, s.Expiry, s.Groups = ns.IDToken, ns.Expiry, ns.Groups
+	if ns.Refresh != "" {
+		s.Refresh = ns.Refresh
+	}
+	if c.writeSession(w, s) != nil {
+		return nil
+	}
+	return s
+}
+
+// requireSession passes on requests of a signed-in person, as them.
+func (c *Console) requireSession(pages http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := c.readSession(r)
+		if s != nil {
+			s = c.fresh(w, r, s)
+		}
+		if s == nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, signinPath+"?next="+url.QueryEscape(localNext(r.URL.RequestURI())), http.StatusSeeOther)
+				return
+			}
+			plain(w, http.StatusUnauthorized, "401 Unauthorized: sign in at "+c.origin+signinPath+".")
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		case http.MethodPost:
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			if why := c.crossSite(r, s); why != "" {
+				plain(w, http.StatusForbidden, "403 Forbidden: "+why)
+				return
+			}
+		default:
+			plain(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
+			return
+		}
+		a, err := c.actor(s)
+		if err != nil {
+			plain(w, http.StatusInternalServerError, "500 Internal Server Error: "+err.Error())
+			return
+		}
+		pages.ServeHTTP(w, r.WithContext(ui.WithActor(r.Context(), a)))
+	})
+}
+
+// crossSite says why a state-changing request is refused ("" = allowed):
+// from a page of this origin, with the session's CSRF token.
+func (c *Console) crossSite(r *http.Request, s *session) string {
+	origin, site := r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site")
+	switch {
+	case origin == "" && site == "":
+		return "the request does not say where it comes from (no Origin or Sec-Fetch-Site header)."
+	case origin != "" && origin != c.origin:
+		return "cross-origin request from " + origin + "."
+	case site != "" && site != "same-origin":
+		return "cross-site request (Sec-Fetch-Site: " + site + ")."
+	}
+	tok := r.Header.Get(csrfHeader)
+	if tok == "" {
+		tok = r.PostFormValue(csrfField)
+	}
+	if !equal(tok, s.CSRF) {
+		return "the form has no valid CSRF token: reload the page and try again."
+	}
+	return ""
+}
+
+// logout ends the session on every replica: its id goes to the
+// revocation list until it would have ended anyway.
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if s := c.readSession(r); s != nil {
+		if why := c.crossSite(r, s); why != "" {
+			plain(w, http.StatusForbidden, "403 Forbidden: "+why)
+			return
+		}
+		if err := c.store.revoke(r.Context(), s.ID, time.Unix(s.Start, 0).Add(c.cfg.SessionMax)); err != nil {
+			c.cfg.Log.Warn("console sign-out not recorded", "user", s.Who, "err", err.Error())
+			c.problem(w, http.StatusServiceUnavailable, "Signing out failed: try again in a moment.")
+			return
+		}
+		c.actors.drop(s.ID)
+		c.cfg.Log.Info("console sign-out", "user", s.Who, "session", s.ID[:8])
+	}
+	c.setCookie(w, sessionCookie, "", "/", -1)
+	http.Redirect(w, r, signedOutPath, http.StatusSeeOther)
+}
