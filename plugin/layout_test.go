@@ -44,10 +44,11 @@ var layout = map[string]struct{ imports, never []string }{
 	"postrender":                    {never: []string{"plugin/"}},
 	"postrender/postrendertest":     {},
 	"charts":                        {},
-	"test/cluster":                  {imports: []string{"test/testcert"}},
+	"test/cluster":                  {imports: []string{"test/testcert", "test/oidcprovider"}},
 	"test/cluster/cmd/localcluster": {imports: []string{"test/cluster"}},
 	"test/testcert":                 {},
-	"test/e2e":                      {imports: []string{"test/cluster", "test/testcert"}},
+	"test/oidcprovider":             {imports: []string{"test/testcert"}},
+	"test/e2e":                      {imports: []string{"test/cluster", "test/testcert", "test/oidcprovider"}},
 }
 
 // helmFree are the packages that import nothing of Helm themselves: the
