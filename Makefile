@@ -111,6 +111,10 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 20s)
 e2e: cluster-bins tools build ## End-to-end tests against a fresh local cluster
 	go test -count=1 -timeout 40m ./test/...
 
+.PHONY: chaos
+chaos: cluster-bins build ## Fault tests (kube-apiserver killed, etcd paused, leader killed, watch expiry) on a cluster of their own
+	go test -count=1 -tags chaos -timeout 20m -run '^TestChaos' -v ./test/e2e
+
 .PHONY: lint
 lint: ## gofmt check and go vet
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \

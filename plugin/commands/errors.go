@@ -49,9 +49,9 @@ var exitCodes = map[run.Kind]int{
 	run.KindAlreadyExists:     1,
 	run.KindForbidden:         1,
 	run.KindUnauthorized:      1,
-	run.KindUnavailable:       1,
-	run.KindThrottled:         1,
-	run.KindUnreachable:       1,
+	run.KindUnavailable:       ExitUnavailable,
+	run.KindThrottled:         ExitUnavailable,
+	run.KindUnreachable:       ExitUnavailable,
 }
 
 // ExitCode is the process exit code for a command's error (0 for nil).

@@ -1,8 +1,11 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
+	"syscall"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,13 +37,19 @@ func TestExitCode(t *testing.T) {
 		err  error
 		want int
 	}{
-		"nil":          {nil, 0},
-		"exit":         {&ExitError{Code: 3}, 3},
-		"wrapped exit": {fmt.Errorf("x: %w", &ExitError{Code: 7, Err: errors.New("failed")}), 7},
-		"input":        {&run.InputError{Err: errors.New("bad")}, 1},
-		"not found":    {apierrors.NewNotFound(gr, "x"), 1},
-		"conflict":     {&run.ConflictError{Job: "x", Reason: "forbid"}, 1},
-		"plain":        {errors.New("boom"), 1},
+		"nil":            {nil, 0},
+		"exit":           {&ExitError{Code: 3}, 3},
+		"wrapped exit":   {fmt.Errorf("x: %w", &ExitError{Code: 7, Err: errors.New("failed")}), 7},
+		"input":          {&run.InputError{Err: errors.New("bad")}, 1},
+		"not found":      {apierrors.NewNotFound(gr, "x"), 1},
+		"conflict":       {&run.ConflictError{Job: "x", Reason: "forbid"}, 1},
+		"plain":          {errors.New("boom"), 1},
+		"unavailable":    {apierrors.NewServiceUnavailable("etcd"), 75},
+		"throttled":      {apierrors.NewTooManyRequests("slow down", 1), 75},
+		"server timeout": {apierrors.NewServerTimeout(gr, "create", 1), 75},
+		"refused":        {fmt.Errorf("get job: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), 75},
+		"deadline":       {fmt.Errorf("list: %w", context.DeadlineExceeded), 75},
+		"forbidden":      {apierrors.NewForbidden(gr, "x", errors.New("no")), 1},
 	} {
 		if got := ExitCode(tc.err); got != tc.want {
 			t.Errorf("%s: ExitCode = %d, want %d", name, got, tc.want)

@@ -20,6 +20,12 @@ const (
 	ExitImagePull   = 125 // the image could not be pulled
 	ExitWaitTimeout = 126 // --wait-timeout passed; the run goes on
 	ExitCancelled   = 130 // the run was cancelled
+	// ExitUnavailable (sysexits' EX_TEMPFAIL) is any command's exit when the
+	// API server could not be reached or could not answer for now: refused,
+	// reset, timed out, 429/503/504. Retrying may succeed; a retried trigger
+	// should pass the same --idempotency-key, as the first may have started
+	// its run before the answer was lost.
+	ExitUnavailable = 75
 )
 
 // RunOptions trigger a run of a job.
@@ -65,7 +71,9 @@ run to finish and exits with:
   125  the image could not be pulled (for --pull-timeout)
   126  --wait-timeout passed before the run finished (it goes on)
   130  the run was cancelled
-  1    kubectl-shipjob itself failed (bad input, API errors)`,
+  75   the API server could not be reached or answer for now (retry with the same
+       --idempotency-key; any command exits 75 for this)
+  1    kubectl-shipjob itself failed (bad input, other API errors)`,
 		Example: `  # Trigger a run with the job's default parameters
   kubectl shipjob run migrate
 

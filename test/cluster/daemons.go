@@ -2,12 +2,9 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strconv"
-	"time"
 )
 
 func (c *Cluster) path(name string) string { return filepath.Join(c.Dir, name) }
@@ -83,22 +80,7 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // loopback health probe only
-	}}
-	return waitFor(ctx, 90*time.Second, "kube-apiserver /readyz", func() (bool, error) {
-		if !p.alive() {
-			return false, fmt.Errorf("kube-apiserver: %w", errDied)
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Server+"/readyz", nil)
-		req.Header.Set("Authorization", "Bearer "+c.AdminToken)
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
+	return c.waitAPIServer(ctx, p)
 }
 
 // StopAPIServer stops kube-apiserver only (fault-injection tests); the other

@@ -74,6 +74,7 @@ func (p *process) stop(grace time.Duration) {
 		return
 	}
 	_ = syscall.Kill(-p.PID, syscall.SIGTERM)
+	_ = syscall.Kill(-p.PID, syscall.SIGCONT) // a daemon a chaos test paused
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
 		if !p.alive() {
