@@ -71,7 +71,9 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 // base is the common part of every page in namespace ns.
 func (s *Server) base(r *http.Request, ns string) *page {
-	return &page{Namespace: ns, Home: s.cfg.Namespace, Namespaces: s.namespaces(r.Context(), ns), CSRF: s.sess.csrf, Now: time.Now()}
+	pr := s.perms(r.Context(), ns)
+	return &page{Namespace: ns, Home: s.cfg.Namespace, Namespaces: s.namespaces(r.Context(), ns), CSRF: s.sess.csrf, Now: time.Now(),
+		perms: pr, Can: canOf(pr, "")}
 }
 
 // names reads and checks the path's names; a bad one is a 404 page.
@@ -122,6 +124,7 @@ func (s *Server) refreshNamespaces() {
 				names = append(names, n.Name)
 			}
 		}
+		names = s.readable(ctx, names)
 		c.mu.Lock()
 		c.names, c.at, c.busy = names, time.Now(), nil
 		c.mu.Unlock()

@@ -58,6 +58,7 @@ type Server struct {
 	sess  *session
 	pages *pages
 	nsc   nsCache
+	pc    permsCache
 
 	whoOnce sync.Once
 	who     string
