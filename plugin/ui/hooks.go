@@ -46,6 +46,9 @@ func (s *Server) hookCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.require(w, r, p, actCreateHook, "") {
+		return
+	}
 	v := &hooksView{Name: strings.TrimSpace(r.PostFormValue("name"))}
 	// The store refuses a bad name (before it reads or writes anything):
 	// shown next to the name field.
@@ -75,6 +78,9 @@ func (s *Server) hookDeleteConfirm(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	if !s.offered(w, r, p, actDeleteHook, hook.SecretName(id)) {
+		return
+	}
 	h, err := (&hook.Store{Client: s.client(r.Context()), Namespace: p.Namespace}).Get(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, p, err)
@@ -96,6 +102,9 @@ func (s *Server) hookDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !hook.ValidID(id) {
 		s.notFound(w, r)
+		return
+	}
+	if !s.require(w, r, p, actDeleteHook, hook.SecretName(id)) {
 		return
 	}
 	if err := (&hook.Store{Client: s.client(r.Context()), Namespace: p.Namespace}).Delete(r.Context(), id); err != nil {

@@ -24,6 +24,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, tab string) (*p
 		return nil, false
 	}
 	p.Job = j
+	p.Can = canOf(p.perms, j.Name)
 	if err := j.CheckStored(); err != nil {
 		p.Error = err.Error()
 	}
@@ -81,6 +82,9 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.require(w, r, p, actRun, "") {
+		return
+	}
 	f := newRunForm(p.Job)
 	params := f.readParams(r)
 	f.Tag = strings.TrimSpace(r.PostFormValue("tag"))
@@ -117,6 +121,9 @@ func (s *Server) jobDeleteConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.offered(w, r, p, actDeleteJob, jobdef.SecretName(p.Job.Name)) {
+		return
+	}
 	p.Title = "Delete job " + p.Job.Name
 	base := "/namespaces/" + p.Namespace + "/jobs/" + p.Job.Name
 	p.Data = confirmData{Question: "Delete job " + p.Job.Name + "?",
@@ -128,6 +135,9 @@ func (s *Server) jobDeleteConfirm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) jobDelete(w http.ResponseWriter, r *http.Request) {
 	p, vals, ok := s.names(w, r, "job")
 	if !ok {
+		return
+	}
+	if !s.require(w, r, p, actDeleteJob, jobdef.SecretName(vals[0])) {
 		return
 	}
 	if _, err := s.engine(r.Context()).DeleteJob(r.Context(), p.Namespace, vals[0], run.DeleteJobOptions{}); err != nil {

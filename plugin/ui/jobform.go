@@ -17,6 +17,9 @@ func (s *Server) newJobForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.offered(w, r, p, actCreateJob, "") {
+		return
+	}
 	f := formOf(jobdef.New(p.Namespace, ""))
 	f.Create, f.Tag = true, "" // the placeholder says "latest"
 	s.showForm(w, r, p, f, http.StatusOK)
@@ -53,6 +56,9 @@ func (s *Server) newJobSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.require(w, r, p, actCreateJob, "") {
+		return
+	}
 	f := parseForm(r)
 	f.Create = true
 	j := jobdef.New(p.Namespace, f.Name)
@@ -76,6 +82,9 @@ func (s *Server) newJobSubmit(w http.ResponseWriter, r *http.Request) {
 func (s *Server) configSubmit(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.jobPage(w, r, "configuration")
 	if !ok {
+		return
+	}
+	if !s.require(w, r, p, actUpdateJob, jobdef.SecretName(p.Job.Name)) {
 		return
 	}
 	f := parseForm(r)

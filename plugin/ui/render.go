@@ -42,6 +42,9 @@ type page struct {
 	// Job and Tab: a job page and its selected tab.
 	Job *jobdef.Job
 	Tab string
+	// Can: which buttons of writes to show (what the user may do).
+	Can   can
+	perms *perms
 	// Data is the page's own content.
 	Data any
 	Now  time.Time

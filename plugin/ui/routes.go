@@ -10,7 +10,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Handler serves the UI behind the session guard.
@@ -76,8 +75,9 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // base is the common part of every page in namespace ns.
 func (s *Server) base(r *http.Request, ns string) *page {
 	a := s.actor(r.Context())
+	pr := s.perms(r.Context(), ns)
 	return &page{Namespace: ns, Home: s.cfg.Namespace, Namespaces: s.namespaces(r.Context(), ns), CSRF: a.CSRF,
-		UserName: a.Name, SignOut: a.SignOut, Now: time.Now()}
+		UserName: a.Name, SignOut: a.SignOut, Now: time.Now(), perms: pr, Can: canOf(pr, "")}
 }
 
 // names reads and checks the path's names; a bad one is a 404 page.
@@ -101,11 +101,11 @@ func (s *Server) names(w http.ResponseWriter, r *http.Request, keys ...string) (
 // older than namespaceTTL), so no page render waits for or makes that API
 // request: a page makes only its own (the Jobs page: three).
 type nsCache struct {
-	client kubernetes.Interface // the person's whose list it is
-	mu     sync.Mutex
-	names  []string
-	at     time.Time     // of the last fetch (zero: none ended yet)
-	busy   chan struct{} // closed when the fetch in flight ends; nil = none
+	actor *Actor // the person's whose list it is
+	mu    sync.Mutex
+	names []string
+	at    time.Time     // of the last fetch (zero: none ended yet)
+	busy  chan struct{} // closed when the fetch in flight ends; nil = none
 }
 
 var namespaceTTL = 30 * time.Second
@@ -131,29 +131,30 @@ func (s *Server) namespaceCache(ctx context.Context) *nsCache {
 		s.nscs[a.Key] = c
 	}
 	c.mu.Lock()
-	c.client = a.Client // the newest credentials (a refreshed token)
+	c.actor = a // the newest credentials (a refreshed token)
 	c.mu.Unlock()
 	return c
 }
 
 // refresh starts a background fetch unless one is in flight; c.mu is held.
-func (c *nsCache) refresh() {
+func (c *nsCache) refresh(s *Server) {
 	if c.busy != nil {
 		return
 	}
 	done := make(chan struct{})
 	c.busy = done
-	client := c.client
+	a := c.actor
 	go func() {
 		defer close(done)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(WithActor(context.Background(), a), 2*time.Second)
 		defer cancel()
 		var names []string
-		if l, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+		if l, err := a.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
 			for _, n := range l.Items {
 				names = append(names, n.Name)
 			}
 		}
+		names = s.readable(ctx, names)
 		c.mu.Lock()
 		c.names, c.at, c.busy = names, time.Now(), nil
 		c.mu.Unlock()
@@ -168,7 +169,7 @@ func (s *Server) namespaces(ctx context.Context, current string) []string {
 	c := s.namespaceCache(ctx)
 	c.mu.Lock()
 	if time.Since(c.at) > namespaceTTL {
-		c.refresh()
+		c.refresh(s)
 	}
 	if busy := c.busy; c.at.IsZero() && busy != nil {
 		c.mu.Unlock()

@@ -86,9 +86,12 @@ func (s *Server) runDeleteConfirm(w http.ResponseWriter, r *http.Request) {
 	s.runConfirm(w, r, "Delete run", "This deletes the run's Job, its pods and its logs. It cannot be undone.", "delete", "Delete run")
 }
 
-func (s *Server) runConfirm(w http.ResponseWriter, r *http.Request, q, detail, action, button string) {
+func (s *Server) runConfirm(w http.ResponseWriter, r *http.Request, q, detail, verb, button string) {
 	p, vals, ok := s.names(w, r, "run")
 	if !ok {
+		return
+	}
+	if a := map[string]action{"cancel": actCancel, "delete": actDeleteRun}[verb]; !s.offered(w, r, p, a, vals[0]) {
 		return
 	}
 	st, err := run.Get(r.Context(), s.client(r.Context()), p.Namespace, vals[0])
@@ -98,7 +101,7 @@ func (s *Server) runConfirm(w http.ResponseWriter, r *http.Request, q, detail, a
 	}
 	p.Title = q + " " + st.Name
 	base := "/namespaces/" + p.Namespace + "/runs/" + st.Name
-	p.Data = confirmData{Question: q + " " + st.Name + "?", Detail: detail, Action: base + "/" + action,
+	p.Data = confirmData{Question: q + " " + st.Name + "?", Detail: detail, Action: base + "/" + verb,
 		Button: button, Back: base, Danger: true}
 	s.pages.render(w, r, http.StatusOK, "confirm", p)
 }
@@ -106,6 +109,9 @@ func (s *Server) runConfirm(w http.ResponseWriter, r *http.Request, q, detail, a
 func (s *Server) runCancel(w http.ResponseWriter, r *http.Request) {
 	p, vals, ok := s.names(w, r, "run")
 	if !ok {
+		return
+	}
+	if !s.require(w, r, p, actCancel, vals[0]) {
 		return
 	}
 	if _, err := run.Cancel(r.Context(), s.client(r.Context()), p.Namespace, vals[0], s.user(r.Context()), run.DryRunNone); err != nil {
@@ -118,6 +124,9 @@ func (s *Server) runCancel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) runDelete(w http.ResponseWriter, r *http.Request) {
 	p, vals, ok := s.names(w, r, "run")
 	if !ok {
+		return
+	}
+	if !s.require(w, r, p, actDeleteRun, vals[0]) {
 		return
 	}
 	ctx := r.Context()

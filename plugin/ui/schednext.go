@@ -5,9 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 	"github.com/shipjob/kubectl-shipjob/plugin/schedule"
@@ -112,23 +109,16 @@ func (s *Server) jobSchedules(ctx context.Context, p *page, runs []run.Status) *
 		d = jobdef.DefaultStartingDeadline
 	}
 	return &jobSchedules{Views: schedViews(p.Job, runs, p.Now), Leader: s.leaderOf(ctx, p.Namespace, []jobdef.Job{*p.Job}),
-		Deadline: d, CanUpdate: s.mayUpdate(ctx, p.Namespace, p.Job.Name)}
-}
-
-// mayUpdate asks the API server whether the user may update the job's
-// definition; when it cannot say, the buttons show and the API decides.
-func (s *Server) mayUpdate(ctx context.Context, ns, job string) bool {
-	rev := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Resource: "secrets",
-			Name: jobdef.SecretName(job)}}}
-	got, err := s.client(ctx).AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, rev, metav1.CreateOptions{})
-	return err != nil || got.Status.Allowed
+		Deadline: d, CanUpdate: p.Can.UpdateJob}
 }
 
 // scheduleSuspend suspends (or resumes) one schedule of the job.
 func (s *Server) scheduleSuspend(w http.ResponseWriter, r *http.Request, suspend bool) {
 	p, ok := s.jobPage(w, r, "runs")
 	if !ok {
+		return
+	}
+	if !s.require(w, r, p, actUpdateJob, jobdef.SecretName(p.Job.Name)) {
 		return
 	}
 	name := r.PathValue("schedule")

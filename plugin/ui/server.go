@@ -68,6 +68,8 @@ type Server struct {
 	nsc   nsCache
 	nscMu sync.Mutex
 	nscs  map[string]*nsCache
+	// pc is what each person may do, by Key and namespace.
+	pc permsCache
 
 	whoOnce sync.Once
 	who     string
@@ -92,9 +94,9 @@ func NewServer(cfg Config, host string) (*Server, error) {
 		return nil, errors.New("ui: no engine to trigger runs with")
 	}
 	s.local = &Actor{Client: cfg.Client, Engine: cfg.Engine, CSRF: sess.csrf}
-	s.nsc.client = cfg.Client
+	s.nsc.actor = s.local
 	s.nsc.mu.Lock()
-	s.nsc.refresh() // the switcher's list, off the pages' path
+	s.nsc.refresh(s) // the switcher's list, off the pages' path
 	s.nsc.mu.Unlock()
 	return s, nil
 }
