@@ -13,8 +13,10 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -287,5 +289,36 @@ func TestSwitcherListsReadableNamespaces(t *testing.T) {
 	waitNamespaces(s)
 	if got := s.namespaces(t.Context(), ""); !slices.Equal(got, []string{"a", "team"}) {
 		t.Errorf("switcher lists %v, want [a team]", got)
+	}
+}
+
+// TestRefusedReadsArePages: whatever page the API server refuses is a 403
+// page (a missing object a 404), never a 500.
+func TestRefusedReadsArePages(t *testing.T) {
+	pages := []string{"/namespaces/team/jobs", "/namespaces/team/jobs/report", "/namespaces/team/jobs/report/run",
+		"/namespaces/team/jobs/report/configuration", "/namespaces/team/jobs/report/hooks", "/namespaces/team/jobs/report/delete",
+		"/namespaces/team/jobs/report/hooks/abcdefgh12/delete", "/namespaces/team/runs/report-1",
+		"/namespaces/team/runs/report-1/logs", "/namespaces/team/runs/report-1/cancel", "/namespaces/team/runs/report-1/delete"}
+	gr := schema.GroupResource{Resource: "secrets"}
+	for name, tc := range map[string]struct {
+		err  error
+		code int
+	}{
+		"forbidden": {apierrors.NewForbidden(gr, "", errors.New(`User "viewer" cannot list resource "secrets" in API group "" in the namespace "team"`)), http.StatusForbidden},
+		"not found": {apierrors.NewNotFound(gr, "x"), http.StatusNotFound},
+	} {
+		fs, _ := rbacServer(t, nil, fixed(editorRules))
+		for _, res := range []string{"secrets", "jobs", "pods"} {
+			fs.cs.PrependReactor("*", res, func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, tc.err })
+		}
+		for _, path := range pages {
+			rec := fs.do("GET", path, nil)
+			if rec.Code != tc.code {
+				t.Errorf("%s: GET %s: %d, want %d", name, path, rec.Code, tc.code)
+			}
+			if !strings.Contains(rec.Body.String(), "<h1>") {
+				t.Errorf("%s: GET %s: not a page of the site: %.300s", name, path, rec.Body.String())
+			}
+		}
 	}
 }
