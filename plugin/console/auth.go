@@ -306,5 +306,14 @@ func (c *Console) person(claims map[string]any) (string, []string, error) {
 			}
 		}
 	}
-	return c.cfg.UsernamePrefix + name, groups, nil
+	name = c.cfg.UsernamePrefix + name
+	if c.cfg.Auth == AuthImpersonate {
+		// The provider must not name the cluster's own identities.
+		for _, n := range append([]string{name}, groups...) {
+			if strings.HasPrefix(n, "system:") {
+				return "", nil, refuse(http.StatusForbidden, "The console does not act as %q: give --oidc-username-prefix and --oidc-groups-prefix.", n)
+			}
+		}
+	}
+	return name, groups, nil
 }
