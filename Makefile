@@ -63,7 +63,8 @@ DIST_COLD_GCFLAGS := github.com/google/gnostic-models/...=-l google.golang.org/p
                     github.com/opencontainers/...=-l github.com/distribution/...=-l \
                     github.com/chai2010/...=-l golang.org/x/text/...=-l github.com/gosuri/...=-l \
                     github.com/asaskevich/...=-l github.com/exponent-io/...=-l github.com/emicklei/...=-l \
-                    encoding/xml=-l archive/zip=-l image/...=-l
+                    encoding/xml=-l archive/zip=-l image/...=-l \
+                    github.com/go-jose/...=-l github.com/coreos/go-oidc/...=-l golang.org/x/oauth2/...=-l
 DIST_GCFLAGS   := $(foreach p,k8s.io/api/...=-l k8s.io/api/core/v1= k8s.io/api/batch/v1= \
                     k8s.io/client-go/applyconfigurations/...=-l k8s.io/client-go/kubernetes/...=-l \
                     k8s.io/client-go/informers/...=-l k8s.io/client-go/listers/...=-l \

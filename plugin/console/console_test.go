@@ -351,6 +351,13 @@ func TestImpersonate(t *testing.T) {
 	if s := e.session(sc); s.Who != "user:alice@example.com" {
 		t.Errorf("who = %q", s.Who)
 	}
+	e.c.cfg.GroupsPrefix = ""
+	for _, claims := range []map[string]any{{"email": "alice@example.com", "groups": []any{"system:masters"}},
+		{"email": "system:admin"}} {
+		if _, _, err := e.c.person(claims); err == nil || !strings.Contains(err.Error(), "system:") {
+			t.Errorf("impersonating %v: %v", claims, err)
+		}
+	}
 }
 
 // TestBadCallbacks: every broken sign-in is refused, with no session.
