@@ -28,6 +28,7 @@ var layout = map[string]struct{ imports, never []string }{
 	"cmd/distpack":                       {},
 	"plugin/commands":                    {imports: []string{"plugin/", "postrender"}, never: []string{"plugin/helmrun"}},
 	"plugin/ui":                          {imports: []string{"plugin/hook", "plugin/run", "plugin/schedule", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver"}},
+	"plugin/console":                     {imports: []string{"plugin/ui", "plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver"}},
 	"plugin/hook":                        {imports: []string{"plugin/run", "plugin/jobdef"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/hookserver", "plugin/ui"}},
 	"plugin/hookserver":                  {imports: []string{"plugin/hook", "plugin/run", "plugin/jobdef", "plugin/runend", "plugin/schedule", "plugin/notify", "plugin/version"}, never: []string{"plugin/commands", "plugin/helmrun", "plugin/ui"}},
 	"plugin/run":                         {imports: []string{"plugin/jobdef"}, never: []string{"plugin/helmrun", "plugin/hook", "plugin/commands", "charts"}},
@@ -54,12 +55,12 @@ var layout = map[string]struct{ imports, never []string }{
 // helmFree are the packages that import nothing of Helm themselves: the
 // command layer reaches Helm only through the domain (run.Engine, which
 // main makes with helmrun.New).
-var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/hookserver", "plugin/ui", "plugin/run", "plugin/run/runtest", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
+var helmFree = []string{"plugin/commands", "plugin/hook", "plugin/hookserver", "plugin/ui", "plugin/console", "plugin/run", "plugin/run/runtest", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
 
 // helmEngineFree are the packages none of whose dependencies, however
 // indirect, is Helm's engine (actions and release storage): issue 12's proof
 // that the front ends call the domain, not Helm.
-var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/hookserver", "plugin/ui", "plugin/run", "plugin/run/runtest", "plugin/runend", "plugin/schedule", "plugin/notify", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
+var helmEngineFree = []string{"plugin/commands", "plugin/hook", "plugin/hookserver", "plugin/ui", "plugin/console", "plugin/run", "plugin/run/runtest", "plugin/runend", "plugin/schedule", "plugin/notify", "plugin/jobdef", "plugin/jobdef/jobdeftest"}
 
 var helmEngine = []string{"helm.sh/helm/v3/pkg/action", "helm.sh/helm/v3/pkg/storage"}
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/console"
 	"github.com/shipjob/kubectl-shipjob/plugin/hookserver"
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -61,6 +62,8 @@ type HooksServeOptions struct {
 	WebhookTimeout        time.Duration
 	WebhookTries          int
 	WebhookRetryInitial   time.Duration
+	// Console is the team console (--console).
+	Console ConsoleOptions
 
 	trusted []netip.Prefix
 	// Parsed --webhook-allow-cidrs, --webhook-deny-cidrs, --cluster-cidrs.
@@ -119,7 +122,17 @@ list and get there can tell whether schedules run.
 Run any number of replicas: state lives in the API server, and triggers of
 one job are serialized across replicas. Logs are JSON lines on stderr (requests
 without a valid token and 404s at debug level); SIGTERM finishes in-flight
-triggers before exiting.`
+triggers before exiting.
+
+Team console (--console): the pages of ` + "`kubectl shipjob ui`" + ` on their own listener
+(--console-listen) at --console-url, behind OpenID Connect sign-in (code flow
+with PKCE; --oidc-*). Each person's requests are made as them: with their ID
+token as the bearer token (--console-auth token: the API server must trust the
+provider, with the same claims and prefixes) or by this server impersonating
+them (--console-auth impersonate: it needs the impersonate permission). Sessions
+are sealed cookies; the key and signed-out sessions live in the Secret
+--console-session-secret, shared by every replica. GET /healthz answers on the
+console's listener too.`
 
 func newHooksServeCmd(flags *genericclioptions.ConfigFlags, engine run.NewEngine, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &HooksServeOptions{flags: flags, engine: engine, IOStreams: streams}
@@ -175,6 +188,7 @@ func (o *HooksServeOptions) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&o.WebhookTimeout, "webhook-timeout", 10*time.Second, "Longest wait for a webhook's answer once connected, per try")
 	f.IntVar(&o.WebhookTries, "webhook-tries", 5, "Tries of a notification on network errors, 429 and 5xx (1-10)")
 	f.DurationVar(&o.WebhookRetryInitial, "webhook-retry-initial", 15*time.Second, "Wait before the second try; each further wait is 3 times longer (at most 4m)")
+	o.Console.addFlags(f)
 }
 
 // Complete builds the client (in-cluster or kubeconfig) with a client-side
@@ -261,7 +275,7 @@ func (o *HooksServeOptions) Validate() error {
 			return fmt.Errorf("invalid namespace %q in --namespaces: %s", ns, strings.Join(msgs, "; "))
 		}
 	}
-	return nil
+	return o.Console.validate(o.Listen)
 }
 
 // servedNamespaces is what Validate allowed: "" (all), --namespaces, or -n
@@ -282,7 +296,25 @@ func (o *HooksServeOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return hookserver.Run(ctx, cfg)
+	if !o.Console.Enabled {
+		return hookserver.Run(ctx, cfg)
+	}
+	c, err := o.newConsole(ctx, cfg.API.Log)
+	if err != nil {
+		return err
+	}
+	// The hook API and the console live and die together.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- hookserver.Run(ctx, cfg) }()
+	go func() { errc <- console.Serve(ctx, c) }()
+	err = <-errc
+	cancel()
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	return err
 }
 
 // config maps the flags to the server's Config.

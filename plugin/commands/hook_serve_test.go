@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,61 @@ func TestHookServeWebhookCIDRFlags(t *testing.T) {
 	for _, bad := range []string{"10.0.0.0/33", "example.com", "10.0.0.0/8/8", "fe80::1%eth0"} {
 		if _, err := parseCIDRs([]string{bad}); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%q: %v, want an error naming it", bad, err)
+		}
+	}
+}
+
+// TestHookServeConsoleFlags: the console's flags are checked only with
+// --console; each bad one is one line naming it.
+func TestHookServeConsoleFlags(t *testing.T) {
+	dir := t.TempDir()
+	secret, empty, ca, notPEM := dir+"/secret", dir+"/empty", dir+"/ca.pem", dir+"/ca.txt"
+	for f, body := range map[string]string{secret: " console-secret\n", empty: "\n", ca: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", notPEM: "nope"} {
+		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := ConsoleOptions{Enabled: true, Listen: ":8443", URL: "https://console.example.com", TLSCertFile: "c.crt", TLSKeyFile: "c.key",
+		IssuerURL: "https://idp.example.com", ClientID: "shipjob-console", ClientSecretFile: secret, Scopes: "openid,email",
+		UsernameClaim: "email", GroupsClaim: "groups", Auth: "token", SessionSecret: "shipjob-console-session", SessionMax: time.Hour}
+	for name, tc := range map[string]struct {
+		mutate func(*ConsoleOptions)
+		want   string // "" = valid; else in the error
+	}{
+		"valid":                {func(*ConsoleOptions) {}, ""},
+		"off: nothing checked": {func(c *ConsoleOptions) { *c = ConsoleOptions{URL: "nope"} }, ""},
+		"loopback http":        {func(c *ConsoleOptions) { c.URL, c.TLSCertFile, c.TLSKeyFile = "http://127.0.0.1:8443", "", "" }, ""},
+		"impersonate":          {func(c *ConsoleOptions) { c.Auth = "impersonate" }, ""},
+		"CA file":              {func(c *ConsoleOptions) { c.CAFile = ca }, ""},
+		"no URL":               {func(c *ConsoleOptions) { c.URL = "" }, "--console-url is required"},
+		"URL with path":        {func(c *ConsoleOptions) { c.URL = "https://x.example/console" }, "invalid --console-url"},
+		"http, not loopback":   {func(c *ConsoleOptions) { c.URL, c.TLSCertFile, c.TLSKeyFile = "http://console.example.com", "", "" }, "plain http only"},
+		"https without TLS":    {func(c *ConsoleOptions) { c.TLSCertFile, c.TLSKeyFile = "", "" }, "is https"},
+		"http with TLS":        {func(c *ConsoleOptions) { c.URL = "http://127.0.0.1:8443" }, "serves HTTPS"},
+		"cert without key":     {func(c *ConsoleOptions) { c.TLSKeyFile = "" }, "must be given together"},
+		"same listener":        {func(c *ConsoleOptions) { c.Listen = ":8080" }, "its own"},
+		"no issuer":            {func(c *ConsoleOptions) { c.IssuerURL = "" }, "--oidc-issuer-url"},
+		"http issuer":          {func(c *ConsoleOptions) { c.IssuerURL = "http://idp.example.com" }, "--oidc-issuer-url"},
+		"no client id":         {func(c *ConsoleOptions) { c.ClientID = " " }, "--oidc-client-id"},
+		"no secret file":       {func(c *ConsoleOptions) { c.ClientSecretFile = "" }, "--oidc-client-secret-file is required"},
+		"missing secret file":  {func(c *ConsoleOptions) { c.ClientSecretFile = dir + "/none" }, "read --oidc-client-secret-file"},
+		"empty secret":         {func(c *ConsoleOptions) { c.ClientSecretFile = empty }, "is empty"},
+		"CA not PEM":           {func(c *ConsoleOptions) { c.CAFile = notPEM }, "--oidc-ca-file"},
+		"bad auth":             {func(c *ConsoleOptions) { c.Auth = "cookie" }, "--console-auth"},
+		"no username claim":    {func(c *ConsoleOptions) { c.UsernameClaim = "" }, "--oidc-username-claim"},
+		"zero session max":     {func(c *ConsoleOptions) { c.SessionMax = 0 }, "--console-session-max"},
+		"bad session secret":   {func(c *ConsoleOptions) { c.SessionSecret = "Bad_Name" }, "--console-session-secret"},
+	} {
+		c := good
+		tc.mutate(&c)
+		err := c.validate(":8080")
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n")):
+			t.Errorf("%s: %v, want one line with %q", name, err, tc.want)
+		case name == "valid" && c.clientSecret != "console-secret":
+			t.Errorf("client secret %q, want it trimmed", c.clientSecret)
 		}
 	}
 }

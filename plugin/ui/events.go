@@ -72,7 +72,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	changes := make(chan string, 256)
 	watchErr := make(chan error, 1)
 	go func() {
-		watchErr <- run.Watch(ctx, s.cfg.Client, ns, func(name string) {
+		watchErr <- run.Watch(ctx, s.client(ctx), ns, func(name string) {
 			select {
 			case changes <- name:
 			default: // the page refreshes all of it anyway
@@ -130,7 +130,7 @@ func (s *Server) runLogsStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lw := &lineWriter{send: send}
-	err := run.Logs(r.Context(), s.cfg.Client, p.Namespace, vals[0], run.LogOptions{Follow: true, AllAttempts: true}, lw)
+	err := run.Logs(r.Context(), s.client(r.Context()), p.Namespace, vals[0], run.LogOptions{Follow: true, AllAttempts: true}, lw)
 	lw.flush()
 	if r.Context().Err() != nil {
 		return

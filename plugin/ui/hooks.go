@@ -30,7 +30,7 @@ func (s *Server) hooksTab(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showHooks(w http.ResponseWriter, r *http.Request, p *page, v *hooksView, code int) {
-	hooks, err := (&hook.Store{Client: s.cfg.Client, Namespace: p.Namespace}).List(r.Context(), p.Job.Name)
+	hooks, err := (&hook.Store{Client: s.client(r.Context()), Namespace: p.Namespace}).List(r.Context(), p.Job.Name)
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
@@ -49,7 +49,7 @@ func (s *Server) hookCreate(w http.ResponseWriter, r *http.Request) {
 	v := &hooksView{Name: strings.TrimSpace(r.PostFormValue("name"))}
 	// The store refuses a bad name (before it reads or writes anything):
 	// shown next to the name field.
-	h, err := (&hook.Store{Client: s.cfg.Client, Namespace: p.Namespace}).Create(r.Context(), p.Job.Name, v.Name, s.user(r.Context()))
+	h, err := (&hook.Store{Client: s.client(r.Context()), Namespace: p.Namespace}).Create(r.Context(), p.Job.Name, v.Name, s.user(r.Context()))
 	if err != nil && run.FieldOf(err) == hook.NameField {
 		v.Error = err.Error()
 		s.showHooks(w, r, p, v, http.StatusUnprocessableEntity)
@@ -75,7 +75,7 @@ func (s *Server) hookDeleteConfirm(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	h, err := (&hook.Store{Client: s.cfg.Client, Namespace: p.Namespace}).Get(r.Context(), id)
+	h, err := (&hook.Store{Client: s.client(r.Context()), Namespace: p.Namespace}).Get(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
@@ -98,7 +98,7 @@ func (s *Server) hookDelete(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	if err := (&hook.Store{Client: s.cfg.Client, Namespace: p.Namespace}).Delete(r.Context(), id); err != nil {
+	if err := (&hook.Store{Client: s.client(r.Context()), Namespace: p.Namespace}).Delete(r.Context(), id); err != nil {
 		s.fail(w, r, p, err)
 		return
 	}

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+
 	"net/http"
 	"strings"
 
@@ -16,7 +18,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, tab string) (*p
 		return nil, false
 	}
 	p.Title, p.Tab = vals[0], tab
-	j, err := s.store(p.Namespace).Get(r.Context(), vals[0])
+	j, err := s.store(r.Context(), p.Namespace).Get(r.Context(), vals[0])
 	if err != nil {
 		s.fail(w, r, p, err)
 		return nil, false
@@ -28,8 +30,8 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, tab string) (*p
 	return p, true
 }
 
-func (s *Server) store(ns string) *jobdef.Store {
-	return &jobdef.Store{Client: s.cfg.Client, Namespace: ns}
+func (s *Server) store(ctx context.Context, ns string) *jobdef.Store {
+	return &jobdef.Store{Client: s.client(ctx), Namespace: ns}
 }
 
 // jobRunsTab is the Runs tab: live from the namespace's watch.
@@ -38,7 +40,7 @@ func (s *Server) jobRunsTab(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	runs, err := run.List(r.Context(), s.cfg.Client, p.Namespace, p.Job.Name)
+	runs, err := run.List(r.Context(), s.client(r.Context()), p.Namespace, p.Job.Name)
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
@@ -82,7 +84,7 @@ func (s *Server) runSubmit(w http.ResponseWriter, r *http.Request) {
 	f := newRunForm(p.Job)
 	params := f.readParams(r)
 	f.Tag = strings.TrimSpace(r.PostFormValue("tag"))
-	res, err := s.cfg.Engine.Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
+	res, err := s.engine(r.Context()).Trigger(r.Context(), run.Request{Namespace: p.Namespace, Job: p.Job.Name,
 		Params: params, Tag: f.Tag, TriggeredBy: s.user(r.Context()), JobUID: p.Job.UID})
 	if err != nil {
 		switch run.Classify(err) {
@@ -128,7 +130,7 @@ func (s *Server) jobDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.cfg.Engine.DeleteJob(r.Context(), p.Namespace, vals[0], run.DeleteJobOptions{}); err != nil {
+	if _, err := s.engine(r.Context()).DeleteJob(r.Context(), p.Namespace, vals[0], run.DeleteJobOptions{}); err != nil {
 		s.fail(w, r, p, err)
 		return
 	}

@@ -36,7 +36,7 @@ func (s *Server) configTab(w http.ResponseWriter, r *http.Request) {
 // showForm renders the job form, with the namespace's registries to
 // choose from (none when they cannot be read: a full image still works).
 func (s *Server) showForm(w http.ResponseWriter, r *http.Request, p *page, f *jobForm, code int) {
-	regs, _ := s.store(p.Namespace).ListRegistries(r.Context())
+	regs, _ := s.store(r.Context(), p.Namespace).ListRegistries(r.Context())
 	f.finish(regs)
 	if f.Create {
 		p.Title = "Create job"
@@ -60,7 +60,7 @@ func (s *Server) newJobSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showForm(w, r, p, f, http.StatusUnprocessableEntity)
 		return
 	}
-	if _, err := s.store(p.Namespace).Create(r.Context(), j, writeOpts); err != nil {
+	if _, err := s.store(r.Context(), p.Namespace).Create(r.Context(), j, writeOpts); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			f.Errors["metadata.name"] = "a job named " + j.Name + " already exists"
 		} else if !f.fieldError(err) {
@@ -86,7 +86,7 @@ func (s *Server) configSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showForm(w, r, p, f, http.StatusUnprocessableEntity)
 		return
 	}
-	if _, err := s.store(p.Namespace).Update(r.Context(), j, writeOpts); err != nil {
+	if _, err := s.store(r.Context(), p.Namespace).Update(r.Context(), j, writeOpts); err != nil {
 		if !f.fieldError(err) {
 			pr := describe(err, p.Namespace)
 			p.Error = pr.Title + ": " + pr.Message + ". " + pr.Hint
@@ -114,7 +114,7 @@ func (s *Server) check(ctx context.Context, p *page, f *jobForm, j *jobdef.Job) 
 		return false
 	}
 	if j.Spec.Registry != "" {
-		if _, err := s.store(p.Namespace).GetRegistry(ctx, j.Spec.Registry); err != nil {
+		if _, err := s.store(ctx, p.Namespace).GetRegistry(ctx, j.Spec.Registry); err != nil {
 			f.Errors["spec.registry"] = err.Error()
 			p.Error = "Fix the marked field: nothing was saved."
 			return false

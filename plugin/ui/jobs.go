@@ -55,10 +55,10 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	runsErr := make(chan error, 1)
 	go func() {
 		var err error
-		runs, err = run.List(ctx, s.cfg.Client, p.Namespace, "")
+		runs, err = run.List(ctx, s.client(ctx), p.Namespace, "")
 		runsErr <- err
 	}()
-	jobs, err := (&jobdef.Store{Client: s.cfg.Client, Namespace: p.Namespace}).List(ctx, "")
+	jobs, err := (&jobdef.Store{Client: s.client(ctx), Namespace: p.Namespace}).List(ctx, "")
 	var leader *schedule.LeaderState
 	if err == nil {
 		leader = s.leaderOf(ctx, p.Namespace, jobs) // while the runs are listed

@@ -30,6 +30,9 @@ type page struct {
 	Home       string
 	Namespaces []string
 	CSRF       string
+	// UserName and SignOut: the signed-in person and the path the Sign
+	// out button posts to (the console; "" in the local UI).
+	UserName, SignOut string
 	// Events is the URL of the page's live updates ("" = none).
 	Events string
 	// Error is a message shown at the top of the page.

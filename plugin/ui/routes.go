@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Handler serves the UI behind the session guard.
@@ -42,6 +43,9 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /namespaces/{ns}/runs/{run}/delete", s.runDeleteConfirm)
 	m.HandleFunc("POST /namespaces/{ns}/runs/{run}/delete", s.runDelete)
 	m.HandleFunc("/", s.notFound)
+	if s.cfg.Guard != nil {
+		return s.cfg.Guard(staticFiles(), requireActor(m))
+	}
 	return s.guard(staticFiles(), m)
 }
 
@@ -71,7 +75,9 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 // base is the common part of every page in namespace ns.
 func (s *Server) base(r *http.Request, ns string) *page {
-	return &page{Namespace: ns, Home: s.cfg.Namespace, Namespaces: s.namespaces(r.Context(), ns), CSRF: s.sess.csrf, Now: time.Now()}
+	a := s.actor(r.Context())
+	return &page{Namespace: ns, Home: s.cfg.Namespace, Namespaces: s.namespaces(r.Context(), ns), CSRF: a.CSRF,
+		UserName: a.Name, SignOut: a.SignOut, Now: time.Now()}
 }
 
 // names reads and checks the path's names; a bad one is a 404 page.
@@ -95,29 +101,55 @@ func (s *Server) names(w http.ResponseWriter, r *http.Request, keys ...string) (
 // older than namespaceTTL), so no page render waits for or makes that API
 // request: a page makes only its own (the Jobs page: three).
 type nsCache struct {
-	mu    sync.Mutex
-	names []string
-	at    time.Time     // of the last fetch (zero: none ended yet)
-	busy  chan struct{} // closed when the fetch in flight ends; nil = none
+	client kubernetes.Interface // the person's whose list it is
+	mu     sync.Mutex
+	names  []string
+	at     time.Time     // of the last fetch (zero: none ended yet)
+	busy   chan struct{} // closed when the fetch in flight ends; nil = none
 }
 
 var namespaceTTL = 30 * time.Second
 
-// refreshNamespaces starts a background fetch unless one is in flight;
-// c.mu is held.
-func (s *Server) refreshNamespaces() {
-	c := &s.nsc
+// maxNamespaceCaches bounds the console's per-person lists: past it, the
+// cache starts over (each list is one LIST away).
+const maxNamespaceCaches = 1000
+
+// namespaceCache is the namespace list of the request's actor.
+func (s *Server) namespaceCache(ctx context.Context) *nsCache {
+	a := s.actor(ctx)
+	if a == s.local {
+		return &s.nsc
+	}
+	s.nscMu.Lock()
+	defer s.nscMu.Unlock()
+	c := s.nscs[a.Key]
+	if c == nil {
+		if len(s.nscs) >= maxNamespaceCaches {
+			clear(s.nscs)
+		}
+		c = &nsCache{}
+		s.nscs[a.Key] = c
+	}
+	c.mu.Lock()
+	c.client = a.Client // the newest credentials (a refreshed token)
+	c.mu.Unlock()
+	return c
+}
+
+// refresh starts a background fetch unless one is in flight; c.mu is held.
+func (c *nsCache) refresh() {
 	if c.busy != nil {
 		return
 	}
 	done := make(chan struct{})
 	c.busy = done
+	client := c.client
 	go func() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		var names []string
-		if l, err := s.cfg.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+		if l, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
 			for _, n := range l.Items {
 				names = append(names, n.Name)
 			}
@@ -133,10 +165,10 @@ func (s *Server) refreshNamespaces() {
 // current. Only before the first fetch ended does it wait for it (at most
 // its 2 s timeout); later a stale list is used while a fresh one is fetched.
 func (s *Server) namespaces(ctx context.Context, current string) []string {
-	c := &s.nsc
+	c := s.namespaceCache(ctx)
 	c.mu.Lock()
 	if time.Since(c.at) > namespaceTTL {
-		s.refreshNamespaces()
+		c.refresh()
 	}
 	if busy := c.busy; c.at.IsZero() && busy != nil {
 		c.mu.Unlock()

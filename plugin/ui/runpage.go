@@ -32,7 +32,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Title = "Run " + vals[0]
 	ctx := r.Context()
-	st, err := run.Get(ctx, s.cfg.Client, p.Namespace, vals[0])
+	st, err := run.Get(ctx, s.client(ctx), p.Namespace, vals[0])
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
@@ -45,7 +45,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if len(st.Pods) == 0 && st.Attempts == 0 { // runs of several tasks name only a few pods
 		v.LogsNote = "No output yet: the run has not started."
-	} else if err := run.Logs(ctx, s.cfg.Client, p.Namespace, st.Name, run.LogOptions{AllAttempts: true, TailLines: maxLogLines}, &buf); err != nil {
+	} else if err := run.Logs(ctx, s.client(ctx), p.Namespace, st.Name, run.LogOptions{AllAttempts: true, TailLines: maxLogLines}, &buf); err != nil {
 		v.LogsNote = "Logs are not available: " + err.Error()
 	}
 	v.Logs = buf.String()
@@ -70,7 +70,7 @@ func (s *Server) runLogsText(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := run.Logs(r.Context(), s.cfg.Client, p.Namespace, vals[0], run.LogOptions{AllAttempts: true}, &buf); err != nil {
+	if err := run.Logs(r.Context(), s.client(r.Context()), p.Namespace, vals[0], run.LogOptions{AllAttempts: true}, &buf); err != nil {
 		s.fail(w, r, p, err)
 		return
 	}
@@ -91,7 +91,7 @@ func (s *Server) runConfirm(w http.ResponseWriter, r *http.Request, q, detail, a
 	if !ok {
 		return
 	}
-	st, err := run.Get(r.Context(), s.cfg.Client, p.Namespace, vals[0])
+	st, err := run.Get(r.Context(), s.client(r.Context()), p.Namespace, vals[0])
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) runCancel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := run.Cancel(r.Context(), s.cfg.Client, p.Namespace, vals[0], s.user(r.Context()), run.DryRunNone); err != nil {
+	if _, err := run.Cancel(r.Context(), s.client(r.Context()), p.Namespace, vals[0], s.user(r.Context()), run.DryRunNone); err != nil {
 		s.fail(w, r, p, err)
 		return
 	}
@@ -121,9 +121,9 @@ func (s *Server) runDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	st, err := run.Get(ctx, s.cfg.Client, p.Namespace, vals[0])
+	st, err := run.Get(ctx, s.client(ctx), p.Namespace, vals[0])
 	if err == nil {
-		err = run.Delete(ctx, s.cfg.Client, p.Namespace, st.Name, run.DryRunNone)
+		err = run.Delete(ctx, s.client(ctx), p.Namespace, st.Name, run.DryRunNone)
 	}
 	if err != nil {
 		s.fail(w, r, p, err)

@@ -41,7 +41,7 @@ type schedView struct {
 func (s *Server) leaderOf(ctx context.Context, ns string, jobs []jobdef.Job) *schedule.LeaderState {
 	for _, j := range jobs {
 		if len(j.Spec.Schedules) > 0 {
-			st, _ := schedule.Leading(ctx, s.cfg.Client, ns, time.Now())
+			st, _ := schedule.Leading(ctx, s.client(ctx), ns, time.Now())
 			return &st
 		}
 	}
@@ -121,7 +121,7 @@ func (s *Server) mayUpdate(ctx context.Context, ns, job string) bool {
 	rev := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Resource: "secrets",
 			Name: jobdef.SecretName(job)}}}
-	got, err := s.cfg.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, rev, metav1.CreateOptions{})
+	got, err := s.client(ctx).AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, rev, metav1.CreateOptions{})
 	return err != nil || got.Status.Allowed
 }
 
@@ -141,7 +141,7 @@ func (s *Server) scheduleSuspend(w http.ResponseWriter, r *http.Request, suspend
 	verb := map[bool]string{true: "suspended", false: "resumed"}[suspend]
 	if sc.Suspend != suspend {
 		sc.Suspend = suspend
-		if _, err := s.store(p.Namespace).Update(r.Context(), j, writeOpts); err != nil {
+		if _, err := s.store(r.Context(), p.Namespace).Update(r.Context(), j, writeOpts); err != nil {
 			s.fail(w, r, p, err)
 			return
 		}

@@ -123,12 +123,7 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 func (s *Server) guard(static, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes form posts say Origin: null
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		SecurityHeaders(h)
 		if r.Host != s.sess.host {
 			plain(w, http.StatusForbidden, "403 Forbidden: this server answers only to http://"+s.sess.host+" (Host header "+fmt.Sprintf("%q", r.Host)+").")
 			return
@@ -184,8 +179,19 @@ func (s *Server) guard(static, next http.Handler) http.Handler {
 			plain(w, http.StatusMethodNotAllowed, "405 Method Not Allowed")
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(WithActor(r.Context(), s.local)))
 	})
+}
+
+// SecurityHeaders sets the headers every response of the UI carries: the
+// strict CSP, no sniffing, no framing, same-origin referrers and windows.
+func SecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin") // "no-referrer" makes form posts say Origin: null
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 }
 
 // crossSite says why a state-changing request is refused ("" = allowed):

@@ -35,6 +35,11 @@ type Config struct {
 	Namespace string
 	// WhoAmI names the user for a run's provenance ("user:alice").
 	WhoAmI func(ctx context.Context) string
+	// Guard, if set, replaces the local session guard (one-time link,
+	// loopback Host): it authenticates each request and passes it on to
+	// pages with its Actor in the context (WithActor); static may be served
+	// without one. Client, Engine and WhoAmI are then unused.
+	Guard func(static, pages http.Handler) http.Handler
 }
 
 // Options tune Serve.
@@ -57,7 +62,12 @@ type Server struct {
 	cfg   Config
 	sess  *session
 	pages *pages
+	// local is the one actor of the local UI (nil with a Guard).
+	local *Actor
+	// nsc is the local actor's namespace list; nscs, the others' by Key.
 	nsc   nsCache
+	nscMu sync.Mutex
+	nscs  map[string]*nsCache
 
 	whoOnce sync.Once
 	who     string
@@ -74,12 +84,17 @@ func NewServer(cfg Config, host string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := &Server{cfg: cfg, sess: sess, pages: p, nscs: map[string]*nsCache{}}
+	if cfg.Guard != nil {
+		return s, nil
+	}
 	if cfg.Engine == nil {
 		return nil, errors.New("ui: no engine to trigger runs with")
 	}
-	s := &Server{cfg: cfg, sess: sess, pages: p}
+	s.local = &Actor{Client: cfg.Client, Engine: cfg.Engine, CSRF: sess.csrf}
+	s.nsc.client = cfg.Client
 	s.nsc.mu.Lock()
-	s.refreshNamespaces() // the switcher's list, off the pages' path
+	s.nsc.refresh() // the switcher's list, off the pages' path
 	s.nsc.mu.Unlock()
 	return s, nil
 }
@@ -164,8 +179,15 @@ func checkLoopback(listen string) error {
 	return nil
 }
 
-// user is who the API server says we are, asked once.
+// user is who the API server says the request's actor is: the console's
+// actors know it; the local UI's is asked once.
 func (s *Server) user(ctx context.Context) string {
+	if a := s.actor(ctx); a != s.local {
+		if a.User != "" {
+			return a.User
+		}
+		return run.WhoAmI(ctx, a.Client)
+	}
 	s.whoOnce.Do(func() {
 		if s.cfg.WhoAmI != nil {
 			s.who = s.cfg.WhoAmI(ctx)
