@@ -19,7 +19,10 @@ import (
 // namespace; a watch the API server ends is resumed where it stopped.
 // The first error (e.g. Forbidden) is returned before anything is watched;
 // later errors only delay a resumption. changed is called from two
-// goroutines at once.
+// goroutines at once. changed("") means any run may have changed: the
+// watch expired (410 Gone: the API server no longer has its
+// resourceVersion) and started over from a fresh list, so what changed
+// between its end and that list is not known by name.
 func Watch(ctx context.Context, client kubernetes.Interface, ns string, changed func(run string)) error {
 	return WatchFrom(ctx, client, ns, nil, changed)
 }
@@ -77,7 +80,8 @@ func WatchFrom(ctx context.Context, client kubernetes.Interface, ns string, star
 type watchFunc func(ctx context.Context, o metav1.ListOptions) (string, watch.Interface, error)
 
 // follow watches from rv until ctx ends, resuming after the API server
-// closes the watch and starting over from a fresh list when rv expired.
+// closes the watch and starting over from a fresh list when rv expired,
+// which it reports as changed("") once that list is read.
 func follow(ctx context.Context, f watchFunc, rv string, changed func(string)) {
 	for ctx.Err() == nil {
 		if rv == "" {
@@ -86,6 +90,7 @@ func follow(ctx context.Context, f watchFunc, rv string, changed func(string)) {
 				pause(ctx, time.Second)
 				continue
 			}
+			changed("")
 		}
 		_, w, err := f(ctx, metav1.ListOptions{LabelSelector: LabelRun, ResourceVersion: rv, AllowWatchBookmarks: true})
 		if err != nil {

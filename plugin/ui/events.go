@@ -56,7 +56,8 @@ func sse(w http.ResponseWriter) (func(event, data string) error, bool) {
 
 // events streams the names of the runs of a namespace that change, from
 // one watch of the namespace per browser tab (run.Watch): the page then
-// fetches its fresh rendering. Event "runs": a JSON array of run names.
+// fetches its fresh rendering. Event "runs": a JSON array of run names,
+// empty when the watch expired and started over (the page refreshes all).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	_, _, ok := s.names(w, r)
 	if !ok {
@@ -94,7 +95,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			<-ctx.Done()
 			return
 		case name := <-changes:
-			pending[name] = true
+			if name != "" { // "": the watch started over, anything may have changed
+				pending[name] = true
+			}
 			if flush == nil {
 				flush = time.After(debounce)
 			}

@@ -39,6 +39,21 @@ func (c *Cluster) Kill(name string) error {
 // ports and data) it had, in its place of the stop order, and waits until
 // it answers: kube-apiserver's /readyz, etcd's /health.
 func (c *Cluster) Restart(ctx context.Context, name string) error {
+	return c.RestartWith(ctx, name, nil)
+}
+
+// Args are the arguments the daemon was (last) started with.
+func (c *Cluster) Args(name string) []string {
+	if p := c.process(name); p != nil {
+		return append([]string(nil), p.Args...)
+	}
+	return nil
+}
+
+// RestartWith is Restart with other arguments (nil: the same); later
+// Restarts keep them. A flag given twice takes its last value, so
+// append(c.Args(name), "--flag=v") changes one flag.
+func (c *Cluster) RestartWith(ctx context.Context, name string, args []string) error {
 	for i, p := range c.Processes {
 		if p.Name != name {
 			continue
@@ -46,7 +61,10 @@ func (c *Cluster) Restart(ctx context.Context, name string) error {
 		if p.alive() {
 			return fmt.Errorf("restart %s: still running (Kill it first)", name)
 		}
-		np, err := startProcess(c.Dir, name, c.bin(name), p.Args, c.detach)
+		if args == nil {
+			args = p.Args
+		}
+		np, err := startProcess(c.Dir, name, c.bin(name), args, c.detach)
 		if err != nil {
 			return err
 		}

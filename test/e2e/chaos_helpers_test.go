@@ -147,7 +147,9 @@ func (l *chaosLoad) finish(t *testing.T, healed time.Time) {
 // faultReport is what check counted.
 type faultReport struct {
 	keys, runs, hook503, cli75, successes int
-	healAll                               time.Duration // heal → every client succeeded again
+	waited                                int           // sent before the heal, answered after it
+	maxWait                               time.Duration // the longest of those
+	healFirst, healAll                    time.Duration // heal → the first success, every client's
 }
 
 // check verifies the load's exactly-once results: during the fault
@@ -161,6 +163,10 @@ func (l *chaosLoad) check(t *testing.T, down, healed time.Time) faultReport {
 	lastSuccess := map[int]time.Time{}
 	for _, a := range l.attempts {
 		cli := l.isCLI(a.client)
+		if a.sent.Before(healed) && a.at.After(healed) {
+			r.waited++
+			r.maxWait = max(r.maxWait, a.at.Sub(a.sent))
+		}
 		switch {
 		case a.success(cli):
 			r.successes++
@@ -222,6 +228,9 @@ func (l *chaosLoad) check(t *testing.T, down, healed time.Time) faultReport {
 	}
 	for _, at := range lastSuccess {
 		r.healAll = max(r.healAll, at.Sub(healed))
+		if r.healFirst == 0 || at.Sub(healed) < r.healFirst {
+			r.healFirst = at.Sub(healed)
+		}
 	}
 	if pending := pendingReleases(t, l.ns, l.job); pending != "" {
 		t.Errorf("release records left pending after the heal: %s", pending)
