@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
@@ -152,7 +154,8 @@ func TestJobFormCoversEveryField(t *testing.T) {
 	v := browserSubmit(t, page.Body.String())
 	v.Set("name", "migrate2")
 	v.Set("param.3.default", "s3cr3t") // typed: the page never has it
-	if rec := fs.do("POST", "/namespaces/team/new-job", v); rec.Code != http.StatusSeeOther {
+	// Created with notifications: 201 with the signing secret, shown once.
+	if rec := fs.do("POST", "/namespaces/team/new-job", v); rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `id="signing-secret-value"`) {
 		t.Fatalf("create from the Configuration page's fields: %d\n%s", rec.Code, alerts(rec.Body.String()))
 	}
 	got, err := fs.store.Get(t.Context(), "migrate2")
@@ -191,8 +194,13 @@ func TestConfigurationSavedUnchanged(t *testing.T) {
 	if page.Code != http.StatusOK || strings.Contains(body, "s3cr3t") {
 		t.Fatalf("configuration (%d) shows the secret default", page.Code)
 	}
-	if rec := fs.do("POST", "/namespaces/team/jobs/migrate/configuration", browserSubmit(t, body)); rec.Code != http.StatusSeeOther {
+	// The first save gives the notifications their signing secret.
+	if rec := fs.do("POST", "/namespaces/team/jobs/migrate/configuration", browserSubmit(t, body)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `id="signing-secret-value"`) {
 		t.Fatalf("save unchanged: %d\n%s", rec.Code, alerts(rec.Body.String()))
+	}
+	page = fs.do("GET", "/namespaces/team/jobs/migrate/configuration", nil)
+	if rec := fs.do("POST", "/namespaces/team/jobs/migrate/configuration", browserSubmit(t, page.Body.String())); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save unchanged again: %d\n%s", rec.Code, alerts(rec.Body.String()))
 	}
 	after, err := fs.store.Get(t.Context(), "migrate")
 	if err != nil {
@@ -285,4 +293,50 @@ func browserSubmit(t *testing.T, page string) url.Values {
 	}
 	v.Del(csrfField)
 	return v
+}
+
+// TestSigningSecretShownOnce: the notifications' signing secret is shown
+// when it is made and when it is rotated, and on no other page.
+func TestSigningSecretShownOnce(t *testing.T) {
+	fs := newFullServer(t)
+	secretOf := func() string {
+		sec, err := fs.cs.CoreV1().Secrets("team").Get(t.Context(), jobdef.SigningSecretName("migrate"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(sec.Data[jobdef.SigningSecretKey])
+	}
+	page := fs.do("GET", "/namespaces/team/jobs/migrate/configuration", nil)
+	if strings.Contains(page.Body.String(), `id="signing-secret"`) || !strings.Contains(page.Body.String(), `id="rotate-signing-secret"`) {
+		t.Fatal("configuration: a signing secret shown, or no Rotate button")
+	}
+	rec := fs.do("POST", "/namespaces/team/jobs/migrate/configuration", browserSubmit(t, page.Body.String()))
+	first := secretOf()
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `<code id="signing-secret-value">`+first+`</code>`) {
+		t.Fatalf("save with notifications: %d, the new signing secret not shown", rec.Code)
+	}
+	page = fs.do("GET", "/namespaces/team/jobs/migrate/configuration", nil)
+	if strings.Contains(page.Body.String(), first) {
+		t.Fatal("the configuration tab shows the signing secret again")
+	}
+	rec = fs.do("POST", "/namespaces/team/jobs/migrate/signing-secret", url.Values{})
+	second := secretOf()
+	if rec.Code != http.StatusOK || second == first || !strings.Contains(rec.Body.String(), `<code id="signing-secret-value">`+second+`</code>`) ||
+		strings.Contains(rec.Body.String(), first) {
+		t.Fatalf("rotate: %d, the new secret not shown (or the old one shown)", rec.Code)
+	}
+	for _, path := range []string{"/namespaces/team/jobs/migrate/configuration", "/namespaces/team/jobs/migrate",
+		"/namespaces/team/jobs/migrate/run", "/namespaces/team/jobs"} {
+		if body := fs.do("GET", path, nil).Body.String(); strings.Contains(body, second) || strings.Contains(body, "s3cr3t") {
+			t.Errorf("%s shows a secret", path)
+		}
+	}
+	// Rotating needs the session's CSRF token like every write.
+	r := httptest.NewRequest("POST", "http://"+testHost+"/namespaces/team/jobs/migrate/signing-secret", nil)
+	r.AddCookie(&http.Cookie{Name: fs.s.sess.cookieName(), Value: fs.s.sess.cookie})
+	w := httptest.NewRecorder()
+	fs.s.Handler().ServeHTTP(w, r)
+	if w.Code < 400 || secretOf() != second {
+		t.Errorf("rotate without CSRF: %d", w.Code)
+	}
 }

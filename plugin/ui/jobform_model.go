@@ -55,6 +55,9 @@ type jobForm struct {
 	// parameter inputs.
 	paramDefs []jobdef.Parameter
 	specFields
+	// SigningSecret is the notifications' signing secret, just made: shown
+	// once, never read from a form.
+	SigningSecret string
 	// Errors are the validation errors of fields ("spec.timeout").
 	Errors map[string]string
 }
