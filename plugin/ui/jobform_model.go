@@ -258,11 +258,16 @@ func (f *jobForm) apply(j *jobdef.Job) {
 	for i, p := range f.Params {
 		prm := jobdef.Parameter{Name: p.Name, Default: p.Value, Required: p.Required, Type: p.Type,
 			Enum: splitList(p.Enum), Pattern: p.Pattern, Description: p.Description, Secret: p.Secret}
-		if old := kept[p.Name]; old.Secret && prm.Secret && p.Value == "" && !p.Clear {
+		old := kept[p.Name]
+		if old.Secret && prm.Secret && p.Value == "" && !p.Clear {
 			prm.Default = old.Default
 		}
 		if prm.Secret {
-			f.Params[i].Value, f.Params[i].Secret, f.Params[i].Stored = "", true, prm.Default != ""
+			// Shown again (an error elsewhere), the field says "unchanged"
+			// only when a default is stored: a typed one is not echoed, and
+			// on a new job nothing is stored yet.
+			stored := old.Secret && old.Default != "" && prm.Default != ""
+			f.Params[i].Value, f.Params[i].Secret, f.Params[i].Stored = "", true, stored
 			f.Params[i].Clear = false
 		}
 		j.Spec.Parameters = append(j.Spec.Parameters, prm)

@@ -457,3 +457,18 @@ func TestFieldError(t *testing.T) {
 		t.Errorf("an error without a field was placed: %v", f.Errors)
 	}
 }
+
+// TestApplyNewSecretParameter: on a new job a typed secret default is
+// saved, and a form shown again does not claim one is stored.
+func TestApplyNewSecretParameter(t *testing.T) {
+	j := jobdef.New("team", "x")
+	f := &jobForm{Image: "acme/x", Retries: "0", Errors: map[string]string{},
+		Params: []row{{Name: "TOKEN", Value: "typed", Secret: true}}}
+	f.apply(j)
+	if got := j.Spec.Parameters; len(got) != 1 || got[0].Default != "typed" || !got[0].Secret {
+		t.Fatalf("parameters %+v", got)
+	}
+	if r := f.Params[0]; r.Value != "" || !r.Secret || r.Stored {
+		t.Errorf("row shown again: %+v", r)
+	}
+}
