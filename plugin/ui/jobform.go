@@ -66,7 +66,8 @@ func (s *Server) newJobSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showForm(w, r, p, f, http.StatusUnprocessableEntity)
 		return
 	}
-	if _, err := s.store(r.Context(), p.Namespace).Create(r.Context(), j, writeOpts); err != nil {
+	created, err := s.store(r.Context(), p.Namespace).Create(r.Context(), j, writeOpts)
+	if err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			f.Errors["metadata.name"] = "a job named " + j.Name + " already exists"
 		} else if !f.fieldError(err) {
@@ -76,7 +77,7 @@ func (s *Server) newJobSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showForm(w, r, p, f, describe(err, p.Namespace).Code)
 		return
 	}
-	http.Redirect(w, r, "/namespaces/"+p.Namespace+"/jobs/"+j.Name+"/run", http.StatusSeeOther)
+	s.afterWrite(w, r, p, created, http.StatusCreated, "/namespaces/"+p.Namespace+"/jobs/"+j.Name+"/run")
 }
 
 func (s *Server) configSubmit(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +96,8 @@ func (s *Server) configSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showForm(w, r, p, f, http.StatusUnprocessableEntity)
 		return
 	}
-	if _, err := s.store(r.Context(), p.Namespace).Update(r.Context(), j, writeOpts); err != nil {
+	saved, err := s.store(r.Context(), p.Namespace).Update(r.Context(), j, writeOpts)
+	if err != nil {
 		if !f.fieldError(err) {
 			pr := describe(err, p.Namespace)
 			p.Error = pr.Title + ": " + pr.Message + ". " + pr.Hint
@@ -103,7 +105,7 @@ func (s *Server) configSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showForm(w, r, p, f, describe(err, p.Namespace).Code)
 		return
 	}
-	http.Redirect(w, r, "/namespaces/"+p.Namespace+"/jobs/"+j.Name+"/configuration?saved=1", http.StatusSeeOther)
+	s.afterWrite(w, r, p, saved, http.StatusOK, "/namespaces/"+p.Namespace+"/jobs/"+j.Name+"/configuration?saved=1")
 }
 
 // check applies f to j and validates it as create and apply do; the

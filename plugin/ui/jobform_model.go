@@ -54,6 +54,10 @@ type jobForm struct {
 	// paramDefs are the job's parameters, which type the schedules'
 	// parameter inputs.
 	paramDefs []jobdef.Parameter
+	specFields
+	// SigningSecret is the notifications' signing secret, just made: shown
+	// once, never read from a form.
+	SigningSecret string
 	// Errors are the validation errors of fields ("spec.timeout").
 	Errors map[string]string
 }
@@ -67,6 +71,9 @@ type row struct {
 	// field is an empty password input (Secret), Stored says there is a
 	// default, which an empty field keeps and Clear (a checkbox) removes.
 	Secret, Stored, Clear bool
+	// A parameter's type ("": string), allowed values ("a, b"), pattern
+	// and description.
+	Type, Enum, Pattern, Description string
 }
 
 type fileRow struct {
@@ -83,12 +90,13 @@ func formOf(j *jobdef.Job) *jobForm {
 		CPU: j.Spec.Resources.CPU, Timeout: j.Spec.Timeout, Retention: j.Spec.Retention,
 		Retries: strconv.Itoa(int(j.Spec.Retries)), ServiceAccount: j.Spec.ServiceAccountName,
 		PullSecrets: strings.Join(j.Spec.ImagePullSecrets, ", "), StartingDeadline: j.Spec.StartingDeadline,
-		Schedules: scheduleRows(&j.Spec), paramDefs: j.Spec.Parameters}
+		Schedules: scheduleRows(&j.Spec), paramDefs: j.Spec.Parameters, specFields: specFieldsOf(j)}
 	for _, e := range j.Spec.Env {
 		f.Env = append(f.Env, row{Name: e.Name, Value: e.Value})
 	}
 	for _, p := range j.Spec.Parameters {
-		r := row{Name: p.Name, Value: p.Default, Required: p.Required}
+		r := row{Name: p.Name, Value: p.Default, Required: p.Required, Type: p.Type,
+			Enum: strings.Join(p.Enum, ", "), Pattern: p.Pattern, Description: p.Description}
 		if p.Secret {
 			r.Value, r.Secret, r.Stored = "", true, p.Default != ""
 		}
@@ -109,6 +117,7 @@ func (f *jobForm) finish(regs []jobdef.Registry) {
 		f.Params = append(f.Params, row{})
 	}
 	f.Uploads, f.Zones = nil, commonZones
+	f.finishSpec()
 	blank := schedRow{}
 	describeRow(&blank, f.paramDefs)
 	f.Schedules = append(f.Schedules, blank)
@@ -131,7 +140,7 @@ func parseForm(r *http.Request) *jobForm {
 		Timeout: strings.TrimSpace(v("timeout")), Retention: strings.TrimSpace(v("retention")),
 		Retries: strings.TrimSpace(v("retries")), ServiceAccount: strings.TrimSpace(v("serviceAccount")),
 		PullSecrets: strings.TrimSpace(v("pullSecrets")), StartingDeadline: strings.TrimSpace(v("startingDeadline")),
-		Schedules: parseSchedules(r), Errors: map[string]string{}}
+		Schedules: parseSchedules(r), specFields: parseSpecFields(r), Errors: map[string]string{}}
 	for i := 0; r.PostForm.Has(fmt.Sprintf("env.%d.name", i)); i++ {
 		n, val := strings.TrimSpace(v(fmt.Sprintf("env.%d.name", i))), v(fmt.Sprintf("env.%d.value", i))
 		if n != "" || val != "" {
@@ -139,11 +148,13 @@ func parseForm(r *http.Request) *jobForm {
 		}
 	}
 	for i := 0; r.PostForm.Has(fmt.Sprintf("param.%d.name", i)); i++ {
-		n, def := strings.TrimSpace(v(fmt.Sprintf("param.%d.name", i))), v(fmt.Sprintf("param.%d.default", i))
-		req := v(fmt.Sprintf("param.%d.required", i)) != ""
-		clear := v(fmt.Sprintf("param.%d.clear", i)) != ""
-		if n != "" || def != "" || req {
-			f.Params = append(f.Params, row{Name: n, Value: def, Required: req, Clear: clear})
+		pv := func(k string) string { return v(fmt.Sprintf("param.%d.%s", i, k)) }
+		p := row{Name: strings.TrimSpace(pv("name")), Value: pv("default"), Required: pv("required") != "",
+			Clear: pv("clear") != "", Secret: pv("secret") != "", Type: strings.TrimSpace(pv("type")),
+			Enum: strings.TrimSpace(pv("enum")), Pattern: pv("pattern"), Description: strings.TrimSpace(pv("description"))}
+		if p.Name != "" || p.Value != "" || p.Required || p.Secret || p.Type != "" || p.Enum != "" ||
+			p.Pattern != "" || p.Description != "" {
+			f.Params = append(f.Params, p)
 		}
 	}
 	for i := 0; r.PostForm.Has(fmt.Sprintf("file.%d.path", i)); i++ {
@@ -209,6 +220,7 @@ func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 // what the form does not show, like command and labels, stays).
 func (f *jobForm) apply(j *jobdef.Job) {
 	j.Spec.Description, j.Spec.Registry, j.Spec.Image, j.Spec.Tag = f.Description, f.Registry, f.Image, f.Tag
+	j.Spec.Digest, j.Spec.AllowTagOverride = f.Digest, f.AllowTagOverride
 	// A full reference ("ghcr.io/acme/migrate:1.4") fills the tag too,
 	// unless another tag was given.
 	if f.Tag == "" || f.Tag == jobdef.DefaultTag {
@@ -232,10 +244,9 @@ func (f *jobForm) apply(j *jobdef.Job) {
 			j.Spec.ImagePullSecrets = append(j.Spec.ImagePullSecrets, s)
 		}
 	}
-	// The form edits a parameter's name, default and required; what it
-	// does not show (type, enum, pattern, description, secret) is kept. A
-	// secret default the form never showed is kept unless replaced or
-	// cleared, and is not shown again when the form comes back.
+	// A secret default the form never showed is kept (while the parameter
+	// stays secret) unless replaced or cleared, and is not shown again
+	// when the form comes back.
 	kept := map[string]jobdef.Parameter{}
 	for _, p := range j.Spec.Parameters {
 		kept[p.Name] = p
@@ -245,13 +256,18 @@ func (f *jobForm) apply(j *jobdef.Job) {
 		j.Spec.Env = append(j.Spec.Env, jobdef.EnvVar{Name: e.Name, Value: e.Value})
 	}
 	for i, p := range f.Params {
-		prm := kept[p.Name]
-		if !prm.Secret || p.Value != "" || p.Clear {
-			prm.Default = p.Value
+		prm := jobdef.Parameter{Name: p.Name, Default: p.Value, Required: p.Required, Type: p.Type,
+			Enum: splitList(p.Enum), Pattern: p.Pattern, Description: p.Description, Secret: p.Secret}
+		old := kept[p.Name]
+		if old.Secret && prm.Secret && p.Value == "" && !p.Clear {
+			prm.Default = old.Default
 		}
-		prm.Name, prm.Required = p.Name, p.Required
 		if prm.Secret {
-			f.Params[i].Value, f.Params[i].Secret, f.Params[i].Stored = "", true, prm.Default != ""
+			// Shown again (an error elsewhere), the field says "unchanged"
+			// only when a default is stored: a typed one is not echoed, and
+			// on a new job nothing is stored yet.
+			stored := old.Secret && old.Default != "" && prm.Default != ""
+			f.Params[i].Value, f.Params[i].Secret, f.Params[i].Stored = "", true, stored
 			f.Params[i].Clear = false
 		}
 		j.Spec.Parameters = append(j.Spec.Parameters, prm)
@@ -267,9 +283,10 @@ func (f *jobForm) apply(j *jobdef.Job) {
 		j.Spec.Files = append(j.Spec.Files, file)
 	}
 	f.applySchedules(j)
+	f.applySpecFields(j, f.Errors)
 }
 
-var indexed = regexp.MustCompile(`^spec\.(env|parameters|files)\[(\d+)\]`)
+var indexed = regexp.MustCompile(`^spec\.(env|parameters|files|notifications)\[(\d+)\]`)
 
 // fieldError puts err next to the field it names; it reports false when
 // it names none (the caller shows it at the top).
@@ -294,6 +311,9 @@ func (f *jobForm) fieldError(err error) bool {
 		case m[1] == "files" && i < len(f.Files):
 			f.Files[i].Error = msg
 			return true
+		case m[1] == "notifications" && i < len(f.Notifications):
+			f.Notifications[i].Error = msg
+			return true
 		}
 		field = "spec." + m[1]
 	}
@@ -301,12 +321,8 @@ func (f *jobForm) fieldError(err error) bool {
 		field = field[:i]
 	}
 	switch field {
-	case "spec.resources.requestsMemory":
-		field = "spec.resources.memory"
-	case "spec.resources.requestsCPU":
-		field = "spec.resources.cpu"
-	case "spec.digest", "spec.allowTagOverride":
-		field = "spec.tag"
+	case "spec.allowTagOverride":
+		field = "spec.digest"
 	}
 	f.Errors[field] = msg
 	return true

@@ -17,12 +17,24 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
-// fullJob is a definition with every field the job form shows set, and
-// some it does not show (command, a parameter's type and enum).
+// fullJob is a definition with every field of a job definition set
+// (TestJobFormCoversEveryField checks that it stays so).
 func fullJob() *jobdef.Job {
 	j := jobdef.New("team", "migrate")
 	j.ResourceVersion = "42"
+	j.Labels = map[string]string{"team": "db", "tier": "batch"}
 	s := &j.Spec
+	s.Digest, s.AllowTagOverride = "sha256:"+strings.Repeat("ab", 32), true
+	s.Args = []string{"up", "--steps=5"}
+	s.EnvFromSecrets = []string{"db-creds", "api-keys"}
+	s.Resources.RequestsMemory, s.Resources.RequestsCPU = "256Mi", "500m"
+	s.RetentionFailed = "720h"
+	s.Tasks, s.Parallelism, s.ConcurrencyPolicy = 4, 2, jobdef.ForbidConcurrent
+	three, zero, five, thirty := int32(3), int32(0), int32(5), int32(30)
+	s.MaxActiveRuns, s.SucceededRunsHistoryLimit, s.FailedRunsHistoryLimit, s.MaxRunsPerMinute = &three, &zero, &five, &thirty
+	s.Notifications = []jobdef.Notification{
+		{URL: "https://hooks.example.com/a", On: []jobdef.Outcome{jobdef.OutcomeFailed, jobdef.OutcomeCancelled}, Format: jobdef.FormatSlack},
+		{URL: "https://hooks.example.com/b"}}
 	s.Description, s.Registry, s.Image, s.Tag = "Database migrations", "ghcr", "acme/migrate", "1.4"
 	s.Resources.Memory, s.Resources.CPU = "512Mi", "750m"
 	s.Timeout, s.Retention, s.Retries, s.ServiceAccountName = "15m", "336h", 3, "migrator"
@@ -33,7 +45,7 @@ func fullJob() *jobdef.Job {
 		{Name: "TARGET", Default: "latest", Description: "version", Pattern: "^[a-z0-9.]+$"},
 		{Name: "STEPS", Required: true, Type: jobdef.ParamInteger},
 		{Name: "MODE", Default: "up", Enum: []string{"up", "down"}},
-		{Name: "TOKEN", Default: "s3cr3t", Secret: true},
+		{Name: "TOKEN", Default: "s3cr3t", Secret: true, Description: "API token"},
 	}
 	s.Files = []jobdef.File{{Path: "/etc/migrate/config.yaml", Content: "a: 1\n"},
 		{Path: "/etc/migrate/blob.bin", BinaryContent: []byte{0xff, 0x00, 0xfe}}}
@@ -65,12 +77,38 @@ func submitted(f *jobForm) url.Values {
 		if p.Required {
 			v.Set(fmt.Sprintf("param.%d.required", i), "on")
 		}
+		if p.Secret {
+			v.Set(fmt.Sprintf("param.%d.secret", i), "on")
+		}
+		v.Set(fmt.Sprintf("param.%d.type", i), p.Type)
+		v.Set(fmt.Sprintf("param.%d.enum", i), p.Enum)
+		v.Set(fmt.Sprintf("param.%d.pattern", i), p.Pattern)
+		v.Set(fmt.Sprintf("param.%d.description", i), p.Description)
 	}
 	for i, file := range f.Files {
 		v.Set(fmt.Sprintf("file.%d.path", i), file.Path)
 		v.Set(fmt.Sprintf("file.%d.content", i), file.Content)
 	}
 	v.Set("startingDeadline", f.StartingDeadline)
+	sf := f.specFields
+	for k, val := range map[string]string{"labels": sf.Labels, "digest": sf.Digest, "command": sf.Command,
+		"args": sf.Args, "envFromSecrets": sf.EnvFromSecrets, "requestsMemory": sf.RequestsMemory,
+		"requestsCPU": sf.RequestsCPU, "retentionFailed": sf.RetentionFailed, "tasks": sf.Tasks,
+		"parallelism": sf.Parallelism, "concurrencyPolicy": sf.Concurrency, "maxActiveRuns": sf.MaxActiveRuns,
+		"maxRunsPerMinute": sf.MaxRunsPerMinute, "succeededRunsHistoryLimit": sf.SucceededHistory,
+		"failedRunsHistoryLimit": sf.FailedHistory} {
+		v.Set(k, val)
+	}
+	if sf.AllowTagOverride {
+		v.Set("allowTagOverride", "1")
+	}
+	for i, n := range sf.Notifications {
+		v.Set(fmt.Sprintf("notif.%d.url", i), n.URL)
+		v.Set(fmt.Sprintf("notif.%d.format", i), n.Format)
+		for _, o := range n.On {
+			v.Set(fmt.Sprintf("notif.%d.on.%s", i, o), "1")
+		}
+	}
 	for i, sc := range f.Schedules {
 		pre := fmt.Sprintf("sched.%d.", i)
 		v.Set(pre+"name", sc.Name)
@@ -135,11 +173,18 @@ func TestFormOfShowsEveryField(t *testing.T) {
 		Image: "acme/migrate", Tag: "1.4", Memory: "512Mi", CPU: "750m", Timeout: "15m", Retention: "336h",
 		Retries: "3", ServiceAccount: "migrator", PullSecrets: "pull-a, pull-b",
 		Env: []row{{Name: "LOG_LEVEL", Value: "debug"}, {Name: "EMPTY"}},
-		Params: []row{{Name: "TARGET", Value: "latest"}, {Name: "STEPS", Required: true}, {Name: "MODE", Value: "up"},
-			{Name: "TOKEN", Secret: true, Stored: true}},
+		Params: []row{{Name: "TARGET", Value: "latest", Description: "version", Pattern: "^[a-z0-9.]+$"},
+			{Name: "STEPS", Required: true, Type: jobdef.ParamInteger}, {Name: "MODE", Value: "up", Enum: "up, down"},
+			{Name: "TOKEN", Secret: true, Stored: true, Description: "API token"}},
 		Files: []fileRow{{Path: "/etc/migrate/config.yaml", Content: base64.StdEncoding.EncodeToString([]byte("a: 1\n")), Size: 5},
 			{Path: "/etc/migrate/blob.bin", Content: base64.StdEncoding.EncodeToString([]byte{0xff, 0, 0xfe}), Size: 3}},
 		StartingDeadline: "10m", paramDefs: fullJob().Spec.Parameters,
+		specFields: specFields{Labels: "team=db, tier=batch", Digest: "sha256:" + strings.Repeat("ab", 32),
+			AllowTagOverride: true, Command: "/bin/migrate", Args: "up\n--steps=5", EnvFromSecrets: "db-creds, api-keys",
+			RequestsMemory: "256Mi", RequestsCPU: "500m", RetentionFailed: "720h", Tasks: "4", Parallelism: "2",
+			Concurrency: "Forbid", MaxActiveRuns: "3", MaxRunsPerMinute: "30", SucceededHistory: "0", FailedHistory: "5",
+			Notifications: []notifRow{{URL: "https://hooks.example.com/a", Format: "slack",
+				On: []jobdef.Outcome{jobdef.OutcomeFailed, jobdef.OutcomeCancelled}}, {URL: "https://hooks.example.com/b"}}},
 		Schedules: []schedRow{
 			{Name: "nightly", Cron: "0 3 * * *", TimeZone: "Europe/Helsinki", Errors: map[string]string{}, Params: []schedParam{
 				{Name: "STEPS", Value: "5", Kind: "number"}, {Name: "TOKEN", SecretName: "tokens", SecretKey: "nightly", Kind: "secret"},
@@ -206,15 +251,11 @@ func TestJobFormRoundTrip(t *testing.T) {
 			t.Errorf("TOKEN row after apply: %+v", p)
 		}
 	}
-	// On a new job, the fields the form shows come out the same.
+	// On a new job, every field comes out the same.
 	fresh := jobdef.New("team", "migrate")
 	f = parseForm(urlencodedPost(submitted(formOf(orig))))
 	f.apply(fresh)
-	fresh.Spec.Command = orig.Spec.Command
-	for i := range fresh.Spec.Parameters {
-		fresh.Spec.Parameters[i] = orig.Spec.Parameters[i] // type, enum, pattern are not in the form
-	}
-	fresh.Spec.Parameters[3].Default = "s3cr3t"
+	fresh.Spec.Parameters[3].Default = "s3cr3t" // write-only: never in the form
 	fresh.ResourceVersion = orig.ResourceVersion
 	if !reflect.DeepEqual(fresh, orig) {
 		t.Fatalf("new job from the form:\n got %+v\nwant %+v", fresh.Spec, orig.Spec)
@@ -346,7 +387,7 @@ func TestApplySecretParameterDefault(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			j := fullJob()
 			f := &jobForm{Image: "acme/migrate", Retries: "0", Errors: map[string]string{},
-				Params: []row{{Name: "TOKEN", Value: c.value, Clear: c.clear}}}
+				Params: []row{{Name: "TOKEN", Value: c.value, Clear: c.clear, Secret: true}}}
 			f.apply(j)
 			if got := j.Spec.Parameters; len(got) != 1 || got[0].Default != c.want || !got[0].Secret {
 				t.Fatalf("parameters %+v, want TOKEN default %q", got, c.want)
@@ -356,12 +397,15 @@ func TestApplySecretParameterDefault(t *testing.T) {
 			}
 		})
 	}
-	// A parameter the form renames loses what it kept (a new parameter).
-	j := fullJob()
-	f := &jobForm{Image: "acme/migrate", Retries: "0", Errors: map[string]string{}, Params: []row{{Name: "STEPS2", Value: "4"}}}
-	f.apply(j)
-	if got := j.Spec.Parameters[0]; !reflect.DeepEqual(got, jobdef.Parameter{Name: "STEPS2", Default: "4"}) {
-		t.Errorf("renamed parameter: %+v", got)
+	// A secret parameter renamed, or made not secret, loses its default:
+	// the form never had it.
+	for _, r := range []row{{Name: "TOKEN2", Secret: true}, {Name: "TOKEN"}} {
+		j := fullJob()
+		f := &jobForm{Image: "acme/migrate", Retries: "0", Errors: map[string]string{}, Params: []row{r}}
+		f.apply(j)
+		if got := j.Spec.Parameters[0]; !reflect.DeepEqual(got, jobdef.Parameter{Name: r.Name, Secret: r.Secret}) {
+			t.Errorf("%+v: parameter %+v", r, got)
+		}
 	}
 }
 
@@ -372,10 +416,13 @@ func TestFieldError(t *testing.T) {
 		row        int
 	}{
 		{"spec.timeout", "spec.timeout", -1},
-		{"spec.resources.requestsMemory", "spec.resources.memory", -1},
-		{"spec.resources.requestsCPU", "spec.resources.cpu", -1},
-		{"spec.digest", "spec.tag", -1},
-		{"spec.allowTagOverride", "spec.tag", -1},
+		{"spec.resources.requestsMemory", "spec.resources.requestsMemory", -1},
+		{"spec.resources.requestsCPU", "spec.resources.requestsCPU", -1},
+		{"spec.digest", "spec.digest", -1},
+		{"spec.allowTagOverride", "spec.digest", -1},
+		{"spec.maxActiveRuns", "spec.maxActiveRuns", -1},
+		{"spec.notifications[1].url", "notifs", 1},
+		{"spec.notifications[3].url", "spec.notifications", -1},
 		{"spec.imagePullSecrets[1]", "spec.imagePullSecrets", -1},
 		{"spec.env[1].name", "env", 1},
 		{"spec.parameters[0].default", "params", 0},
@@ -383,6 +430,7 @@ func TestFieldError(t *testing.T) {
 		{"spec.env[7].name", "spec.env", -1}, // no such row: the list's error
 	} {
 		f := &jobForm{Env: []row{{}, {}}, Params: []row{{}}, Files: []fileRow{{}}, Errors: map[string]string{}}
+		f.Notifications = []notifRow{{}, {}}
 		if !f.fieldError(fe(c.field)) {
 			t.Errorf("%s: not placed", c.field)
 			continue
@@ -395,6 +443,8 @@ func TestFieldError(t *testing.T) {
 			got = f.Params[c.row].Error
 		case "files":
 			got = f.Files[c.row].Error
+		case "notifs":
+			got = f.Notifications[c.row].Error
 		default:
 			got = f.Errors[c.key]
 		}
@@ -405,5 +455,20 @@ func TestFieldError(t *testing.T) {
 	f := &jobForm{Errors: map[string]string{}}
 	if f.fieldError(errors.New("no field")) || len(f.Errors) != 0 {
 		t.Errorf("an error without a field was placed: %v", f.Errors)
+	}
+}
+
+// TestApplyNewSecretParameter: on a new job a typed secret default is
+// saved, and a form shown again does not claim one is stored.
+func TestApplyNewSecretParameter(t *testing.T) {
+	j := jobdef.New("team", "x")
+	f := &jobForm{Image: "acme/x", Retries: "0", Errors: map[string]string{},
+		Params: []row{{Name: "TOKEN", Value: "typed", Secret: true}}}
+	f.apply(j)
+	if got := j.Spec.Parameters; len(got) != 1 || got[0].Default != "typed" || !got[0].Secret {
+		t.Fatalf("parameters %+v", got)
+	}
+	if r := f.Params[0]; r.Value != "" || !r.Secret || r.Stored {
+		t.Errorf("row shown again: %+v", r)
 	}
 }

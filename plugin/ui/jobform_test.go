@@ -79,7 +79,7 @@ func TestConfigurationNeverShowsSecretDefaults(t *testing.T) {
 	form := func(token string, extra ...string) url.Values {
 		v := url.Values{"resourceVersion": {currentRV(t, cs)}, "image": {"example.com/migrate"}, "tag": {"1"},
 			"memory": {"256Mi"}, "cpu": {"250m"}, "timeout": {"15m"}, "retention": {"14d"}, "retries": {"0"},
-			"param.0.name": {"TARGET"}, "param.0.default": {"latest"}, "param.1.name": {"TOKEN"}, "param.1.default": {token}}
+			"param.0.name": {"TARGET"}, "param.0.default": {"latest"}, "param.1.name": {"TOKEN"}, "param.1.default": {token}, "param.1.secret": {"1"}}
 		for i := 0; i+1 < len(extra); i += 2 {
 			v.Set(extra[i], extra[i+1])
 		}

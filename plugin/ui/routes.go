@@ -26,6 +26,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/run", s.runSubmit)
 	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/configuration", s.configTab)
 	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/configuration", s.configSubmit)
+	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/signing-secret", s.rotateSigningSecret)
 	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/schedules/{schedule}/suspend", s.scheduleSuspendPost)
 	m.HandleFunc("POST /namespaces/{ns}/jobs/{job}/schedules/{schedule}/resume", s.scheduleResumePost)
 	m.HandleFunc("GET /namespaces/{ns}/jobs/{job}/hooks", s.hooksTab)

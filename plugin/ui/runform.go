@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
@@ -20,10 +21,28 @@ type paramInput struct {
 	Error       string
 	// From the parameter's type: a choice of values, a secret input, and
 	// the hint shown under the field.
-	Enum        []string
-	Secret      bool
+	Enum   []string
+	Secret bool
+	// Kind is the input: "select" (Enum), "checkbox" (a boolean),
+	// "integer", "number", "password" (a secret) or "text".
+	Kind        string
 	Description string
 	Hint        string
+}
+
+// inputKind is the input a parameter gets on the Run tab.
+func inputKind(prm jobdef.Parameter) string {
+	switch {
+	case len(prm.Enum) > 0:
+		return "select"
+	case prm.Secret:
+		return "password"
+	case prm.TypeName() == jobdef.ParamBoolean:
+		return "checkbox"
+	case prm.TypeName() == jobdef.ParamInteger || prm.TypeName() == jobdef.ParamNumber:
+		return prm.TypeName()
+	}
+	return "text"
 }
 
 func newRunForm(j *jobdef.Job) runForm {
@@ -31,9 +50,7 @@ func newRunForm(j *jobdef.Job) runForm {
 	for _, prm := range j.Spec.Parameters {
 		in := paramInput{Name: prm.Name, Value: prm.Default, Required: prm.Required, Enum: prm.Enum,
 			Secret: prm.Secret, Description: prm.Description}
-		if prm.TypeName() == jobdef.ParamBoolean && len(in.Enum) == 0 {
-			in.Enum = []string{"true", "false"}
-		}
+		in.Kind = inputKind(prm)
 		switch {
 		case prm.TypeName() != jobdef.ParamString && prm.TypeName() != jobdef.ParamBoolean:
 			in.Hint = "a" + map[bool]string{true: "n", false: ""}[prm.TypeName() == jobdef.ParamInteger] + " " + prm.TypeName()
@@ -65,6 +82,9 @@ func (f *runForm) readParams(r *http.Request) map[string]string {
 			}
 			params[f.Params[i].Name] = v
 			continue // and never echoed back
+		}
+		if f.Params[i].Kind == "checkbox" { // unchecked sends nothing
+			v = strconv.FormatBool(v == "true")
 		}
 		f.Params[i].Value = v
 		params[f.Params[i].Name] = v

@@ -28,15 +28,15 @@ func runJob() *jobdef.Job {
 func TestNewRunFormEveryField(t *testing.T) {
 	f := newRunForm(runJob())
 	want := runForm{TagAllowed: true, Params: []paramInput{
-		{Name: "TARGET", Value: "latest", Description: "version to migrate to"},
-		{Name: "VERSION", Required: true, Hint: "must match ^v[0-9]+$"},
-		{Name: "STEPS", Value: "1", Hint: "an integer"},
-		{Name: "RATIO", Hint: "a number"},
-		{Name: "DRY", Value: "false", Enum: []string{"true", "false"}},
-		{Name: "MODE", Value: "up", Enum: []string{"up", "down"}},
-		{Name: "TOKEN", Secret: true, Hint: "empty keeps the job's default"},
-		{Name: "KEY", Secret: true, Required: true},
-		{Name: "NOTE", Secret: true},
+		{Name: "TARGET", Value: "latest", Description: "version to migrate to", Kind: "text"},
+		{Name: "VERSION", Required: true, Hint: "must match ^v[0-9]+$", Kind: "text"},
+		{Name: "STEPS", Value: "1", Hint: "an integer", Kind: "integer"},
+		{Name: "RATIO", Hint: "a number", Kind: "number"},
+		{Name: "DRY", Value: "false", Kind: "checkbox"},
+		{Name: "MODE", Value: "up", Enum: []string{"up", "down"}, Kind: "select"},
+		{Name: "TOKEN", Secret: true, Hint: "empty keeps the job's default", Kind: "password"},
+		{Name: "KEY", Secret: true, Required: true, Kind: "password"},
+		{Name: "NOTE", Secret: true, Kind: "password"},
 	}}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("newRunForm:\n got %+v\nwant %+v", f, want)
@@ -76,7 +76,9 @@ func TestRunFormRoundTrip(t *testing.T) {
 	f := newRunForm(runJob())
 	v := url.Values{}
 	for _, p := range f.Params {
-		v.Set("param."+p.Name, p.Value)
+		if p.Kind != "checkbox" || p.Value == "true" { // an unchecked box sends nothing
+			v.Set("param."+p.Name, p.Value)
+		}
 	}
 	params := f.readParams(urlencodedPost(v))
 	want := map[string]string{"TARGET": "latest", "VERSION": "", "STEPS": "1", "RATIO": "", "DRY": "false",
@@ -97,7 +99,7 @@ func TestRunFormReadParams(t *testing.T) {
 	params := f.readParams(urlencodedPost(v))
 	// Values are passed on as typed: checking them is the trigger's job
 	// (its refusal comes back next to the field). Unknown names are not read.
-	want := map[string]string{"TARGET": "v2", "VERSION": "v7", "STEPS": "many", "RATIO": "", "DRY": "",
+	want := map[string]string{"TARGET": "v2", "VERSION": "v7", "STEPS": "many", "RATIO": "", "DRY": "false",
 		"MODE": "sideways", "TOKEN": "typed-secret", "KEY": "typed-key"}
 	if !reflect.DeepEqual(params, want) {
 		t.Fatalf("params %v, want %v", params, want)
@@ -107,7 +109,7 @@ func TestRunFormReadParams(t *testing.T) {
 		got[p.Name] = p.Value
 	}
 	// The form shown again keeps what was typed, but no secret.
-	wantShown := map[string]string{"TARGET": "v2", "VERSION": "v7", "STEPS": "many", "RATIO": "", "DRY": "",
+	wantShown := map[string]string{"TARGET": "v2", "VERSION": "v7", "STEPS": "many", "RATIO": "", "DRY": "false",
 		"MODE": "sideways", "TOKEN": "", "KEY": "", "NOTE": ""}
 	if !reflect.DeepEqual(got, wantShown) {
 		t.Errorf("form values %v, want %v", got, wantShown)

@@ -155,7 +155,7 @@ func TestScheduleFormBadInput(t *testing.T) {
 // schedules; the Create job page takes them too.
 func TestScheduleFormEdits(t *testing.T) {
 	j := fullJob()
-	j.Spec.Registry = ""
+	j.Spec.Registry, j.Spec.Notifications = "", nil // no signing secret page after the save
 	fs := newSchedServer(t, j)
 	v := schedPost(j, map[string]string{"sched.0.cron": "30 4 * * 1-5", "sched.0.suspend": "1", "sched.1.remove": "1",
 		"sched.2.name": "weekly", "sched.2.cron": "@weekly", "sched.2.zone": "Asia/Tokyo", "sched.2.p.0.name": "STEPS",
