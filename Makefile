@@ -96,15 +96,19 @@ unit: ## Unit tests (no cluster), under the race detector
 
 # Fuzz targets, each run for FUZZTIME by `make test` (the seed corpus and
 # testdata/fuzz run with the unit tests too). A failing input is saved
-# under the package's testdata/fuzz: commit it with the fix.
-FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hookserver:FuzzParseTriggerBody
+# under the package's testdata/fuzz: commit it with the fix. Minimizing a
+# failing input is bounded by FUZZMINTIME, so a crash is reported in
+# seconds, not after minutes of shrinking on a shared CI core.
+FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hookserver:FuzzParseTriggerBody \
+                ./plugin/jobdef:FuzzFromSecret ./plugin/ui:FuzzJobForm ./plugin/ui:FuzzRunForm
 FUZZTIME ?= 20s
+FUZZMINTIME ?= 2s
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 20s)
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo ">> fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-	  go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
 	done
 
 .PHONY: e2e
