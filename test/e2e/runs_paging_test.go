@@ -66,11 +66,12 @@ func ptrTo[T any](v T) *T { return &v }
 // TestRunsListingsPage: a job keeping more runs than a page: `runs` prints
 // the newest 100 and says how many it left out (--limit 0: all), the UI's
 // Runs tab shows them 100 a page with links between pages, and a bad page
-// number is a 400.
+// number is a 400. The Jobs page finds jobs by part of their name.
 func TestRunsListingsPage(t *testing.T) {
 	t.Parallel()
 	ns := cluster.Namespace(t, false)
 	createSimJob(t, ns, "paged")
+	createSimJob(t, ns, "other")
 	names := keepFinishedRuns(t, ns, "paged", 105) // names[104] is the newest
 
 	res := sj(t, ns, "", nil, "runs", "paged")
@@ -116,5 +117,15 @@ func TestRunsListingsPage(t *testing.T) {
 	}
 	if code, body = get(tab + "?page=0"); code != http.StatusBadRequest || !strings.Contains(body, "is not a page number") {
 		t.Errorf("page=0: %d", code)
+	}
+	// The Jobs page finds jobs by part of their name.
+	jobsPage := "/namespaces/" + ns + "/jobs"
+	code, body = get(jobsPage + "?q=age")
+	if code != http.StatusOK || !strings.Contains(body, `href="`+jobsPage+`/paged"`) || strings.Contains(body, `href="`+jobsPage+`/other"`) ||
+		!strings.Contains(body, "Jobs 1–1 of 1 whose name contains “age” (2 in all).") {
+		t.Errorf("Jobs page ?q=age: %d\n%s", code, tail(body, 2000))
+	}
+	if code, _ = get(jobsPage + "?q=a%0Ab"); code != http.StatusBadRequest {
+		t.Errorf("Jobs page ?q with a newline: %d, want 400", code)
 	}
 }
