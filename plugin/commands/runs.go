@@ -170,11 +170,18 @@ func (o *RunsOptions) watch(ctx context.Context, ns string) error {
 				changed = append(changed, r)
 			}
 		}
+		more := 0
+		if first { // the listing a watch starts from is limited like one without
+			changed, more = limitRuns(changed, o.effectiveLimit())
+		}
 		if len(changed) > 0 {
 			if err := o.print(changed, !headers); err != nil {
 				return err
 			}
 			headers = true
+			if more > 0 {
+				fmt.Fprintf(o.ErrOut, "%d older runs not shown: --limit %d shows them too, --limit 0 shows all.\n", more, len(runs))
+			}
 		} else if first && len(runs) == 0 {
 			fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns)+" Waiting for runs…")
 		}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -92,5 +93,37 @@ func TestRunsLimitBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "invalid --limit") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("limit %d: error %v", limit, err)
 		}
+	}
+}
+
+// TestRunsWatchStartsLimited: `runs --watch` starts from the newest runs up
+// to --limit, like a listing, and then prints changes of any run.
+func TestRunsWatchStartsLimited(t *testing.T) {
+	cs := fake.NewClientset(finishedRuns("w", 5)...)
+	var out, errOut runsBuffer
+	o := &RunsOptions{Job: "w", Watch: true, Limit: 2, limitSet: true, target: target{Namespace: "ns", Client: cs},
+		IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: &errOut}}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- o.watch(ctx, "ns") }()
+	waitForRuns(t, "the first list", func() bool { return strings.Contains(errOut.String(), "3 older runs not shown") })
+	got := out.String()
+	if !strings.Contains(got, "w-0005") || !strings.Contains(got, "w-0004") || strings.Contains(got, "w-0003") {
+		t.Errorf("watch started with:\n%s", got)
+	}
+	// An old run that changes is printed all the same.
+	job, err := cs.BatchV1().Jobs("ns").Get(t.Context(), "w-0001", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Annotations = map[string]string{run.AnnotationCancelledAt: time.Now().UTC().Format(time.RFC3339)}
+	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "Cancelled"}}
+	if _, err := cs.BatchV1().Jobs("ns").Update(t.Context(), job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForRuns(t, "the old run's change", func() bool { return strings.Contains(out.String(), "w-0001") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch ended with %v", err)
 	}
 }
