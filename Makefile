@@ -97,15 +97,19 @@ unit: ## Unit tests (no cluster), under the race detector
 
 # Fuzz targets, each run for FUZZTIME by `make test` (the seed corpus and
 # testdata/fuzz run with the unit tests too). A failing input is saved
-# under the package's testdata/fuzz: commit it with the fix.
-FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hookserver:FuzzParseTriggerBody
+# under the package's testdata/fuzz: commit it with the fix. Minimizing a
+# failing input is bounded by FUZZMINTIME, so a crash is reported in
+# seconds, not after minutes of shrinking on a shared CI core.
+FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hookserver:FuzzParseTriggerBody \
+                ./plugin/jobdef:FuzzFromSecret ./plugin/ui:FuzzJobForm ./plugin/ui:FuzzRunForm
 FUZZTIME ?= 20s
+FUZZMINTIME ?= 2s
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 20s)
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo ">> fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-	  go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
 	done
 
 .PHONY: e2e
@@ -286,6 +290,23 @@ bench-postrender: ## Post-renderer vs kubectl kustomize as post-renderer, side b
 	$(DIST_GOBUILD) -ldflags '$(DIST_LDFLAGS)' -o $(BENCH_DIR)/kubectl-shipjob.native ./cmd/kubectl-shipjob
 	cp $(BENCH_DIR)/kubectl-shipjob.native $(BENCH_DIR)/installed/kubectl-shipjob
 	go run ./test/bench/postrender -plugin $(BENCH_DIR)/installed/kubectl-shipjob
+
+# Scale (issue 23), at SCALE_N and SCALE_N/10 on the local cluster (a few
+# minutes on 2 cores): `list` and the UI's Jobs page over SCALE_N job
+# definitions; trigger and `runs` of a job keeping SCALE_RUNS kept runs
+# against a job with none; `hooks serve` over SCALE_N hooks.
+SCALE_N    ?= 10000
+SCALE_RUNS ?= 5000
+.PHONY: bench-scale
+bench-scale: cluster-bins build ## Scale: list, Jobs page, runs and trigger with kept runs, hooks serve, at N and N/10 (local cluster)
+	$(MAKE) -s cluster-up >/dev/null
+	@for f in 10 1; do \
+	  n=$$(( $(SCALE_N) / f )); r=$$(( $(SCALE_RUNS) / f )); \
+	  echo ">> $$n definitions, $$r kept runs, $$n hooks"; \
+	  go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -jobs $$n -n 5 || exit 1; \
+	  go run ./test/bench/uibench -state $(CLUSTER_STATE) -plugin $(BIN) -jobs $$n -runs 1 -n 5 -changes 2 || exit 1; \
+	  go run ./test/bench/scale -state $(CLUSTER_STATE) -plugin $(BIN) -runs $$r -hooks $$n -n 5 || exit 1; \
+	done
 
 .PHONY: bench-runs
 bench-runs: cluster-bins build ## Trigger vs kubectl create job, list over 1,000 jobs, runs over 10,000 runs (local cluster)

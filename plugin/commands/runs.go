@@ -27,9 +27,14 @@ type RunsOptions struct {
 	AllNamespaces bool
 	Watch         bool
 	Output        string
+	// Limit is how many of the newest runs are printed (0: all). Tables
+	// default to defaultRunsLimit; json, yaml and name print all unless
+	// --limit is given.
+	Limit int
 
-	flags  *genericclioptions.ConfigFlags
-	target target
+	limitSet bool
+	flags    *genericclioptions.ConfigFlags
+	target   target
 	genericiooptions.IOStreams
 }
 
@@ -41,11 +46,14 @@ func newRunsCmd(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 		Example: `  kubectl shipjob runs migrate
   kubectl shipjob runs -A -o wide
   kubectl shipjob runs migrate --watch
-  kubectl shipjob runs migrate -o json`,
+  kubectl shipjob runs migrate -o json
+  kubectl shipjob runs migrate --limit 0   # every kept run, not only the newest 100`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeJobNames(flags),
 		RunE:              runE(o),
 	}
+	cmd.Flags().IntVar(&o.Limit, "limit", defaultRunsLimit,
+		"Print the newest N runs (0: all). Applies to json, yaml and name output only when given")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List runs in all namespaces")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", false, "After listing, watch for changes")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, name, json or yaml")
@@ -58,6 +66,7 @@ func (o *RunsOptions) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		o.Job = args[0]
 	}
+	o.limitSet = cmd.Flags().Changed("limit")
 	var err error
 	o.target, err = resolveTarget(o.flags)
 	return err
@@ -67,6 +76,9 @@ func (o *RunsOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *RunsOptions) Validate() error {
 	if err := checkFormat(o.Output, "wide", "name", "json", "yaml"); err != nil {
 		return err
+	}
+	if o.Limit < 0 {
+		return fmt.Errorf("invalid --limit %d: want 0 (all) or a positive number", o.Limit)
 	}
 	if o.Job != "" {
 		if err := jobdef.ValidateName(o.Job); err != nil {
@@ -103,7 +115,38 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns))
 		return nil
 	}
-	return o.print(runs, true)
+	shown, more := limitRuns(runs, o.effectiveLimit())
+	if err := o.print(shown, true); err != nil {
+		return err
+	}
+	if more > 0 {
+		fmt.Fprintf(o.ErrOut, "%d older runs not shown: --limit %d shows them too, --limit 0 shows all.\n", more, len(runs))
+	}
+	return nil
+}
+
+// defaultRunsLimit bounds a table of runs: a job may keep thousands.
+const defaultRunsLimit = 100
+
+// effectiveLimit is the number of runs to print (0: all): machine output
+// is never cut short unless asked to.
+func (o *RunsOptions) effectiveLimit() int {
+	switch o.Output {
+	case "json", "yaml", "name":
+		if !o.limitSet {
+			return 0
+		}
+	}
+	return o.Limit
+}
+
+// limitRuns keeps the first limit of runs (newest first; 0: all) and says
+// how many it left out.
+func limitRuns(runs []run.Status, limit int) ([]run.Status, int) {
+	if limit <= 0 || len(runs) <= limit {
+		return runs, 0
+	}
+	return runs[:limit], len(runs) - limit
 }
 
 // watch prints the runs, then a line each time a run's state changes,
@@ -127,11 +170,18 @@ func (o *RunsOptions) watch(ctx context.Context, ns string) error {
 				changed = append(changed, r)
 			}
 		}
+		more := 0
+		if first { // the listing a watch starts from is limited like one without
+			changed, more = limitRuns(changed, o.effectiveLimit())
+		}
 		if len(changed) > 0 {
 			if err := o.print(changed, !headers); err != nil {
 				return err
 			}
 			headers = true
+			if more > 0 {
+				fmt.Fprintf(o.ErrOut, "%d older runs not shown: --limit %d shows them too, --limit 0 shows all.\n", more, len(runs))
+			}
 		} else if first && len(runs) == 0 {
 			fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns)+" Waiting for runs…")
 		}

@@ -9,9 +9,10 @@ import (
 // What the external tests (package run_test, which may import runtest)
 // reach of this package's insides.
 var (
-	FilesSecret      = filesSecret
-	ParamsSecret     = paramsSecret
-	IdempotencyLabel = idempotencyLabel
+	FilesSecret        = filesSecret
+	ParamsSecret       = paramsSecret
+	IdempotencyLabel   = idempotencyLabel
+	DecodeMetadataList = decodeMetadataList
 )
 
 const SweepEvery = sweepEvery

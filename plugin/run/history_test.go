@@ -1,6 +1,8 @@
 package run_test
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -204,5 +206,47 @@ func TestPruneKeepsRunsOfOtherDefinitions(t *testing.T) {
 	}
 	if _, ok := runNames(t, ft)[planted.Name]; !ok {
 		t.Errorf("a Job of another definition was pruned")
+	}
+}
+
+// TestDecodeMetadataList: the finished runs' metadata decodes from the
+// API server's protobuf envelope and from JSON to the same list; anything
+// else is an error.
+func TestDecodeMetadataList(t *testing.T) {
+	want := metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadataList"},
+		Items: []metav1.PartialObjectMetadata{{ObjectMeta: metav1.ObjectMeta{Name: "m-1", UID: "u1", ResourceVersion: "7",
+			Labels: map[string]string{run.LabelFinished: "succeeded"}, Annotations: map[string]string{run.AnnotationJobUID: "d"}}}}}
+	raw, err := want.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := func(apiVersion, kind string) []byte {
+		u := runtime.Unknown{TypeMeta: runtime.TypeMeta{APIVersion: apiVersion, Kind: kind}, Raw: raw}
+		b, err := u.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]byte("k8s\x00"), b...)
+	}
+	js, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"protobuf": envelope("meta.k8s.io/v1", "PartialObjectMetadataList"), "json": js} {
+		got, err := run.DecodeMetadataList(data)
+		if err != nil || len(got.Items) != 1 || !reflect.DeepEqual(got.Items[0].ObjectMeta, want.Items[0].ObjectMeta) {
+			t.Errorf("%s: %+v, %v", name, got, err)
+		}
+	}
+	for name, data := range map[string][]byte{
+		"other kind":     envelope("v1", "JobList"),
+		"cut envelope":   envelope("meta.k8s.io/v1", "PartialObjectMetadataList")[:10],
+		"not json":       []byte("<html>"),
+		"magic only":     []byte("k8s\x00"),
+		"broken message": append([]byte("k8s\x00"), 0xff, 0xff, 0xff),
+	} {
+		if got, err := run.DecodeMetadataList(data); err == nil {
+			t.Errorf("%s: decoded %+v", name, got)
+		}
 	}
 }

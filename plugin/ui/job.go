@@ -2,8 +2,9 @@ package ui
 
 import (
 	"context"
-
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -56,14 +57,47 @@ func (s *Server) jobRunsTab(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "Schedule " + q.Get("resumed") + " resumed: it runs from its next slot on."
 	}
 	p.Events = "/namespaces/" + p.Namespace + "/events"
-	p.Data = runsTab{Runs: runs, Schedules: s.jobSchedules(r.Context(), p, runs)}
+	page := 1
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxRunsPage {
+			p.Data = problem{Code: http.StatusBadRequest, Title: "Invalid page", Message: fmt.Sprintf("%q is not a page number.", v)}
+			s.pages.render(w, r, http.StatusBadRequest, "error", p)
+			return
+		}
+		page = n
+	}
+	tab := runsTab{Schedules: s.jobSchedules(r.Context(), p, runs), Total: len(runs), Page: page}
+	// A job may keep thousands of runs: the tab shows runsPerPage of them,
+	// newest first; a page beyond the last is empty and links back.
+	from := min((page-1)*runsPerPage, len(runs))
+	to := min(from+runsPerPage, len(runs))
+	tab.Runs, tab.First, tab.Last = runs[from:to], from+1, to
+	if page > 1 {
+		tab.Newer = min(page-1, max(1, (len(runs)+runsPerPage-1)/runsPerPage))
+	}
+	if to < len(runs) {
+		tab.Older = page + 1
+	}
+	p.Data = tab
 	s.pages.render(w, r, http.StatusOK, "job_runs", p)
 }
 
-// runsTab is the Runs tab's content.
+// runsPerPage is how many runs the Runs tab shows at once; maxRunsPage
+// bounds the page number read from the URL.
+const (
+	runsPerPage = 100
+	maxRunsPage = 1_000_000
+)
+
+// runsTab is the Runs tab's content: one page of the job's runs.
 type runsTab struct {
 	Runs      []run.Status
 	Schedules *jobSchedules
+	// Total runs kept; this page shows runs First to Last of them (from 1).
+	Total, First, Last, Page int
+	// Newer and Older are the neighbouring pages (0: none).
+	Newer, Older int
 }
 
 func (s *Server) runTab(w http.ResponseWriter, r *http.Request) {

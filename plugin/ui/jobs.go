@@ -3,7 +3,10 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -49,6 +52,12 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Title = "Jobs"
 	ctx := r.Context()
+	view, msg := readJobsQuery(r)
+	if msg != "" {
+		p.Data = problem{Code: http.StatusBadRequest, Title: "Invalid search", Message: msg}
+		s.pages.render(w, r, http.StatusBadRequest, "error", p)
+		return
+	}
 	// The definitions are listed while the runs (and their pods) are: the
 	// page waits for the longer of the two, not for their sum.
 	var runs []run.Status
@@ -76,6 +85,8 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 			byJob[st.Job] = append(byJob[st.Job], st)
 		}
 	}
+	view.Total = len(jobs)
+	jobs = view.pick(jobs)
 	rows := make([]jobRow, len(jobs))
 	for i := range jobs {
 		j := &jobs[i]
@@ -89,8 +100,70 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 		p.Notice = "Job " + d + " deleted with its runs and deploy hooks."
 	}
 	p.Events = "/namespaces/" + p.Namespace + "/events"
-	p.Data = rows
+	view.Rows = rows
+	p.Data = view
 	s.pages.render(w, r, http.StatusOK, "jobs", p)
+}
+
+// jobsPerPage is how many jobs the Jobs page shows at once (its target of
+// issue 14 is 1,000 jobs on one page).
+const jobsPerPage = 1000
+
+// jobsView is the Jobs page's content: the jobs whose name contains Q
+// (all when empty), jobsPerPage a page, in name order.
+type jobsView struct {
+	Rows []jobRow
+	Q    string
+	// Total jobs of the namespace, Matched of them by Q; this page shows
+	// matches First to Last (from 1).
+	Total, Matched, First, Last, Page int
+	// Prev and Next: the previous and next page (0: none), as links
+	// that keep Q.
+	Prev, Next int
+	// Search shows the search form: beyond a page of jobs, or searched.
+	Search bool
+}
+
+// readJobsQuery reads ?q= and ?page=; msg says what is wrong with them.
+func readJobsQuery(r *http.Request) (jobsView, string) {
+	q := r.URL.Query()
+	v := jobsView{Q: strings.TrimSpace(q.Get("q")), Page: 1}
+	if len(v.Q) > jobdef.MaxNameLength || strings.IndexFunc(v.Q, unicode.IsControl) >= 0 {
+		return v, "Search for part of a job's name: at most " + strconv.Itoa(jobdef.MaxNameLength) + " characters."
+	}
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxRunsPage {
+			return v, fmt.Sprintf("%q is not a page number.", s)
+		}
+		v.Page = n
+	}
+	return v, ""
+}
+
+// pick keeps the jobs of v's page among those matching v.Q, and sets the
+// counts and neighbouring pages.
+func (v *jobsView) pick(jobs []jobdef.Job) []jobdef.Job {
+	if v.Q != "" {
+		var m []jobdef.Job
+		for _, j := range jobs {
+			if strings.Contains(j.Name, v.Q) {
+				m = append(m, j)
+			}
+		}
+		jobs = m
+	}
+	v.Matched, v.Search = len(jobs), v.Q != "" || v.Total > jobsPerPage
+	from := min((v.Page-1)*jobsPerPage, len(jobs))
+	to := min(from+jobsPerPage, len(jobs))
+	v.First, v.Last = from+1, to
+	if v.Page > 1 {
+		v.Prev = min(v.Page-1, max(1, (len(jobs)+jobsPerPage-1)/jobsPerPage))
+	}
+	if to < len(jobs) {
+		v.Next = v.Page + 1
+	}
+	return jobs[from:to]
 }
 
 // makeStrip draws runs (newest first) oldest left.

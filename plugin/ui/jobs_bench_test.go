@@ -273,7 +273,7 @@ func BenchmarkJobsPageTemplate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		s.pages.render(rec, nil, http.StatusOK, "jobs", &page{Title: "Jobs", Namespace: benchNS, Data: rows, Now: now})
+		s.pages.render(rec, nil, http.StatusOK, "jobs", &page{Title: "Jobs", Namespace: benchNS, Data: jobsView{Rows: rows, Total: len(rows), Matched: len(rows), First: 1, Last: len(rows), Page: 1}, Now: now})
 	}
 }
 

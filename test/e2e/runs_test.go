@@ -89,6 +89,18 @@ func TestRunLifecycleKeepsEarlierRuns(t *testing.T) {
 	if !strings.HasPrefix(table, "RUN ") || strings.Count(table, "Succeeded") != 3 {
 		t.Errorf("runs table:\n%s", table)
 	}
+	// --limit prints the newest runs and says on stderr what it left out.
+	res := sj(t, ns, "", nil, "runs", "migrate", "--limit", "2")
+	if res.Code != 0 || !strings.Contains(res.Stdout, names[2]) || !strings.Contains(res.Stdout, names[1]) ||
+		strings.Contains(res.Stdout, names[0]) || !strings.Contains(res.Stderr, "1 older runs not shown: --limit 3") {
+		t.Errorf("runs --limit 2: exit %d\nstdout: %s\nstderr: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := sj(t, ns, "", nil, "runs", "migrate", "--limit", "-1"); res.Code == 0 || !strings.Contains(res.Stderr, "invalid --limit -1") {
+		t.Errorf("runs --limit -1: exit %d, stderr %q", res.Code, res.Stderr)
+	}
+	if out := must(t, ns, "runs", "migrate", "-o", "name", "--limit", "1"); strings.TrimSpace(out) != "run.shipjob.dev/"+names[2] {
+		t.Errorf("runs -o name --limit 1: %q", out)
+	}
 }
 
 func TestRunWaitExitCodes(t *testing.T) {
