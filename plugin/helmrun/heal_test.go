@@ -175,3 +175,47 @@ func TestPruneFailureIsReported(t *testing.T) {
 		t.Errorf("%d failures reported, want %d", failures, 10-run.MaxHistory)
 	}
 }
+
+// TestReleaseOwnWhenTheAPIServerIsBack: the record a trigger created and
+// left pending (Helm cut off from the API server) is marked failed by its
+// own process as soon as the API server answers again, not StaleAfter
+// later; a record no longer pending, or changed in between, is left alone.
+func TestReleaseOwnWhenTheAPIServerIsBack(t *testing.T) {
+	for name, tc := range map[string]struct {
+		status   release.Status
+		conflict bool
+		want     release.Status
+	}{
+		"pending":            {release.StatusPendingUpgrade, false, release.StatusFailed},
+		"recorded by Helm":   {release.StatusDeployed, false, release.StatusDeployed},
+		"changed in between": {release.StatusPendingUpgrade, true, release.StatusPendingUpgrade},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cs := fake.NewClientset()
+			seedRelease(t, cs, tc.status, time.Now()) // created now: the stale heal would wait 20 s
+			gets := 0
+			cs.PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+				if gets++; gets <= 2 {
+					return true, nil, apierrors.NewServiceUnavailable("the API server is away")
+				}
+				return false, nil, nil
+			})
+			if tc.conflict {
+				cs.PrependReactor("update", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "secrets"}, releaseKey("job", 3), errors.New("changed"))
+				})
+			}
+			start := time.Now()
+			releaseOwn(cs.CoreV1().Secrets("ns"), "job", releaseKey("job", 3), 10*time.Millisecond)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("released after %s", took)
+			}
+			if gets < 3 {
+				t.Errorf("%d reads, want it to retry until the API server answers", gets)
+			}
+			if st := recordStatus(t, cs); st != tc.want {
+				t.Errorf("record is %s, want %s", st, tc.want)
+			}
+		})
+	}
+}

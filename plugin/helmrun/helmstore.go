@@ -56,12 +56,14 @@ type recordSecrets struct {
 	// created is the resourceVersion of the record this trigger created:
 	// everything done before it (earlier triggers' Jobs) is at or below it.
 	created string
+	// createdName is that record's name (its key).
+	createdName string
 }
 
 func (s *recordSecrets) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
 	out, err := s.SecretInterface.Create(ctx, sec, opts)
 	if err == nil && out != nil {
-		s.created = out.ResourceVersion
+		s.created, s.createdName = out.ResourceVersion, out.Name
 	}
 	return out, err
 }

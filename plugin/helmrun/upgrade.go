@@ -17,6 +17,7 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // Upgrade installs or upgrades the job's release with the plan, retrying
@@ -59,6 +60,13 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 		rel, err := r.attempt(ctx, cfg, cache, rd, p, o)
 		if err == nil {
 			r.prune(ctx, cache, ns, name, o)
+		} else if key := cache.secrets.createdName; key != "" {
+			// Helm has returned: the record this attempt created is no
+			// longer live. Cut off from the API server, Helm could not
+			// mark it failed; left pending, it would hold every trigger
+			// of the job for StaleAfter. A long-lived process (the hook
+			// server) releases it once the API server answers again.
+			go releaseOwn(r.client.CoreV1().Secrets(ns), name, key, ownRetry)
 		}
 		var limited *run.RateLimitedError
 		if errors.As(err, &limited) {
@@ -186,6 +194,41 @@ func heal(ctx context.Context, cache *releaseCache, key string, o run.UpgradeOpt
 		return fmt.Errorf("heal release record %s left pending: %w", key, err)
 	}
 	return nil
+}
+
+// ownRetry is how often releaseOwn tries while the API server is away.
+const ownRetry = 500 * time.Millisecond
+
+// releaseOwn marks failed the record key that this process's trigger
+// created and left pending when its Helm upgrade returned with an error
+// (the API server went away before Helm could record the outcome). It
+// tries every retry for DefaultStaleAfter (after that any trigger heals
+// the record anyway), and stops when the record is gone, no longer
+// pending (Helm recorded the failure itself), or changed since it read it.
+func releaseOwn(secrets corev1client.SecretInterface, name, key string, retry time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultStaleAfter)
+	defer cancel()
+	for {
+		cache := newReleaseCache(secrets, name)
+		fresh, md, err := cache.getFresh(ctx, key)
+		switch {
+		case apierrors.IsNotFound(err):
+			return
+		case err == nil && !fresh.Info.Status.IsPending():
+			return
+		case err == nil:
+			fresh.SetStatus(release.StatusFailed, "interrupted trigger (the API server went away), released by its own process")
+			err = cache.updateIfUnchanged(key, fresh, md.ResourceVersion)
+			if err == nil || apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
+		}
+	}
 }
 
 var errBusy = errors.New("release busy")

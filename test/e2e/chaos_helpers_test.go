@@ -125,7 +125,8 @@ func (l *chaosLoad) try(t *testing.T, c int, key string) attempt {
 	return a
 }
 
-// finish stops the load once every client succeeded after healed and
+// finish stops the load once every client succeeded after healed (when
+// the heal began) and
 // waits for the clients' last keys.
 func (l *chaosLoad) finish(t *testing.T, healed time.Time) {
 	t.Helper()
@@ -153,7 +154,7 @@ type faultReport struct {
 }
 
 // check verifies the load's exactly-once results: during the fault
-// (answered from down+1s to healed) only 503 or exit 75; no other answer
+// (answered from down+1s until the heal began) only 503 or exit 75; no other answer
 // at any time; every key succeeded with one run, every run of the job
 // belongs to one key; no release record left pending.
 func (l *chaosLoad) check(t *testing.T, down, healed time.Time) faultReport {

@@ -52,11 +52,14 @@ func underFault(t *testing.T, what string, outage time.Duration, refused bool, f
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The fault ends when the heal begins: a restarted kube-apiserver
+	// serves requests seconds before its /readyz says ok.
+	healed := time.Now()
 	if err := heal(ctx); err != nil {
 		l.stop.Store(true)
 		t.Fatalf("heal after %s: %v", what, err)
 	}
-	healed := time.Now()
+	ready := time.Since(healed)
 	l.finish(t, healed)
 	r := l.check(t, down, healed)
 
@@ -93,9 +96,9 @@ func underFault(t *testing.T, what string, outage time.Duration, refused bool, f
 		t.Errorf("%s: /readyz never failed during the fault", what)
 	}
 	t.Logf("FAULT %s for %s: %d keys, %d successes, %d runs (exactly once: %v), %d hook 503s, %d CLI exit 75s, "+
-		"%d requests waited through the fault (longest %s), first success %s and every client's %s after the heal, "+
+		"%d requests waited through the fault (longest %s), healed (ready) in %s, first success %s and every client's %s after the heal began, "+
 		"%d notifications for %d ended runs (%d duplicates, %d lost)",
-		what, outage, r.keys, r.successes, r.runs, !t.Failed(), r.hook503, r.cli75, r.waited, r.maxWait.Round(time.Millisecond),
+		what, outage, r.keys, r.successes, r.runs, !t.Failed(), r.hook503, r.cli75, r.waited, r.maxWait.Round(time.Millisecond), ready.Round(time.Millisecond),
 		r.healFirst.Round(time.Millisecond), r.healAll.Round(time.Millisecond), rc.count(""), len(runs), dups, lost)
 }
 
