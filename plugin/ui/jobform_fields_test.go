@@ -340,3 +340,72 @@ func TestSigningSecretShownOnce(t *testing.T) {
 		t.Errorf("rotate without CSRF: %d", w.Code)
 	}
 }
+
+// TestJobFormBadInput: a bad value in a field of the form comes back as
+// a one-line error next to that field (422) and nothing is written.
+func TestJobFormBadInput(t *testing.T) {
+	for name, c := range map[string]struct{ key, value, input, want string }{
+		"tasks":          {"tasks", "four", "tasks", `invalid tasks "four": want a whole number`},
+		"parallelism":    {"parallelism", "9", "parallelism", "invalid parallelism 9"},
+		"max active":     {"maxActiveRuns", "-1", "maxActiveRuns", "invalid maxActiveRuns -1"},
+		"history":        {"failedRunsHistoryLimit", "x", "failedRunsHistoryLimit", `invalid failed runs kept "x"`},
+		"concurrency":    {"concurrencyPolicy", "Sometimes", "concurrencyPolicy", `invalid concurrency policy "Sometimes"`},
+		"labels":         {"labels", "team", "labels", `invalid label "team": want key=value`},
+		"reserved label": {"labels", "shipjob.dev/x=1", "labels", "prefix is reserved"},
+		"notification":   {"notif.1.url", "ftp://hooks.example.com/b", "notif-1-url", "ftp"},
+		"format":         {"notif.0.format", "xml", "notif-0-format", "xml"},
+		"enum":           {"param.2.default", "sideways", "param-2-default", "sideways"},
+		"pattern":        {"param.0.pattern", "([", "param-0-pattern", "pattern"},
+		"type":           {"param.1.type", "date", "param-1-type", "date"},
+		"retention":      {"retentionFailed", "soon", "retentionFailed", "soon"},
+		"requests":       {"requestsMemory", "lots", "requestsMemory", "lots"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fs := newFullServer(t)
+			before := objectsOf(t, fs)
+			page := fs.do("GET", "/namespaces/team/jobs/migrate/configuration", nil)
+			v := browserSubmit(t, page.Body.String())
+			v.Set(c.key, c.value)
+			rec := fs.do("POST", "/namespaces/team/jobs/migrate/configuration", v)
+			body := rec.Body.String()
+			if rec.Code != http.StatusUnprocessableEntity {
+				t.Fatalf("%d, want 422\n%s", rec.Code, alerts(body))
+			}
+			i := strings.Index(body, `id="`+c.input+`"`)
+			if i < 0 {
+				t.Fatalf("no input %s", c.input)
+			}
+			// The error is within the field: before the next field's label
+			// (a row of a fieldset: before the fieldset's end).
+			rest := body[i:]
+			end := "<label"
+			if strings.HasPrefix(c.input, "param-") || strings.HasPrefix(c.input, "notif-") {
+				end = "</fieldset>"
+			}
+			k := strings.Index(rest, `class="field-error"`)
+			if k < 0 || k > strings.Index(rest, end) || !strings.Contains(rest[k:k+300], html.EscapeString(c.want)) {
+				t.Fatalf("no error %q in the field of %s: %s", c.want, c.input, alerts(body))
+			}
+			if end := strings.Index(rest[k:], "</p>"); strings.Contains(rest[k:k+end], "\n") {
+				t.Errorf("the error is not one line: %s", rest[k:k+end])
+			}
+			if after := objectsOf(t, fs); after != before {
+				t.Errorf("a refused form wrote something")
+			}
+		})
+	}
+}
+
+// objectsOf are the names and versions of the namespace's Secrets.
+func objectsOf(t *testing.T, fs *schedServer) string {
+	t.Helper()
+	list, err := fs.cs.CoreV1().Secrets("team").List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, s := range list.Items {
+		fmt.Fprintf(&b, "%s@%s ", s.Name, s.ResourceVersion)
+	}
+	return b.String()
+}

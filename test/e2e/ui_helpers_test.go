@@ -222,4 +222,22 @@ func accessible(t *testing.T, ctx context.Context, what string) {
 	if got := eval[string](t, ctx, headless); got != "" {
 		t.Errorf("%s: table cells without a header: %s", what, got)
 	}
+	if got := eval[string](t, ctx, smallTargets); got != "" {
+		t.Errorf("%s: targets under 24 px too close to another: %s", what, got)
+	}
 }
+
+// smallTargets lists the visible targets under 24×24 px whose 24 px circle
+// (centred on them) reaches another target or another small target's
+// circle, as Lighthouse's target-size.
+const smallTargets = `(() => {
+	const small = r => r.width < 24 || r.height < 24;
+	const all = Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]'))
+		.map(e => [e, e.getBoundingClientRect()]).filter(([e, r]) => r.width > 0 && r.height > 0);
+	return all.filter(([e, r]) => small(r)).filter(([e, r]) => {
+		const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+		return all.some(([o, q]) => o !== e && !o.contains(e) && !e.contains(o) && (small(q)
+			? Math.hypot(q.left + q.width / 2 - cx, q.top + q.height / 2 - cy) < 24
+			: Math.hypot(Math.max(q.left - cx, 0, cx - q.right), Math.max(q.top - cy, 0, cy - q.bottom)) < 12));
+	}).map(([e]) => e.id || e.name).join(', ');
+})()`

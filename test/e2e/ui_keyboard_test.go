@@ -67,6 +67,9 @@ func TestUIKeyboardOnly(t *testing.T) {
 		t.Fatalf("signing secret shown %q, stored (base64) %q", shown, stored)
 	}
 	accessible(t, ctx, "the Configuration tab after create")
+	do(t, ctx, chromedp.EmulateViewport(412, 900)) // Lighthouse's phone: the checkboxes wrap
+	accessible(t, ctx, "the Configuration tab on a phone")
+	do(t, ctx, chromedp.EmulateViewport(1360, 900))
 	screenshot(t, ctx, "keyboard-created")
 	out := mustShipjob(t, "get", "kb", "-n", ns, "-o", "yaml")
 	for _, want := range []string{"type: integer", "description: how many", "secret: true", "maxActiveRuns: 0",
