@@ -46,6 +46,18 @@ type Options struct {
 	Detach bool
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// JWT, when set, makes kube-apiserver trust ID tokens of an OpenID
+	// Connect issuer (--authentication-config); client certificates and the
+	// token file keep working beside it.
+	JWT *JWTIssuer
+}
+
+// JWTIssuer is an OpenID Connect issuer the API server trusts: username
+// from the email claim and groups from the groups claim, both unprefixed.
+type JWTIssuer struct {
+	URL      string `json:"url"`
+	CAPEM    string `json:"caPEM"`
+	Audience string `json:"audience"`
 }
 
 // Cluster is a running local control plane.
@@ -59,6 +71,7 @@ type Cluster struct {
 	Ports        Ports      `json:"ports"`
 	Processes    []*process `json:"processes"`
 	BinDir       string     `json:"binDir"`
+	JWT          *JWTIssuer `json:"jwt,omitempty"`
 	detach       bool
 	log          io.Writer
 }
@@ -93,7 +106,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if log == nil {
 		log = io.Discard
 	}
-	c := &Cluster{Dir: dir, BinDir: opts.BinDir, detach: opts.Detach, log: log,
+	c := &Cluster{Dir: dir, BinDir: opts.BinDir, detach: opts.Detach, log: log, JWT: opts.JWT,
 		Kubeconfig: filepath.Join(dir, "kubeconfig"), AuditLog: filepath.Join(dir, "audit.log")}
 	defer func() {
 		if err != nil {

@@ -34,6 +34,11 @@ func (c *Cluster) writeConfig() error {
 	if err := writeKubeconfig(c.Kubeconfig, c.Server, p.caPEM, c.AdminToken, c.LimitedToken); err != nil {
 		return err
 	}
+	if c.JWT != nil {
+		if err := writeAuthenticationConfig(c.path("authentication-config.yaml"), *c.JWT); err != nil {
+			return fmt.Errorf("write authentication config: %w", err)
+		}
+	}
 	_, err = writeKwokConfig(c.Dir)
 	return err
 }
@@ -53,7 +58,11 @@ func (c *Cluster) startEtcd() error {
 // StartAPIServer starts kube-apiserver (again, after StopAPIServer) and waits
 // until /readyz answers ok.
 func (c *Cluster) StartAPIServer(ctx context.Context) error {
-	p, err := c.start("kube-apiserver", APIServerBin,
+	var authn []string
+	if c.JWT != nil {
+		authn = []string{"--authentication-config", c.path("authentication-config.yaml")}
+	}
+	p, err := c.start("kube-apiserver", APIServerBin, append(authn,
 		"--etcd-servers", "http://127.0.0.1:"+strconv.Itoa(c.Ports.EtcdClient),
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(c.Ports.APIServer),
 		"--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none",
@@ -70,7 +79,7 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 		"--audit-log-maxsize", "0", "--audit-log-mode", "blocking",
 		"--allow-privileged", "--cert-dir", c.path("apiserver-certs"),
 		"--shutdown-delay-duration", "0s", "--shutdown-watch-termination-grace-period", "0s",
-		"--profiling=false", "-v", "1")
+		"--profiling=false", "-v", "1")...)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,18 @@ func randomToken() (string, error) {
 func writeTokens(path, admin, limited string) error {
 	content := fmt.Sprintf("%s,%s,%s,\"system:masters\"\n%s,%s,%s\n",
 		admin, AdminUser, AdminUser, limited, LimitedUser, LimitedUser)
+	return os.WriteFile(path, []byte(content), 0o600)
+}
+
+// writeAuthenticationConfig writes kube-apiserver's --authentication-config:
+// one JWT issuer, username = email claim, groups = groups claim, no prefixes.
+// Values are JSON-quoted (JSON is YAML), so nothing in them can change the
+// document's structure.
+func writeAuthenticationConfig(path string, j JWTIssuer) error {
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	content := "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n" +
+		"- issuer:\n    url: " + q(j.URL) + "\n    audiences: [" + q(j.Audience) + "]\n    certificateAuthority: " + q(j.CAPEM) + "\n" +
+		"  claimMappings:\n    username: {claim: email, prefix: \"\"}\n    groups: {claim: groups, prefix: \"\"}\n"
 	return os.WriteFile(path, []byte(content), 0o600)
 }
 

@@ -16,11 +16,24 @@ import (
 	"testing"
 	"time"
 
+	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/shipjob/kubectl-shipjob/test/oidcprovider"
 )
 
 // Shared is the cluster of the running test binary, set by Main.
 var Shared *Cluster
+
+// sharedOIDC is the OpenID Connect provider of the running test binary, which
+// Shared's API server trusts; set by Main.
+var sharedOIDC *oidcprovider.Provider
+
+// OIDC is the provider the e2e cluster's API server trusts (audience
+// oidcprovider.ClientID, username = email, groups = groups, no prefixes).
+func OIDC() *oidcprovider.Provider { return sharedOIDC }
 
 // PluginBin is the kubectl-shipjob binary under test (on PATH during tests).
 var PluginBin string
@@ -60,9 +73,21 @@ func Main(m *testing.M) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := time.Now()
-	c, err := Start(ctx, Options{BinDir: binDir})
+	idp, err := oidcprovider.Start(oidcprovider.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start OIDC provider:", err)
+		return 1
+	}
+	defer idp.Close()
+	sharedOIDC = idp
+	c, err := Start(ctx, Options{BinDir: binDir, JWT: &JWTIssuer{URL: idp.Issuer, CAPEM: string(idp.CAPEM), Audience: oidcprovider.ClientID}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start cluster:", err)
+		return 1
+	}
+	if err := waitJWT(ctx, c, idp); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		c.Stop()
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e: local cluster ready in %.1fs at %s\n", time.Since(start).Seconds(), c.Server)
@@ -81,6 +106,33 @@ func Main(m *testing.M) int {
 	}
 	c.Stop()
 	return code
+}
+
+// waitJWT waits until the API server's JWT authenticator (which loads the
+// issuer's discovery document in the background) accepts an ID token of the
+// provider, so that no test sees it still starting.
+func waitJWT(ctx context.Context, c *Cluster, idp *oidcprovider.Provider) error {
+	tok, err := idp.SignIn(ctx, oidcprovider.SignIn{Username: oidcprovider.Users[0].Email, Password: oidcprovider.Password})
+	if err != nil {
+		return fmt.Errorf("sign in at the OIDC provider: %w", err)
+	}
+	admin, err := c.RESTConfig(false)
+	if err != nil {
+		return err
+	}
+	cfg := rest.AnonymousClientConfig(admin)
+	cfg.BearerToken = tok.IDToken
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	return waitFor(ctx, 60*time.Second, "the API server to accept the OIDC provider's ID tokens", func() (bool, error) {
+		r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+		if err != nil {
+			return false, err
+		}
+		return r.Status.UserInfo.Username == oidcprovider.Users[0].Email, nil
+	})
 }
 
 // keepLogs copies daemon logs next to the test's temp dir for post-mortems
