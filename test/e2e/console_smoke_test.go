@@ -23,7 +23,8 @@ import (
 // TestConsoleSignInOverHTTP: the real binary's console, the real provider
 // and API server, walked by an HTTP client (no browser): sign in through the
 // provider's form, the Jobs page is served as alice (her name, her
-// namespace), sign out ends the session.
+// namespace), a run she triggers records her as its trigger (made with her
+// credentials: her SelfSubjectReview), sign out ends the session.
 func TestConsoleSignInOverHTTP(t *testing.T) {
 	idp := cluster.OIDC()
 	ns := cluster.Namespace(t, false)
@@ -31,6 +32,7 @@ func TestConsoleSignInOverHTTP(t *testing.T) {
 		"--user=alice@example.com", "-n", ns); res.Code != 0 {
 		t.Fatalf("rolebinding: %s", res.Stderr)
 	}
+	createSimJob(t, ns, "smoke")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +99,29 @@ func TestConsoleSignInOverHTTP(t *testing.T) {
 	m := regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatal("no CSRF token on the page")
+	}
+	post := func(path string, form url.Values) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", base)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp = post("/namespaces/"+ns+"/jobs/smoke/run", url.Values{"_csrf": {m[1]}})
+	if !strings.HasPrefix(resp.Request.URL.Path, "/namespaces/"+ns+"/runs/smoke-") {
+		t.Fatalf("run: %s %d", resp.Request.URL, resp.StatusCode)
+	}
+	runs := runJobs(t, ns, "smoke")
+	if len(runs) != 1 {
+		t.Fatalf("runs %v, want one", runs)
+	}
+	if by := getJob(t, ns, runs[0]).Annotations["shipjob.dev/triggered-by"]; by != "user:alice@example.com" {
+		t.Errorf("triggered-by %q, want user:alice@example.com", by)
 	}
 	req, _ := http.NewRequest("POST", base+"/oauth2/logout", strings.NewReader(url.Values{"_csrf": {m[1]}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
