@@ -24,8 +24,15 @@ import (
 // and API server, walked by an HTTP client (no browser): sign in through the
 // provider's form, the Jobs page is served as alice (her name, her
 // namespace), a run she triggers records her as its trigger (made with her
-// credentials: her SelfSubjectReview), sign out ends the session.
+// credentials: her SelfSubjectReview), sign out ends the session; with her
+// ID token as credentials, and impersonated by the server.
 func TestConsoleSignInOverHTTP(t *testing.T) {
+	for _, auth := range []string{"token", "impersonate"} {
+		t.Run(auth, func(t *testing.T) { consoleSignInOverHTTP(t, auth) })
+	}
+}
+
+func consoleSignInOverHTTP(t *testing.T, auth string) {
 	idp := cluster.OIDC()
 	ns := cluster.Namespace(t, false)
 	if res := cluster.Run(t, "", "kubectl", "create", "rolebinding", "alice-edit", "--clusterrole=edit",
@@ -50,7 +57,7 @@ func TestConsoleSignInOverHTTP(t *testing.T) {
 	base := "http://" + addr
 	startHookServer(t, "-n", ns, "--notifications=false", "--schedules=false", "--console", "--console-listen", addr,
 		"--console-url", base, "--oidc-issuer-url", idp.Issuer, "--oidc-client-id", oidcprovider.ClientID,
-		"--oidc-client-secret-file", secret, "--oidc-ca-file", ca)
+		"--oidc-client-secret-file", secret, "--oidc-ca-file", ca, "--console-auth", auth)
 
 	pool := x509.NewCertPool()
 	pool.AddCert(idp.CA)
