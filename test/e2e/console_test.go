@@ -47,16 +47,17 @@ func freeLoopbackPort(t *testing.T) int {
 
 // startConsole starts a replica serving ns with the console in auth mode
 // (token or impersonate), signed in through the shared test provider.
-func startConsole(t *testing.T, ns, auth string) *consoleServer {
+func startConsole(t *testing.T, ns, auth string, extra ...string) *consoleServer {
 	t.Helper()
 	idp := cluster.OIDC()
 	port := strconv.Itoa(freeLoopbackPort(t))
 	base := "http://127.0.0.1:" + port
-	s := startHookServer(t, "-n", ns, "--notifications=false", "--schedules=false", "--leader-election=false",
-		"--console", "--console-listen", "127.0.0.1:"+port, "--console-url", base,
+	args := []string{"-n", ns, "--notifications=false", "--schedules=false", "--leader-election=false",
+		"--console", "--console-listen", "127.0.0.1:" + port, "--console-url", base,
 		"--oidc-issuer-url", idp.Issuer, "--oidc-client-id", oidcprovider.ClientID,
 		"--oidc-client-secret-file", writeTemp(t, oidcprovider.ClientSecret+"\n"),
-		"--oidc-ca-file", writeTemp(t, string(idp.CAPEM)), "--console-auth", auth)
+		"--oidc-ca-file", writeTemp(t, string(idp.CAPEM)), "--console-auth", auth}
+	s := startHookServer(t, append(args, extra...)...)
 	eventually(t, 20*time.Second, "console /healthz", func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
@@ -204,7 +205,9 @@ func consoleGet(t *testing.T, c *consoleServer, path string, cookie *http.Cookie
 // TestConsole signs two people with different RBAC in through the real
 // provider, in both of the console's modes: each sees what their RBAC
 // allows, a run records who triggered it, logout ends the session on
-// both replicas, an expired session sends the person to /signin.
+// both replicas, an expired session sends the person to /signin. Not
+// parallel: it shortens the shared provider's ID token lifetime for a
+// moment.
 func TestConsole(t *testing.T) {
 	for _, mode := range []string{"token", "impersonate"} {
 		t.Run(mode, func(t *testing.T) { testConsole(t, mode) })
@@ -217,8 +220,29 @@ func testConsole(t *testing.T, mode string) {
 	grantConsoleRBAC(t, nsA)
 	createSimJob(t, nsA, "migrate")
 	createSimJob(t, nsB, "secret-job")
-	// Two replicas sharing the session Secret in nsA.
-	r1, r2 := startConsole(t, nsA, mode), startConsole(t, nsA, mode)
+	// Two replicas sharing the session Secret (in nsA; in impersonate mode
+	// in the chart's namespace). In impersonate mode
+	// they run as the ServiceAccount of charts/shipjob-hooks installed with
+	// the console: the chart's RBAC (its impersonation ClusterRole) is all
+	// they have.
+	var as []string
+	sessionNS := nsA
+	if mode == "impersonate" {
+		idp := cluster.OIDC()
+		home := cluster.Namespace(t, false) // the chart's own namespace: the server keeps its session Secret there
+		t.Setenv("POD_NAMESPACE", home)
+		sessionNS = home
+		user, token := installHookChart(t, home, "server.namespaces={"+nsA+"}", "notifications.enabled=false",
+			"console.enabled=true", "console.auth=impersonate", "console.url=https://console.example.com",
+			"console.tls.secretName=console-tls", "oidc.issuerURL="+idp.Issuer, "oidc.clientID="+oidcprovider.ClientID,
+			"oidc.clientSecret.secretName=console-oidc")
+		if can := cluster.Kubectl(t, "auth", "can-i", "impersonate", "users", "--as", user); strings.TrimSpace(can) != "yes" {
+			t.Fatalf("the chart's ServiceAccount may not impersonate users: %s", can)
+		}
+		as = []string{"--token", token}
+	}
+	r1, r2 := startConsole(t, nsA, mode, as...), startConsole(t, nsA, mode, as...)
+	cluster.Kubectl(t, "-n", sessionNS, "get", "secret", "shipjob-console-session")
 	jobs := func(ns string) string { return "/namespaces/" + ns + "/jobs" }
 	shots := func(name string) string {
 		if mode == "token" {
