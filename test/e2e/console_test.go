@@ -341,3 +341,22 @@ func testConsole(t *testing.T, mode string) {
 		}
 	}
 }
+
+// TestConsoleRefresh: with offline_access among --oidc-scopes, a session
+// whose ID token expired is renewed with the refresh token, and goes on as
+// the same person. Not parallel (it shortens the provider's ID tokens).
+func TestConsoleRefresh(t *testing.T) {
+	ns := cluster.Namespace(t, false)
+	grantConsoleRBAC(t, ns)
+	createSimJob(t, ns, "migrate")
+	c := startConsole(t, ns, "token", "--oidc-scopes", "openid,profile,email,groups,offline_access")
+	path := "/namespaces/" + ns + "/jobs"
+	restore := cluster.OIDC().SetIDTokenLifetime(4 * time.Second)
+	cookie := newHTTPPerson(t).signIn(t, c, path, bob)
+	restore()
+	time.Sleep(5 * time.Second)
+	code, loc, body := consoleGet(t, c, path, cookie)
+	if code != http.StatusOK || !strings.Contains(body, bob) || !strings.Contains(body, "migrate") {
+		t.Fatalf("after the ID token expired, with a refresh token: %d %s, want the page as bob", code, loc)
+	}
+}
