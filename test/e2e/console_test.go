@@ -360,3 +360,57 @@ func TestConsoleRefresh(t *testing.T) {
 		t.Fatalf("after the ID token expired, with a refresh token: %d %s, want the page as bob", code, loc)
 	}
 }
+
+// TestConsoleSessionMax: --console-session-max ends a session whatever its
+// tokens say.
+func TestConsoleSessionMax(t *testing.T) {
+	ns := cluster.Namespace(t, false)
+	grantConsoleRBAC(t, ns)
+	c := startConsole(t, ns, "token", "--console-session-max", "4s")
+	path := "/namespaces/" + ns + "/jobs"
+	cookie := newHTTPPerson(t).signIn(t, c, path, alice)
+	if code, _, _ := consoleGet(t, c, path, cookie); code != http.StatusOK {
+		t.Fatalf("fresh session: %d", code)
+	}
+	time.Sleep(5 * time.Second)
+	if code, loc, _ := consoleGet(t, c, path, cookie); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin") {
+		t.Fatalf("past --console-session-max: %d %s, want 303 to /signin", code, loc)
+	}
+}
+
+// TestConsoleBadFlags: a console that cannot work safely does not start:
+// one line naming the flag, exit non-zero.
+func TestConsoleBadFlags(t *testing.T) {
+	idp := cluster.OIDC()
+	secret := writeTemp(t, oidcprovider.ClientSecret)
+	ok := map[string]string{"--console-url": "http://127.0.0.1:18443", "--console-listen": "127.0.0.1:18443",
+		"--oidc-issuer-url": idp.Issuer, "--oidc-client-id": oidcprovider.ClientID, "--oidc-client-secret-file": secret}
+	for _, tc := range []struct{ name, flag, value string }{
+		{"no console url", "--console-url", ""},
+		{"plain http off loopback", "--console-url", "http://console.example.com"},
+		{"http issuer", "--oidc-issuer-url", "http://127.0.0.1:1"},
+		{"no client id", "--oidc-client-id", ""},
+		{"missing secret file", "--oidc-client-secret-file", "/nonexistent/secret"},
+		{"unknown auth mode", "--console-auth", "basic"},
+		{"bad session secret name", "--console-session-secret", "Not_A_Name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"shipjob", "hooks", "serve", "-n", "default", "--listen", "127.0.0.1:0", "--console"}
+			for f, v := range ok {
+				if f != tc.flag {
+					args = append(args, f+"="+v)
+				}
+			}
+			args = append(args, tc.flag+"="+tc.value)
+			res := cluster.Run(t, "", "kubectl", args...)
+			lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
+			if res.Code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.flag) {
+				t.Fatalf("exit %d, stderr %q: want a one-line error naming %s", res.Code, res.Stderr, tc.flag)
+			}
+		})
+	}
+	// Nothing written: no session Secret was made.
+	if res := cluster.Run(t, "", "kubectl", "-n", "default", "get", "secrets", "-o", "name"); res.Code != 0 || strings.Contains(res.Stdout, "console") {
+		t.Fatalf("secrets in default after refused starts: %d %s %s", res.Code, res.Stdout, res.Stderr)
+	}
+}
