@@ -25,7 +25,7 @@ type runs struct {
 	mu     sync.Mutex
 	byKey  map[string]string
 	calls  int
-	refuse error // returned by every trigger when set
+	refuse error  // returned by every trigger when set
 	before func() // called first by every trigger when set (not under mu)
 }
 
