@@ -36,7 +36,7 @@ func (c *ConsoleOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&c.Enabled, "console", false, "Serve the team console (the pages of `kubectl shipjob ui`) on --console-listen, behind OpenID Connect sign-in; each person's requests are made as them (docs/security.md)")
 	f.StringVar(&c.Listen, "console-listen", console.DefaultListen, "Address of the console's own listener")
 	f.StringVar(&c.URL, "console-url", "", "The console's external URL, e.g. https://console.example.com (required with --console): the only Host it answers to; the OAuth redirect URL is this plus /oauth2/callback")
-	f.StringVar(&c.TLSCertFile, "console-tls-cert-file", "", "Serve the console over HTTPS with this PEM certificate; without it plain HTTP, allowed only for an http://127.0.0.1 or http://localhost --console-url")
+	f.StringVar(&c.TLSCertFile, "console-tls-cert-file", "", "Serve the console over HTTPS with this PEM certificate (re-read when it changes); without it plain HTTP, allowed only for an http://127.0.0.1 or http://localhost --console-url")
 	f.StringVar(&c.TLSKeyFile, "console-tls-key-file", "", "PEM private key of --console-tls-cert-file")
 	f.StringVar(&c.IssuerURL, "oidc-issuer-url", "", "The OpenID provider's issuer URL (https)")
 	f.StringVar(&c.ClientID, "oidc-client-id", "", "The console's client id at the provider (the API server's audience with --console-auth token)")

@@ -215,11 +215,19 @@ func Serve(ctx context.Context, c *Console) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(c.cfg.Log.Handler(), slog.LevelDebug),
 	}
+	if c.cfg.TLSCertFile != "" {
+		r := &certReloader{certFile: c.cfg.TLSCertFile, keyFile: c.cfg.TLSKeyFile}
+		if _, err := r.get(nil); err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.get}
+	}
 	c.cfg.Log.Info("console listening", "addr", ln.Addr().String(), "url", c.origin, "auth", c.cfg.Auth)
 	errc := make(chan error, 1)
 	go func() {
 		if c.cfg.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, c.cfg.TLSCertFile, c.cfg.TLSKeyFile)
+			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}
