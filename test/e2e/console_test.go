@@ -220,29 +220,24 @@ func testConsole(t *testing.T, mode string) {
 	grantConsoleRBAC(t, nsA)
 	createSimJob(t, nsA, "migrate")
 	createSimJob(t, nsB, "secret-job")
-	// Two replicas sharing the session Secret (in nsA; in impersonate mode
-	// in the chart's namespace). In impersonate mode
-	// they run as the ServiceAccount of charts/shipjob-hooks installed with
-	// the console: the chart's RBAC (its impersonation ClusterRole) is all
-	// they have.
-	var as []string
-	sessionNS := nsA
-	if mode == "impersonate" {
-		idp := cluster.OIDC()
-		home := cluster.Namespace(t, false) // the chart's own namespace: the server keeps its session Secret there
-		t.Setenv("POD_NAMESPACE", home)
-		sessionNS = home
-		user, token := installHookChart(t, home, "server.namespaces={"+nsA+"}", "notifications.enabled=false",
-			"console.enabled=true", "console.auth=impersonate", "console.url=https://console.example.com",
-			"console.tls.secretName=console-tls", "oidc.issuerURL="+idp.Issuer, "oidc.clientID="+oidcprovider.ClientID,
-			"oidc.clientSecret.secretName=console-oidc")
-		if can := cluster.Kubectl(t, "auth", "can-i", "impersonate", "users", "--as", user); strings.TrimSpace(can) != "yes" {
-			t.Fatalf("the chart's ServiceAccount may not impersonate users: %s", can)
-		}
-		as = []string{"--token", token}
+	// Two replicas sharing the session Secret in the chart's namespace: they
+	// run as the ServiceAccount of charts/shipjob-hooks installed with the
+	// console in this mode; the chart's RBAC (in impersonate mode, its
+	// impersonation ClusterRole) is all they have.
+	idp := cluster.OIDC()
+	home := cluster.Namespace(t, false) // the chart's own namespace: the server keeps its session Secret there
+	t.Setenv("POD_NAMESPACE", home)
+	user, token := installHookChart(t, home, "server.namespaces={"+nsA+"}", "notifications.enabled=false",
+		"console.enabled=true", "console.auth="+mode, "console.url=https://console.example.com",
+		"console.tls.secretName=console-tls", "oidc.issuerURL="+idp.Issuer, "oidc.clientID="+oidcprovider.ClientID,
+		"oidc.clientSecret.secretName=console-oidc")
+	want := map[string]string{"token": "no", "impersonate": "yes"}[mode]
+	if can := cluster.Run(t, "", "kubectl", "auth", "can-i", "impersonate", "users", "--as", user); strings.TrimSpace(can.Stdout) != want {
+		t.Fatalf("may the chart's ServiceAccount impersonate users in %s mode: %q, want %s", mode, can.Stdout, want)
 	}
+	as := []string{"--token", token}
 	r1, r2 := startConsole(t, nsA, mode, as...), startConsole(t, nsA, mode, as...)
-	cluster.Kubectl(t, "-n", sessionNS, "get", "secret", "shipjob-console-session")
+	cluster.Kubectl(t, "-n", home, "get", "secret", "shipjob-console-session")
 	jobs := func(ns string) string { return "/namespaces/" + ns + "/jobs" }
 	shots := func(name string) string {
 		if mode == "token" {
