@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -57,12 +58,13 @@ func TestTriggerRequestBudget(t *testing.T) {
 			"update secrets/previous",
 			"update secrets/record",
 		}},
+		// The files are written once the history is read and found the
+		// run chart's (it was read twice before: 13 requests).
 		{"with files", func(t *testing.T) *corev1.Secret { return jobdeftest.Secret(t, jobdeftest.WithFile) }, []string{
 			"get secrets/definition",
 			"list secrets/history",
 			"create secrets/files",
 			"get secrets/files",
-			"list secrets/history (2)",
 			"create secrets/record",
 			"list jobs/unmarked runs",
 			"list jobs/marked runs",
@@ -166,4 +168,43 @@ func requestName(a k8stesting.Action) string {
 		return res + x.GetName()
 	}
 	return fmt.Sprintf("%s %T", res, a)
+}
+
+// TestTriggerStoreFailureWritesNoRecord: the run's Secrets are written
+// once the release is read; when that fails (the files Secret was changed
+// by hand) no record is written and the write is not retried.
+func TestTriggerStoreFailureWritesNoRecord(t *testing.T) {
+	ft := newFakeTrigger(t, 0, jobdeftest.Secret(t, jobdeftest.WithFile))
+	res, err := ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReleaseSettled(t, ft, 1)
+	files, err := ft.cs.CoreV1().Secrets("ns").Get(t.Context(), filesName(t, ft, res.Run), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range files.Data {
+		files.Data[k] = []byte("evil")
+	}
+	if _, err := ft.cs.CoreV1().Secrets("ns").Update(t.Context(), files, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ft.cs.ClearActions()
+	_, err = ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate"})
+	if err == nil || !strings.Contains(err.Error(), "exists but is not the files Secret of job migrate") {
+		t.Fatalf("trigger = %v, want the changed files refused", err)
+	}
+	var creates []string
+	for _, a := range ft.cs.Actions() {
+		if v := a.GetVerb(); v != "get" && v != "list" {
+			creates = append(creates, requestName(a))
+		}
+	}
+	if !slices.Equal(creates, []string{"create secrets/files"}) {
+		t.Errorf("writes %q, want only the refused create of the files Secret", creates)
+	}
+	if ft.creates.Load() != 1 {
+		t.Errorf("%d Jobs created, want the first trigger's only", ft.creates.Load())
+	}
 }
