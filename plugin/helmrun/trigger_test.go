@@ -44,7 +44,7 @@ type fakeTrigger struct {
 	conflictGets atomic.Int32
 }
 
-func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Secret) *fakeTrigger {
+func newFakeTrigger(t testing.TB, createDelay time.Duration, objs ...*corev1.Secret) *fakeTrigger {
 	t.Helper()
 	cs := fake.NewClientset()
 	for _, o := range objs {
