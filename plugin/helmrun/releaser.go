@@ -22,7 +22,7 @@ import (
 // Releaser is Helm's.
 func New(cfg run.EngineConfig) run.Engine {
 	r := newReleaser(cfg.Client, cfg.Getter)
-	return &run.Triggerer{Client: cfg.Client, Releaser: methods{upgrade: r.Upgrade, render: r.Render, checkRelease: r.CheckRelease,
+	return &run.Triggerer{Client: cfg.Client, Releaser: methods{upgrade: r.Upgrade, render: r.Render,
 		deleteRecords: r.DeleteRecords}, LockTimeout: cfg.LockTimeout,
 		StaleAfter: cfg.StaleAfter, Clock: cfg.Clock, PruneByName: cfg.PruneByName, OnPruneFailure: cfg.OnPruneFailure}
 }
@@ -35,7 +35,6 @@ func New(cfg run.EngineConfig) run.Engine {
 type methods struct {
 	upgrade       func(context.Context, *run.Plan, run.UpgradeOptions) (run.Upgraded, error)
 	render        func(context.Context, *run.Plan) (string, error)
-	checkRelease  func(context.Context, string, string) error
 	deleteRecords func(context.Context, string, string, run.DryRun) error
 }
 
@@ -46,10 +45,6 @@ func (m methods) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOptions)
 }
 
 func (m methods) Render(ctx context.Context, p *run.Plan) (string, error) { return m.render(ctx, p) }
-
-func (m methods) CheckRelease(ctx context.Context, ns, job string) error {
-	return m.checkRelease(ctx, ns, job)
-}
 
 func (m methods) DeleteRecords(ctx context.Context, ns, job string, dry run.DryRun) error {
 	return m.deleteRecords(ctx, ns, job, dry)
@@ -109,11 +104,6 @@ func (r *releaser) Render(ctx context.Context, p *run.Plan) (string, error) {
 		return "", fmt.Errorf("render run of job %s: %w", p.Def.Name, err)
 	}
 	return rel.Manifest, nil
-}
-
-// CheckRelease refuses a release of another chart (checkOwnRelease).
-func (r *releaser) CheckRelease(_ context.Context, ns, job string) error {
-	return checkOwnRelease(newReleaseCache(r.client.CoreV1().Secrets(ns), job), ns)
 }
 
 // DeleteRecords deletes the job's records of the run chart by name

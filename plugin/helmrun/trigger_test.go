@@ -40,9 +40,11 @@ type fakeTrigger struct {
 	rel     *releaser
 	cs      *fake.Clientset
 	creates atomic.Int32
+	// conflictGets counts Helm's GETs of the new objects (not seen by cs).
+	conflictGets atomic.Int32
 }
 
-func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Secret) *fakeTrigger {
+func newFakeTrigger(t testing.TB, createDelay time.Duration, objs ...*corev1.Secret) *fakeTrigger {
 	t.Helper()
 	cs := fake.NewClientset()
 	for _, o := range objs {
@@ -67,7 +69,7 @@ func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Sec
 					continue
 				}
 				list = append(list, &resource.Info{Name: job.Name, Namespace: job.Namespace, Object: job.DeepCopy(),
-					Client: notFoundREST(), Mapping: &meta.RESTMapping{
+					Client: notFoundREST(&ft.conflictGets), Mapping: &meta.RESTMapping{
 						GroupVersionKind: schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"},
 						Resource:         schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"},
 						Scope:            meta.RESTScopeNamespace}})
@@ -94,10 +96,11 @@ func newFakeTrigger(t *testing.T, createDelay time.Duration, objs ...*corev1.Sec
 
 // notFoundREST answers Helm's conflict check (a GET of each new object)
 // with 404: a run's objects are always new.
-func notFoundREST() *restfake.RESTClient {
+func notFoundREST(gets *atomic.Int32) *restfake.RESTClient {
 	return &restfake.RESTClient{
 		NegotiatedSerializer: scheme.Codecs.WithoutConversion(),
 		Client: restfake.CreateHTTPClient(func(*http.Request) (*http.Response, error) {
+			gets.Add(1)
 			body := `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`
 			return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{"Content-Type": {"application/json"}},
 				Body: io.NopCloser(strings.NewReader(body))}, nil

@@ -39,6 +39,10 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 	}
 	ns, name := p.Def.Namespace, p.Def.Name
 	base := r.helmConfig(ns)
+	var storeErr error // the run's Secrets could not be written: no retry
+	if store := o.Store; store != nil {
+		o.Store = func() error { storeErr = store(); return storeErr }
+	}
 	backoff := 20 * time.Millisecond
 	for {
 		if err := ctx.Err(); err != nil {
@@ -72,7 +76,7 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 		if errors.As(err, &limited) {
 			kc.refused = err
 		}
-		if err == nil || kc.job(p.Run) != nil || kc.refused != nil || !busy(err) {
+		if err == nil || storeErr != nil || kc.job(p.Run) != nil || kc.refused != nil || !busy(err) {
 			return upgraded(rel, kc, rd, p), err
 		}
 		select {
@@ -126,6 +130,11 @@ func (r *releaser) attempt(ctx context.Context, cfg *action.Configuration, cache
 	ns, name := p.Def.Namespace, p.Def.Name
 	if err := checkOwnRelease(cache, ns); err != nil {
 		return nil, err
+	}
+	if o.Store != nil {
+		if err := o.Store(); err != nil {
+			return nil, err
+		}
 	}
 	last, err := cfg.Releases.Last(name)
 	switch {

@@ -31,9 +31,19 @@ func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
 	defer unlock()
 	p.stamp(time.Now())
 	res := p.result()
-	createdFiles, err := t.storeSecrets(ctx, p)
-	if err != nil {
-		return nil, err
+	// The run's Secrets are written by the Releaser's call once it has
+	// read the release and found it the run chart's (that read is the
+	// lock's too: one LIST of the history per trigger).
+	var createdFiles *corev1.Secret
+	var storeErr error
+	stored := false
+	store := func() error {
+		if stored {
+			return storeErr
+		}
+		stored = true
+		createdFiles, storeErr = t.storeSecrets(ctx, p)
+		return storeErr
 	}
 	// Decided while this trigger holds the job's release, on a context
 	// that does not end there; so is the pruning of finished runs beyond
@@ -46,8 +56,12 @@ func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
 		refused = admitRun(actx, t.Client, p, recordRV, &pruneWarning)
 		return refused
 	}
-	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Admit: admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
+	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Store: store, Admit: admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
 		PruneByName: t.PruneByName, OnPruneFailure: t.OnPruneFailure})
+	if storeErr != nil {
+		// storeSecrets left nothing behind.
+		return nil, storeErr
+	}
 	if err != nil && !up.Created {
 		// No Job was created: nothing of this run may stay behind.
 		t.dropSecrets(ctx, p, createdFiles)

@@ -43,13 +43,6 @@ func (t *Triggerer) prepare(ctx context.Context, req Request) (*Plan, error) {
 			return p, err
 		}
 	}
-	if req.DryRun == DryRunNone && (p.Files != nil || hasSecretParams(def)) {
-		// Checked before the run's Secrets are written (the Releaser
-		// checks it again while it holds the release).
-		if err := t.Releaser.CheckRelease(ctx, req.Namespace, def.Name); err != nil {
-			return nil, err
-		}
-	}
 	return p, nil
 }
 

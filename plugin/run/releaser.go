@@ -15,7 +15,8 @@ import (
 type Releaser interface {
 	// Upgrade renders p, checks it (p.CheckManifest) and records it as the
 	// next revision of the release named like the job, creating its Job.
-	// It calls o.Admit once it holds the release (its pending record is
+	// It calls o.Store once it has read the release and found it the run
+	// chart's, before it writes anything; then o.Admit once it holds the release (its pending record is
 	// written) and before the Job is created, and p.NextRate with the rate
 	// state of the last record. It heals a release left pending by a killed
 	// trigger, retries while another trigger holds the release (until ctx
@@ -27,10 +28,6 @@ type Releaser interface {
 	// Render returns the post-rendered, checked manifest of p's Job
 	// without touching the release (a dry run).
 	Render(ctx context.Context, p *Plan) (string, error)
-	// CheckRelease reads the job's release records and refuses, with a
-	// *ForeignReleaseError, a release of another chart than the run chart.
-	// It writes nothing.
-	CheckRelease(ctx context.Context, ns, job string) error
 	// DeleteRecords deletes the release records of job that are the run
 	// chart's, by name (never an uninstall). DryRunClient deletes nothing.
 	DeleteRecords(ctx context.Context, ns, job string, dry DryRun) error
@@ -39,6 +36,12 @@ type Releaser interface {
 // UpgradeOptions are what a Releaser needs of the trigger while it holds
 // the job's release.
 type UpgradeOptions struct {
+	// Store writes the run's Secrets (nil: none). It is called once per
+	// Upgrade, after the release's history is read and checked to be the
+	// run chart's (a *ForeignReleaseError writes nothing) and before its
+	// record is written, so a trigger reads the history once. Its error
+	// comes back unwrapped, with nothing of the release written.
+	Store func() error
 	// Admit decides on the run (concurrency rules, idempotency), given the
 	// resourceVersion of this trigger's release record; nil: admitted.
 	Admit func(recordRV string) error

@@ -80,6 +80,11 @@ func (r *Releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 	if err := r.CheckRelease(ctx, ns, job); err != nil {
 		return run.Upgraded{}, err
 	}
+	if o.Store != nil {
+		if err := o.Store(); err != nil {
+			return run.Upgraded{}, err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	last := ""
