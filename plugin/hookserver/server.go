@@ -207,47 +207,58 @@ var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // did not authenticate, and every 404, are logged at debug level: they are
 // what a scan or flood produces.
 func (s *Server) route(name string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		info := &reqInfo{id: r.Header.Get("X-Request-Id"), client: clientOf(r, s.cfg.TrustedProxies)}
-		if !safeRequestID.MatchString(info.id) {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			info.id = hex.EncodeToString(b)
+	return routed{s: s, name: name, h: h}
+}
+
+// routed is route's handler: a type rather than a closure, so the
+// compiler keeps one copy of it, not one per route (25 KB of binary).
+type routed struct {
+	s    *Server
+	name string
+	h    http.Handler
+}
+
+func (rt routed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s, name, h := rt.s, rt.name, rt.h
+	start := time.Now()
+	info := &reqInfo{id: r.Header.Get("X-Request-Id"), client: clientOf(r, s.cfg.TrustedProxies)}
+	if !safeRequestID.MatchString(info.id) {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		info.id = hex.EncodeToString(b)
+	}
+	w.Header().Set("X-Request-Id", info.id)
+	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
+	h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+	s.metrics.request(name, rec.code)
+	level := slog.LevelInfo
+	switch {
+	case rec.code >= 500:
+		level = slog.LevelError
+	case name == "healthz" || name == "readyz" || name == "metrics", info.unauth, rec.code == http.StatusNotFound:
+		level = slog.LevelDebug
+	}
+	if !s.cfg.Log.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("request_id", info.id), slog.String("method", safeText(r.Method, 16)),
+		slog.String("path", safeText(r.URL.Path, maxLoggedPath)), slog.Int("status", rec.code),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("remote", r.RemoteAddr)}
+	if info.client != "" && !strings.HasPrefix(r.RemoteAddr, info.client+":") {
+		attrs = append(attrs, slog.String("client", info.client))
+	}
+	for _, kv := range [][2]string{{"hook", info.hook}, {"job", info.job}, {"run", info.run}} {
+		if kv[1] != "" {
+			attrs = append(attrs, slog.String(kv[0], kv[1]))
 		}
-		w.Header().Set("X-Request-Id", info.id)
-		rec := &recorder{ResponseWriter: w, code: http.StatusOK}
-		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
-		s.metrics.request(name, rec.code)
-		level := slog.LevelInfo
-		switch {
-		case rec.code >= 500:
-			level = slog.LevelError
-		case name == "healthz" || name == "readyz" || name == "metrics", info.unauth, rec.code == http.StatusNotFound:
-			level = slog.LevelDebug
-		}
-		if !s.cfg.Log.Enabled(r.Context(), level) {
-			return
-		}
-		attrs := []slog.Attr{slog.String("request_id", info.id), slog.String("method", safeText(r.Method, 16)),
-			slog.String("path", safeText(r.URL.Path, maxLoggedPath)), slog.Int("status", rec.code),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("remote", r.RemoteAddr)}
-		if info.client != "" && !strings.HasPrefix(r.RemoteAddr, info.client+":") {
-			attrs = append(attrs, slog.String("client", info.client))
-		}
-		for _, kv := range [][2]string{{"hook", info.hook}, {"job", info.job}, {"run", info.run}} {
-			if kv[1] != "" {
-				attrs = append(attrs, slog.String(kv[0], kv[1]))
-			}
-		}
-		if info.err != nil {
-			attrs = append(attrs, slog.String("error", info.err.Error()))
-		}
-		if len(info.warnings) > 0 {
-			attrs = append(attrs, slog.String("warnings", strings.Join(info.warnings, "; ")))
-		}
-		s.cfg.Log.LogAttrs(r.Context(), level, "request", attrs...)
-	})
+	}
+	if info.err != nil {
+		attrs = append(attrs, slog.String("error", info.err.Error()))
+	}
+	if len(info.warnings) > 0 {
+		attrs = append(attrs, slog.String("warnings", strings.Join(info.warnings, "; ")))
+	}
+	s.cfg.Log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 // fail writes an error answer.
