@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"syscall"
 	"testing"
@@ -50,6 +51,9 @@ func TestExitCode(t *testing.T) {
 		"refused":        {fmt.Errorf("get job: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), 75},
 		"deadline":       {fmt.Errorf("list: %w", context.DeadlineExceeded), 75},
 		"forbidden":      {apierrors.NewForbidden(gr, "x", errors.New("no")), 1},
+		// *fs.PathError has net.Error's methods; a file is not the network.
+		"missing file": {fmt.Errorf("invalid --param-file: %w", &fs.PathError{Op: "open", Path: "/nope", Err: syscall.ENOENT}), 1},
+		"read a dir":   {fmt.Errorf("cannot read --file: %w", &fs.PathError{Op: "read", Path: "/tmp", Err: syscall.EISDIR}), 1},
 	} {
 		if got := ExitCode(tc.err); got != tc.want {
 			t.Errorf("%s: ExitCode = %d, want %d", name, got, tc.want)

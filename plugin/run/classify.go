@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"strings"
 	"syscall"
@@ -169,8 +170,10 @@ func unreachable(err error) bool {
 		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) {
 		return true
 	}
+	// A file's error (*fs.PathError) has the methods of net.Error too: a
+	// missing --param-file is not an unreachable API server.
 	var nerr net.Error
-	if errors.As(err, &nerr) {
+	if errors.As(err, &nerr) && !errors.As(err, new(*fs.PathError)) {
 		return true
 	}
 	var status apierrors.APIStatus
