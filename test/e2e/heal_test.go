@@ -63,8 +63,11 @@ func TestTriggerKilledMidUpgradeDoesNotBlockTheNext(t *testing.T) {
 	// Kill triggers (SIGKILL: no cleanup) at many points of their work; every
 	// following trigger must succeed, healing what the killed one left.
 	// SHIPJOB_STALE_AFTER shortens how long a pending release counts as live.
+	// Every 5 ms up to 150 ms; on a loaded machine, where a trigger takes
+	// longer to reach its release record, on in steps of 20 ms until one
+	// kill has left it pending (at most 2 s).
 	leftPending := 0
-	for after := 5 * time.Millisecond; after <= 150*time.Millisecond; after += 5 * time.Millisecond {
+	for after := 5 * time.Millisecond; after <= 150*time.Millisecond || (leftPending == 0 && after <= 2*time.Second); {
 		cmd := exec.Command(cluster.PluginBin, "run", "killed", "-n", ns)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -80,6 +83,11 @@ func TestTriggerKilledMidUpgradeDoesNotBlockTheNext(t *testing.T) {
 		next.Env = append(os.Environ(), "SHIPJOB_STALE_AFTER=2s")
 		if out, err := next.CombinedOutput(); err != nil {
 			t.Fatalf("trigger after one killed at %s: %v: %s", after, err, out)
+		}
+		if after < 150*time.Millisecond {
+			after += 5 * time.Millisecond
+		} else {
+			after += 20 * time.Millisecond
 		}
 	}
 	if leftPending == 0 {
