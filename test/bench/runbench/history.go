@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/shipjob/kubectl-shipjob/test/bench/benchkit"
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
 
@@ -30,7 +31,7 @@ func history(c *cluster.Cluster, plugin string, n, reps int) error {
 		return err
 	}
 	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
-	if out, err := command(env, plugin, "create", "history", "-n", ns, "--image", "example.com/acme/sim:1").CombinedOutput(); err != nil {
+	if out, err := benchkit.Command(env, plugin, "create", "history", "-n", ns, "--image", "example.com/acme/sim:1").CombinedOutput(); err != nil {
 		return fmt.Errorf("create job: %w: %s", err, out)
 	}
 	start := time.Now()
@@ -69,18 +70,18 @@ func history(c *cluster.Cluster, plugin string, n, reps int) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "created %d finished runs in %s\n", n, time.Since(start).Round(time.Second))
-	ops := []*op{
-		{name: "kubectl get jobs -l shipjob.dev/job=history", agent: "kubectl/", cmd: func(int) *exec.Cmd {
-			return command(env, "kubectl", "get", "jobs", "-n", ns, "-l", "shipjob.dev/job=history")
+	ops := []*benchkit.Op{
+		{Name: "kubectl get jobs -l shipjob.dev/job=history", Agent: "kubectl/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, "kubectl", "get", "jobs", "-n", ns, "-l", "shipjob.dev/job=history")
 		}},
-		{name: fmt.Sprintf("kubectl-shipjob runs history (%d finished runs)", n), agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
-			return command(env, plugin, "runs", "history", "-n", ns)
+		{Name: fmt.Sprintf("kubectl-shipjob runs history (%d finished runs)", n), Agent: "kubectl-shipjob/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, plugin, "runs", "history", "-n", ns)
 		}},
 	}
-	if err := measure(c, ops, reps, 1); err != nil {
+	if err := benchkit.Measure(c.AuditLog, ops, reps, 1); err != nil {
 		return err
 	}
-	printTable(ops, reps)
+	benchkit.PrintTable(ops, reps)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/test/bench/benchkit"
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
 
@@ -50,23 +51,23 @@ func jobs(c *cluster.Cluster, plugin string, n, reps int) error {
 	env := append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
 	for i := range 3 { // a few runs, so LAST RUN/STATUS are computed for real
 		name := fmt.Sprintf("job-%05d", i)
-		if out, err := command(env, plugin, "run", name, "-n", ns).CombinedOutput(); err != nil {
+		if out, err := benchkit.Command(env, plugin, "run", name, "-n", ns).CombinedOutput(); err != nil {
 			return fmt.Errorf("run %s: %w: %s", name, err, out)
 		}
 	}
-	ops := []*op{
-		{name: "kubectl get secrets -l shipjob.dev/kind=job", agent: "kubectl/", cmd: func(int) *exec.Cmd {
-			return command(env, "kubectl", "get", "secrets", "-n", ns, "-l", "shipjob.dev/kind=job")
+	ops := []*benchkit.Op{
+		{Name: "kubectl get secrets -l shipjob.dev/kind=job", Agent: "kubectl/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, "kubectl", "get", "secrets", "-n", ns, "-l", "shipjob.dev/kind=job")
 		}},
-		{name: fmt.Sprintf("kubectl-shipjob list (%d jobs)", n), agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
-			return command(env, plugin, "list", "-n", ns)
+		{Name: fmt.Sprintf("kubectl-shipjob list (%d jobs)", n), Agent: "kubectl-shipjob/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, plugin, "list", "-n", ns)
 		}},
 	}
-	if err := measure(c, ops, reps, 1); err != nil {
+	if err := benchkit.Measure(c.AuditLog, ops, reps, 1); err != nil {
 		return err
 	}
-	printTable(ops, reps)
-	out, err := command(env, "/usr/bin/time", "-f", "%M", plugin, "list", "-n", ns).CombinedOutput()
+	benchkit.PrintTable(ops, reps)
+	out, err := benchkit.Command(env, "/usr/bin/time", "-f", "%M", plugin, "list", "-n", ns).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("time list: %w: %s", err, out)
 	}

@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +34,7 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/hook"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
+	"github.com/shipjob/kubectl-shipjob/test/bench/benchkit"
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
 
@@ -93,7 +93,7 @@ func keptRuns(c *cluster.Cluster, cs kubernetes.Interface, env []string, plugin 
 	}
 	limit := strconv.Itoa(jobdef.MaxRunsHistoryLimit)
 	for _, name := range []string{"kept", "fresh"} {
-		if out, err := command(env, plugin, "create", name, "-n", ns, "--image", "example.com/acme/sim:1", "--max-active-runs", "0",
+		if out, err := benchkit.Command(env, plugin, "create", name, "-n", ns, "--image", "example.com/acme/sim:1", "--max-active-runs", "0",
 			"--succeeded-runs-history-limit", limit, "--failed-runs-history-limit", limit).CombinedOutput(); err != nil {
 			return fmt.Errorf("create job %s: %w: %s", name, err, out)
 		}
@@ -118,27 +118,27 @@ func keptRuns(c *cluster.Cluster, cs kubernetes.Interface, env []string, plugin 
 		return fmt.Errorf("create runs: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "created %d finished runs in %s\n", runs, time.Since(start).Round(time.Second))
-	ops := []*op{
-		{name: "kubectl-shipjob run fresh (no runs)", agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
-			return command(env, plugin, "run", "fresh", "-n", ns)
+	ops := []*benchkit.Op{
+		{Name: "kubectl-shipjob run fresh (no runs)", Agent: "kubectl-shipjob/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, plugin, "run", "fresh", "-n", ns)
 		}},
-		{name: fmt.Sprintf("kubectl-shipjob run kept (%d kept runs)", runs), agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
-			return command(env, plugin, "run", "kept", "-n", ns)
+		{Name: fmt.Sprintf("kubectl-shipjob run kept (%d kept runs)", runs), Agent: "kubectl-shipjob/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, plugin, "run", "kept", "-n", ns)
 		}},
-		{name: "kubectl get jobs -l shipjob.dev/job=kept", agent: "kubectl/", cmd: func(int) *exec.Cmd {
-			return command(env, "kubectl", "get", "jobs", "-n", ns, "-l", run.LabelJob+"=kept")
+		{Name: "kubectl get jobs -l shipjob.dev/job=kept", Agent: "kubectl/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, "kubectl", "get", "jobs", "-n", ns, "-l", run.LabelJob+"=kept")
 		}},
-		{name: "kubectl-shipjob runs kept (the newest 100)", agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
-			return command(env, plugin, "runs", "kept", "-n", ns)
+		{Name: "kubectl-shipjob runs kept (the newest 100)", Agent: "kubectl-shipjob/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, plugin, "runs", "kept", "-n", ns)
 		}},
-		{name: "kubectl-shipjob runs kept --limit 0 (all)", agent: "kubectl-shipjob/", cmd: func(int) *exec.Cmd {
-			return command(env, plugin, "runs", "kept", "-n", ns, "--limit", "0")
+		{Name: "kubectl-shipjob runs kept --limit 0 (all)", Agent: "kubectl-shipjob/", Cmd: func(int) *exec.Cmd {
+			return benchkit.Command(env, plugin, "runs", "kept", "-n", ns, "--limit", "0")
 		}},
 	}
-	if err := measure(c, ops, n, 1); err != nil {
+	if err := benchkit.Measure(c.AuditLog, ops, n, 1); err != nil {
 		return err
 	}
-	printTable(ops, n)
+	benchkit.PrintTable(ops, n)
 	return nil
 }
 
@@ -183,7 +183,7 @@ func hookServe(c *cluster.Cluster, cs kubernetes.Interface, env []string, plugin
 	if err := c.CreateNamespace(ctx, ns); err != nil {
 		return err
 	}
-	if out, err := command(env, plugin, "create", "hooked", "-n", ns, "--image", "example.com/acme/sim:1").CombinedOutput(); err != nil {
+	if out, err := benchkit.Command(env, plugin, "create", "hooked", "-n", ns, "--image", "example.com/acme/sim:1").CombinedOutput(); err != nil {
 		return fmt.Errorf("create job: %w: %s", err, out)
 	}
 	def, err := (&jobdef.Store{Client: cs, Namespace: ns}).Get(ctx, "hooked")
@@ -224,7 +224,7 @@ func hookServe(c *cluster.Cluster, cs kubernetes.Interface, env []string, plugin
 // serveUntilReady starts `hooks serve -n ns`, waits for /readyz, reads its
 // VmRSS and VmHWM (KiB) and stops it.
 func serveUntilReady(env []string, plugin, ns string) (time.Duration, int, int, error) {
-	cmd := command(env, plugin, "hooks", "serve", "-n", ns, "--listen", "127.0.0.1:0")
+	cmd := benchkit.Command(env, plugin, "hooks", "serve", "-n", ns, "--listen", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return 0, 0, 0, err
@@ -314,104 +314,6 @@ func cmpOr(a, b error) error {
 		return a
 	}
 	return b
-}
-
-type op struct {
-	name  string
-	agent string // user agent prefix of its API requests
-	cmd   func(i int) *exec.Cmd
-	walls []time.Duration
-	reqs  []int
-}
-
-// measure runs every op n times after warmup rounds, alternating ops.
-func measure(c *cluster.Cluster, ops []*op, n, warmup int) error {
-	for i := -warmup; i < n; i++ {
-		for _, o := range ops {
-			before, err := lines(c.AuditLog)
-			if err != nil {
-				return err
-			}
-			start := time.Now()
-			if out, err := o.cmd(i + warmup).CombinedOutput(); err != nil {
-				return fmt.Errorf("%s: %w: %s", o.name, err, out)
-			}
-			wall := time.Since(start)
-			time.Sleep(300 * time.Millisecond) // let the audit log flush
-			reqs, err := countRequests(c.AuditLog, before, o.agent)
-			if err != nil {
-				return err
-			}
-			if i >= 0 {
-				o.walls = append(o.walls, wall)
-				o.reqs = append(o.reqs, reqs)
-			}
-		}
-	}
-	return nil
-}
-
-func printTable(ops []*op, n int) {
-	peer := median(ops[0].walls)
-	fmt.Printf("| operation | wall (median of %d) | vs first row | API requests (median, max) |\n|---|---|---|---|\n", n)
-	for _, o := range ops {
-		fmt.Printf("| %s | %.3f s | %.2f× | %d, %d |\n", o.name, median(o.walls).Seconds(),
-			float64(median(o.walls))/float64(peer), median(o.reqs), slices.Max(o.reqs))
-	}
-}
-
-func command(env []string, args ...string) *exec.Cmd {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = env
-	return cmd
-}
-
-func lines(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n := 0
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 1<<20), 16<<20)
-	for s.Scan() {
-		n++
-	}
-	return n, s.Err()
-}
-
-// countRequests counts completed requests after line skip whose user agent
-// starts with agent.
-func countRequests(path string, skip int, agent string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 1<<20), 16<<20)
-	n, count := 0, 0
-	for s.Scan() {
-		n++
-		if n <= skip {
-			continue
-		}
-		var e struct {
-			Stage     string `json:"stage"`
-			UserAgent string `json:"userAgent"`
-		}
-		if json.Unmarshal(s.Bytes(), &e) == nil && e.Stage == "ResponseComplete" && strings.HasPrefix(e.UserAgent, agent) {
-			count++
-		}
-	}
-	return count, s.Err()
-}
-
-func median[T time.Duration | int](d []T) T {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func ptr[T any](v T) *T { return &v }
