@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shipjob/kubectl-shipjob/test/bench/benchkit"
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
 
@@ -54,15 +55,8 @@ type target struct {
 }
 
 func run(ctx context.Context, state, plugin, lh, chrome, only string) error {
-	dir, err := os.ReadFile(filepath.Join(state, "current"))
+	c, plugin, err := benchkit.Running(state, plugin)
 	if err != nil {
-		return fmt.Errorf("no running local cluster (make cluster-up): %w", err)
-	}
-	c, err := cluster.Load(strings.TrimSpace(string(dir)))
-	if err != nil {
-		return err
-	}
-	if plugin, err = filepath.Abs(plugin); err != nil {
 		return err
 	}
 	if chrome == "" {

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
 
 // Op is one measured operation.
@@ -116,4 +119,22 @@ func countRequests(path string, skip int, agent string) (int, error) {
 		}
 	}
 	return count, s.Err()
+}
+
+// Running is the local cluster started by `make cluster-up` with its state
+// in state, and plugin as an absolute path (the benchmarks run commands
+// from other directories).
+func Running(state, plugin string) (*cluster.Cluster, string, error) {
+	dir, err := os.ReadFile(filepath.Join(state, "current"))
+	if err != nil {
+		return nil, "", fmt.Errorf("no running local cluster (make cluster-up): %w", err)
+	}
+	c, err := cluster.Load(strings.TrimSpace(string(dir)))
+	if err != nil {
+		return nil, "", err
+	}
+	if plugin, err = filepath.Abs(plugin); err != nil {
+		return nil, "", err
+	}
+	return c, plugin, nil
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/shipjob/kubectl-shipjob/test/bench/benchkit"
@@ -42,15 +41,7 @@ func main() {
 }
 
 func withCluster(state, plugin string, fn func(*cluster.Cluster, string) error) error {
-	dir, err := os.ReadFile(filepath.Join(state, "current"))
-	if err != nil {
-		return fmt.Errorf("no running local cluster (make cluster-up): %w", err)
-	}
-	c, err := cluster.Load(strings.TrimSpace(string(dir)))
-	if err != nil {
-		return err
-	}
-	plugin, err = filepath.Abs(plugin)
+	c, plugin, err := benchkit.Running(state, plugin)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,15 +51,8 @@ func main() {
 }
 
 func scale(state, plugin string, runs, hooks, n int) error {
-	dir, err := os.ReadFile(filepath.Join(state, "current"))
+	c, plugin, err := benchkit.Running(state, plugin)
 	if err != nil {
-		return fmt.Errorf("no running local cluster (make cluster-up): %w", err)
-	}
-	c, err := cluster.Load(strings.TrimSpace(string(dir)))
-	if err != nil {
-		return err
-	}
-	if plugin, err = filepath.Abs(plugin); err != nil {
 		return err
 	}
 	cs, err := c.Client()

@@ -21,7 +21,6 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +31,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/test/bench/benchkit"
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
 
@@ -51,15 +51,8 @@ func main() {
 }
 
 func run(state, plugin, ns string, jobs, runsPer, n, changes int) error {
-	dir, err := os.ReadFile(filepath.Join(state, "current"))
+	c, plugin, err := benchkit.Running(state, plugin)
 	if err != nil {
-		return fmt.Errorf("no running local cluster (make cluster-up): %w", err)
-	}
-	c, err := cluster.Load(strings.TrimSpace(string(dir)))
-	if err != nil {
-		return err
-	}
-	if plugin, err = filepath.Abs(plugin); err != nil {
 		return err
 	}
 	cs, err := c.Client()
