@@ -110,7 +110,7 @@ func TestDefaultMaxActiveRuns(t *testing.T) {
 		t.Fatalf("trigger 11: %v, want the default limit", err)
 	}
 	full := listOpts[len(listOpts)-2] // then the metadata of finished runs
-	if !strings.HasSuffix(full.LabelSelector, ",!"+run.LabelFinished) || full.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan || full.ResourceVersion == "" {
+	if !strings.HasSuffix(full.LabelSelector, ",!"+run.LabelFinishedOf) || full.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan || full.ResourceVersion == "" {
 		t.Errorf("active runs listed with %+v, want runs marked finished left out, not older than the trigger's record", full)
 	}
 }

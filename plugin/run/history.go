@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -27,6 +28,20 @@ import (
 // those that ended since the last trigger).
 const LabelFinished = jobdef.Group + "/finished"
 
+// LabelFinishedOf is set with LabelFinished: the UID of the definition the
+// run was made from (its AnnotationJobUID; "unknown" if that is no label
+// value). A trigger lists the marked runs of its own definition only, by
+// this label: however many runs earlier jobs of the same name left (kept
+// by their retention), it reads at most its history limits' worth. Runs
+// marked before this label existed have LabelFinished without it: the
+// trigger reads them with the unmarked ones and marks them again, a few
+// hundred a trigger, until none is left.
+const LabelFinishedOf = jobdef.Group + "/finished-of"
+
+// unknownDefinition is LabelFinishedOf of a run whose AnnotationJobUID is
+// not a label value (a Job planted with our labels, or edited).
+const unknownDefinition = "unknown"
+
 // Outcomes a LabelFinished label holds.
 const (
 	finishedSucceeded = "succeeded"
@@ -38,12 +53,28 @@ const (
 // (kept before its limits existed) is brought down over a few triggers.
 const maxPrunePerTrigger = 100
 
+// maxMarkPerTrigger bounds the runs one trigger marks finished: the runs
+// that ended since the last trigger are a few; after an upgrade from a
+// version without LabelFinishedOf, a job's earlier runs are marked again
+// over a few triggers.
+const maxMarkPerTrigger = 200
+
 // runSet is what a trigger knows of a job's runs.
 type runSet struct {
 	// active names the runs that have not finished, oldest first.
 	active []string
 	// finished are the finished runs of this definition, by outcome.
 	finished map[string][]finishedRun
+	// foreign are finished runs not marked yet that an earlier job of the
+	// name made (or that were planted with its labels): marked with their
+	// own definition's UID, they leave both of the trigger's lists.
+	foreign []foreignRun
+}
+
+// foreignRun is a finished run of another definition, to be marked.
+type foreignRun struct {
+	finishedRun
+	outcome, of string
 }
 
 // finishedRun is a finished run as far as pruning needs it.
@@ -55,11 +86,12 @@ type finishedRun struct {
 }
 
 // listRuns lists the runs of def at least as new as resourceVersion rv:
-// whole Jobs only of the runs without LabelFinished, the metadata of the
-// others.
+// whole Jobs of the runs not marked finished (without LabelFinishedOf),
+// the metadata of the marked runs of def (LabelFinishedOf its UID). Runs
+// of earlier definitions of the name, once marked, are not read at all.
 func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, rv string) (*runSet, error) {
 	set := &runSet{finished: map[string][]finishedRun{}}
-	opts := metav1.ListOptions{LabelSelector: Selector(def.Name) + ",!" + LabelFinished}
+	opts := metav1.ListOptions{LabelSelector: Selector(def.Name) + ",!" + LabelFinishedOf}
 	if rv != "" {
 		opts.ResourceVersion, opts.ResourceVersionMatch = rv, metav1.ResourceVersionMatchNotOlderThan
 	}
@@ -82,12 +114,22 @@ func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 			JobCondition(j, batchv1.JobSuccessCriteriaMet) == nil && JobCondition(j, batchv1.JobFailureTarget) == nil:
 			set.active = append(set.active, j.Name)
 		}
-		if outcome != "" && ofDefinition(j.Annotations, def) {
-			set.finished[outcome] = append(set.finished[outcome], finishedRun{name: j.Name, uid: j.UID, resourceVersion: j.ResourceVersion})
+		if outcome == "" {
+			continue
+		}
+		r := finishedRun{name: j.Name, uid: j.UID, resourceVersion: j.ResourceVersion}
+		if ofDefinition(j.Annotations, def) {
+			set.finished[outcome] = append(set.finished[outcome], r)
+		} else {
+			set.foreign = append(set.foreign, foreignRun{finishedRun: r, outcome: outcome, of: definitionLabel(j.Annotations)})
 		}
 	}
 	slices.Sort(set.active)
-	marked, err := listJobMetadata(ctx, client, def.Namespace, Selector(def.Name)+","+LabelFinished, rv)
+	if def.UID == "" || definitionLabel(map[string]string{AnnotationJobUID: string(def.UID)}) != string(def.UID) {
+		// No run is of a definition without a UID (see ofDefinition).
+		return set, nil
+	}
+	marked, err := listJobMetadata(ctx, client, def.Namespace, Selector(def.Name)+","+LabelFinishedOf+"="+string(def.UID), rv)
 	if err != nil {
 		return nil, fmt.Errorf("list finished runs of job %s: %w", def.Name, err)
 	}
@@ -112,6 +154,15 @@ func ofDefinition(ann map[string]string, def *jobdef.Job) bool {
 	return def.UID != "" && ann[AnnotationJobUID] == string(def.UID)
 }
 
+// definitionLabel is LabelFinishedOf for a run with annotations ann.
+func definitionLabel(ann map[string]string) string {
+	uid := ann[AnnotationJobUID]
+	if uid == "" || len(validation.IsValidLabelValue(uid)) > 0 {
+		return unknownDefinition
+	}
+	return uid
+}
+
 // pruneRuns deletes the oldest finished runs beyond the job's history
 // limits (whatever their TTL; in the background, so their pods go with
 // them; each at its UID) and marks the finished runs it keeps with
@@ -119,7 +170,7 @@ func ofDefinition(ann map[string]string, def *jobdef.Job) bool {
 // not do ("" if nothing).
 func pruneRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, set *runSet) string {
 	jobs := client.BatchV1().Jobs(def.Namespace)
-	deletes, failedDeletes, failedMarks := 0, 0, 0
+	deletes, failedDeletes, marks, failedMarks := 0, 0, 0, 0
 	var first error
 	note := func(err error) {
 		if first == nil {
@@ -146,13 +197,24 @@ func pruneRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job
 				}
 				continue
 			}
-			if r.marked {
+			if r.marked || marks >= maxMarkPerTrigger {
 				continue
 			}
-			if err := markFinished(ctx, client, def.Namespace, r, outcome); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			marks++
+			if err := markFinished(ctx, client, def.Namespace, r, outcome, string(def.UID)); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				failedMarks++
 				note(fmt.Errorf("mark run %s finished: %w", r.name, err))
 			}
+		}
+	}
+	for _, r := range set.foreign {
+		if marks >= maxMarkPerTrigger {
+			break
+		}
+		marks++
+		if err := markFinished(ctx, client, def.Namespace, r.finishedRun, r.outcome, r.of); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			failedMarks++
+			note(fmt.Errorf("mark run %s finished: %w", r.name, err))
 		}
 	}
 	if first == nil {
@@ -162,11 +224,12 @@ func pruneRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job
 		def.Name, failedDeletes, deletes, failedMarks, first)
 }
 
-// markFinished labels a finished run with its outcome, at the UID and
-// resourceVersion it was read at.
-func markFinished(ctx context.Context, client kubernetes.Interface, ns string, r finishedRun, outcome string) error {
+// markFinished labels a finished run with its outcome and the definition
+// it was made from (LabelFinishedOf), at the UID and resourceVersion it was
+// read at.
+func markFinished(ctx context.Context, client kubernetes.Interface, ns string, r finishedRun, outcome, of string) error {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"uid": r.uid, "resourceVersion": r.resourceVersion, "labels": map[string]string{LabelFinished: outcome}}})
+		"uid": r.uid, "resourceVersion": r.resourceVersion, "labels": map[string]string{LabelFinished: outcome, LabelFinishedOf: of}}})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package run_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -139,13 +142,13 @@ func TestFinishedRunsAreReadAsMetadata(t *testing.T) {
 	wholeJobs := 0
 	ft.cs.PrependReactor("list", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		sel := a.(k8stesting.ListActionImpl).GetListOptions().LabelSelector
-		if strings.Contains(sel, "!"+run.LabelFinished) {
+		if strings.Contains(sel, "!"+run.LabelFinishedOf) {
 			list, err := ft.cs.Tracker().List(batchv1.SchemeGroupVersion.WithResource("jobs"), batchv1.SchemeGroupVersion.WithKind("Job"), "ns")
 			if err != nil {
 				return true, nil, err
 			}
 			for _, j := range list.(*batchv1.JobList).Items {
-				if j.Labels[run.LabelFinished] == "" {
+				if j.Labels[run.LabelFinishedOf] == "" {
 					wholeJobs++
 				}
 			}
@@ -206,6 +209,119 @@ func TestPruneKeepsRunsOfOtherDefinitions(t *testing.T) {
 	}
 	if _, ok := runNames(t, ft)[planted.Name]; !ok {
 		t.Errorf("a Job of another definition was pruned")
+	}
+}
+
+// finishedJob is a finished run-shaped Job of job migrate made from the
+// definition with UID of, with labels.
+func finishedJob(t *testing.T, ft *fakeTrigger, name, of string, labels map[string]string, cond batchv1.JobConditionType) {
+	t.Helper()
+	l := map[string]string{run.LabelKind: run.KindRun, run.LabelJob: "migrate"}
+	maps.Copy(l, labels)
+	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: l,
+		Annotations: map[string]string{run.AnnotationJobUID: of}},
+		Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue}}}}
+	if _, err := ft.cs.BatchV1().Jobs("ns").Create(t.Context(), j, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countListed counts the Jobs each list of a trigger returns (the fake
+// clientset applies label selectors as the API server does).
+func countListed(t *testing.T, ft *fakeTrigger) *int {
+	t.Helper()
+	n := new(int)
+	ft.cs.PrependReactor("list", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sel := a.(k8stesting.ListActionImpl).GetListRestrictions().Labels
+		list, err := ft.cs.Tracker().List(batchv1.SchemeGroupVersion.WithResource("jobs"), batchv1.SchemeGroupVersion.WithKind("Job"), "ns")
+		if err != nil {
+			return true, nil, err
+		}
+		for _, j := range list.(*batchv1.JobList).Items {
+			if sel.Matches(labels.Set(j.Labels)) {
+				*n++
+			}
+		}
+		return false, nil, nil
+	})
+	return n
+}
+
+// TestTriggerReadsOnlyItsDefinitionsRuns: 300 marked runs an earlier job
+// of the same name left (kept by their retention) are not read by a
+// trigger of the job as it is now: it lists its own marked runs and the
+// unmarked ones only (issue 23: a trigger must not read every run).
+func TestTriggerReadsOnlyItsDefinitionsRuns(t *testing.T) {
+	ft := newFakeTrigger(t, 0, historyJob(t, 5, 5))
+	for i := range 300 {
+		finishedJob(t, ft, fmt.Sprintf("migrate-old%05d", i), "earlier-uid",
+			map[string]string{run.LabelFinished: "succeeded", run.LabelFinishedOf: "earlier-uid"}, batchv1.JobComplete)
+	}
+	for range 8 {
+		res, err := trigger(t, ft)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end(t, ft, res.Run, batchv1.JobComplete)
+	}
+	listed := countListed(t, ft)
+	if _, err := trigger(t, ft); err != nil {
+		t.Fatal(err)
+	}
+	// Its own 5 kept runs, the one that ended since, and nothing else.
+	if *listed > 6 {
+		t.Errorf("a trigger read %d runs, want at most the 6 of its own definition", *listed)
+	}
+	got := runNames(t, ft)
+	if len(got) != 300+5+1 {
+		t.Errorf("%d runs left, want the 300 of the earlier definition, 5 kept and the new one", len(got))
+	}
+}
+
+// TestRunsMarkedBeforeFinishedOfAreMarkedAgain: runs marked finished by a
+// version without LabelFinishedOf (and finished runs of other definitions
+// never marked) are read with the unmarked runs and marked with the UID
+// of the definition they were made from ("unknown" for an annotation that
+// is no label value), at most maxMarkPerTrigger a trigger; the job's own
+// are pruned by its history limits as before.
+func TestRunsMarkedBeforeFinishedOfAreMarkedAgain(t *testing.T) {
+	ft := newFakeTrigger(t, 0, historyJob(t, 3, 3))
+	for i := range 150 {
+		finishedJob(t, ft, fmt.Sprintf("migrate-a%05d", i), "def-uid", map[string]string{run.LabelFinished: "succeeded"}, batchv1.JobComplete)
+		finishedJob(t, ft, fmt.Sprintf("migrate-b%05d", i), "earlier-uid", map[string]string{run.LabelFinished: "failed"}, batchv1.JobFailed)
+	}
+	finishedJob(t, ft, "migrate-c00000", "not a label value!", nil, batchv1.JobComplete)
+	finishedJob(t, ft, "migrate-c00001", "earlier-uid", nil, batchv1.JobFailed)
+	of := func() map[string]int {
+		list, err := ft.cs.BatchV1().Jobs("ns").List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, j := range list.Items {
+			out[j.Labels[run.LabelFinishedOf]]++
+		}
+		return out
+	}
+	if _, err := trigger(t, ft); err != nil {
+		t.Fatal(err)
+	}
+	// Of its own 150: 100 deleted (the most a trigger deletes), the other 50
+	// marked (47 to be deleted by the next trigger); then 150 of the
+	// foreign runs, up to the 200 marks a trigger makes. Not marked: 2
+	// foreign runs and the new (active) run.
+	if got := of(); got["def-uid"] != 50 || got["earlier-uid"]+got["unknown"] != 150 || got[""] != 3 {
+		t.Errorf("after one trigger: runs by %s %v", run.LabelFinishedOf, got)
+	}
+	for range 3 {
+		if _, err := trigger(t, ft); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := of()
+	want := map[string]int{"def-uid": 3, "earlier-uid": 151, "unknown": 1, "": 4} // "": the 4 active runs
+	if !maps.Equal(got, want) {
+		t.Errorf("after four triggers: runs by %s %v, want %v", run.LabelFinishedOf, got, want)
 	}
 }
 

@@ -141,7 +141,7 @@ func finishedRun(ctx context.Context, cs kubernetes.Interface, ns, job string, i
 	name := fmt.Sprintf("%s-%07d", job, i)
 	j := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name,
-			Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: job, run.LabelRun: name, run.LabelFinished: outcome},
+			Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: job, run.LabelRun: name, run.LabelFinished: outcome, run.LabelFinishedOf: uid},
 			Annotations: map[string]string{run.AnnotationJobUID: uid, "shipjob.dev/triggered-by": "user:bench",
 				"shipjob.dev/image": "example.com/acme/sim:1", "helm.sh/resource-policy": "keep"}},
 		Spec: batchv1.JobSpec{ManagedBy: ptr("shipjob.dev/bench"), BackoffLimit: new(int32), Template: corev1.PodTemplateSpec{
