@@ -78,6 +78,61 @@ func TestHistoryLimitsKeepFinishedRunsBounded(t *testing.T) {
 	}
 }
 
+// TestEarlierDefinitionsRunsAreLeftOut: runs a deleted job of the same name
+// left (delete --keep-runs) are marked finished with that definition's UID
+// (shipjob.dev/finished-of), so a trigger of the job created again neither
+// reads them again nor prunes them; its own runs are marked with its UID
+// and pruned by its limits.
+func TestEarlierDefinitionsRunsAreLeftOut(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	cs, err := cluster.Shared.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := func() string {
+		s, err := cs.CoreV1().Secrets(ns).Get(context.Background(), "shipjob-job-gen", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(s.UID)
+	}
+	create := func() string {
+		createSimJob(t, ns, "gen", "--env", "SIM_DURATION=1s", "--succeeded-runs-history-limit", "1", "--failed-runs-history-limit", "1", "--retention", "none")
+		return uid()
+	}
+	waitRuns := func(n int) {
+		for i := range n {
+			if res := shipjob(t, "run", "gen", "-n", ns, "--wait"); res.Code != 0 {
+				t.Fatalf("run %d --wait: exit %d: %s", i, res.Code, res.Stderr)
+			}
+		}
+	}
+	earlier := create()
+	waitRuns(2)
+	mustShipjob(t, "delete", "gen", "-n", ns, "--keep-runs")
+	now := create()
+	if now == earlier {
+		t.Fatalf("the job created again has the same UID %s", now)
+	}
+	waitRuns(2)
+	trigger(t, ns, "gen")
+	list, err := cs.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "shipjob.dev/kind=run,shipjob.dev/job=gen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, j := range list.Items {
+		if j.DeletionTimestamp == nil {
+			got[j.Labels["shipjob.dev/finished-of"]+"/"+j.Labels["shipjob.dev/finished"]]++
+		}
+	}
+	want := map[string]int{earlier + "/succeeded": 2, now + "/succeeded": 1, "/": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("runs by finished-of/finished: %v, want %v (earlier %s, now %s)", got, want, earlier, now)
+	}
+}
+
 // TestVolumeBoundsBadInput: out-of-range limits and tasks × parallelism are
 // one-line errors, exit 1, and nothing changes in the cluster.
 func TestVolumeBoundsBadInput(t *testing.T) {
