@@ -124,6 +124,7 @@ func (o *HooksServeOptions) newConsole(ctx context.Context, log *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
+	useProtobuf(restCfg) // each person's clients are made from it
 	ec, err := o.target.engineConfig()
 	if err != nil {
 		return nil, err

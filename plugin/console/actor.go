@@ -41,10 +41,13 @@ func (c *Console) personConfig(s *session) *rest.Config {
 		TLSClientConfig: rest.TLSClientConfig{Insecure: base.Insecure, ServerName: base.ServerName,
 			CAFile: base.CAFile, CAData: base.CAData},
 		BearerToken: s.IDToken,
-		QPS:         base.QPS,
-		Burst:       base.Burst,
-		Timeout:     base.Timeout,
-		UserAgent:   base.UserAgent + " console",
+		// Protobuf, as the server's own client speaks: a list of 10,000
+		// definitions decodes several times faster than as JSON.
+		ContentConfig: rest.ContentConfig{ContentType: base.ContentType, AcceptContentTypes: base.AcceptContentTypes},
+		QPS:           base.QPS,
+		Burst:         base.Burst,
+		Timeout:       base.Timeout,
+		UserAgent:     base.UserAgent + " console",
 	}
 }
 

@@ -226,3 +226,46 @@ func TestJobNameIsTheSecretName(t *testing.T) {
 		t.Errorf("List = %+v, want a and b, invalid", jobs)
 	}
 }
+
+// TestListSomeDecodesWhatIsPicked: pick sees every job's name in List's
+// order and only the jobs it picks are decoded, in its order: a broken
+// definition not picked is no cost and no mark; one picked is listed
+// invalid. A pick out of range is an error.
+func TestListSomeDecodesWhatIsPicked(t *testing.T) {
+	var objs []runtime.Object
+	for _, n := range []string{"d", "b", "a", "c"} {
+		sec, err := ToSecret(validJob().withName(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec.Namespace = "ns"
+		if n == "b" || n == "d" {
+			sec.Data[DataKey] = []byte("{")
+		}
+		objs = append(objs, sec)
+	}
+	s := &Store{Client: fake.NewClientset(objs...), Namespace: "ns"}
+	var seen []string
+	got, err := s.ListSome(context.Background(), "", func(names []string) []int {
+		seen = names
+		return []int{2, 0}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(seen, ",") != "a,b,c,d" || strings.Join(names(got), ",") != "c,a" {
+		t.Fatalf("pick saw %v, listed %v; want a,b,c,d and c,a", seen, names(got))
+	}
+	for _, j := range got {
+		if j.Status != nil {
+			t.Errorf("job %s marked %v", j.Name, j.Status)
+		}
+	}
+	got, err = s.ListSome(context.Background(), "", func([]string) []int { return []int{1} })
+	if err != nil || len(got) != 1 || got[0].Status == nil || !strings.Contains(got[0].Status.Invalid, "cannot decode") {
+		t.Errorf("picked broken job: %+v, %v", got, err)
+	}
+	if _, err := s.ListSome(context.Background(), "", func([]string) []int { return []int{4} }); err == nil {
+		t.Error("a pick out of range is no error")
+	}
+}

@@ -67,7 +67,8 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 		runs, err = run.List(ctx, s.client(ctx), p.Namespace, "")
 		runsErr <- err
 	}()
-	jobs, err := (&jobdef.Store{Client: s.client(ctx), Namespace: p.Namespace}).List(ctx, "")
+	// Only the page's definitions are decoded: searched and paged by name.
+	jobs, err := (&jobdef.Store{Client: s.client(ctx), Namespace: p.Namespace}).ListSome(ctx, "", view.pick)
 	var leader *schedule.LeaderState
 	if err == nil {
 		leader = s.leaderOf(ctx, p.Namespace, jobs) // while the runs are listed
@@ -85,8 +86,6 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 			byJob[st.Job] = append(byJob[st.Job], st)
 		}
 	}
-	view.Total = len(jobs)
-	jobs = view.pick(jobs)
 	rows := make([]jobRow, len(jobs))
 	for i := range jobs {
 		j := &jobs[i]
@@ -141,17 +140,16 @@ func readJobsQuery(r *http.Request) (jobsView, string) {
 	return v, ""
 }
 
-// pick keeps the jobs of v's page among those matching v.Q, and sets the
-// counts and neighbouring pages.
-func (v *jobsView) pick(jobs []jobdef.Job) []jobdef.Job {
-	if v.Q != "" {
-		var m []jobdef.Job
-		for _, j := range jobs {
-			if strings.Contains(j.Name, v.Q) {
-				m = append(m, j)
-			}
+// pick returns the indexes of the jobs of v's page among names (every
+// job, in name order) that contain v.Q, and sets the counts and
+// neighbouring pages.
+func (v *jobsView) pick(names []string) []int {
+	v.Total = len(names)
+	jobs := make([]int, 0, min(len(names), jobsPerPage))
+	for i, n := range names {
+		if v.Q == "" || strings.Contains(n, v.Q) {
+			jobs = append(jobs, i)
 		}
-		jobs = m
 	}
 	v.Matched, v.Search = len(jobs), v.Q != "" || v.Total > jobsPerPage
 	from := min((v.Page-1)*jobsPerPage, len(jobs))
