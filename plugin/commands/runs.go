@@ -107,20 +107,21 @@ func (o *RunsOptions) Run(ctx context.Context) error {
 	if o.Watch {
 		return o.watch(ctx, ns)
 	}
-	runs, err := run.List(ctx, o.target.Client, ns, o.Job)
+	// One job's newest runs read only those whole (run.ListNewest).
+	runs, total, err := run.ListNewest(ctx, o.target.Client, ns, o.Job, 0, o.effectiveLimit())
 	if err != nil {
 		return err
 	}
-	if len(runs) == 0 && (o.Output == "" || o.Output == "wide") {
+	if total == 0 && (o.Output == "" || o.Output == "wide") {
 		fmt.Fprintln(o.ErrOut, noRunsMessage(o.Job, ns))
 		return nil
 	}
-	shown, more := limitRuns(runs, o.effectiveLimit())
+	shown, _ := limitRuns(runs, o.effectiveLimit())
 	if err := o.print(shown, true); err != nil {
 		return err
 	}
-	if more > 0 {
-		fmt.Fprintf(o.ErrOut, "%d older runs not shown: --limit %d shows them too, --limit 0 shows all.\n", more, len(runs))
+	if more := total - len(shown); more > 0 {
+		fmt.Fprintf(o.ErrOut, "%d older runs not shown: --limit %d shows them too, --limit 0 shows all.\n", more, total)
 	}
 	return nil
 }

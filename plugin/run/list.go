@@ -16,7 +16,65 @@ import (
 // List returns the runs of job (all jobs when job is "") in namespace ("" =
 // all namespaces), newest first. Two API requests: Jobs and their pods.
 func List(ctx context.Context, client kubernetes.Interface, namespace, job string) ([]Status, error) {
-	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector(job)})
+	return list(ctx, client, namespace, job, Selector(job))
+}
+
+// ListNewest returns n runs of job in namespace (List's order: newest
+// first) after skipping the newest skip, and how many runs the job has
+// (n 0: all after skip). A job keeping thousands of runs costs a list of
+// their metadata (protobuf) and whole Jobs of the runs returned only
+// (issue 23: `runs JOB` and the Runs tab show the newest 100): three API
+// requests, or List's when a run's labels cannot select it.
+func ListNewest(ctx context.Context, client kubernetes.Interface, namespace, job string, skip, n int) ([]Status, int, error) {
+	if job == "" || (skip <= 0 && n <= 0) {
+		runs, err := List(ctx, client, namespace, job)
+		return runs, len(runs), err
+	}
+	metas, err := listJobMetadata(ctx, client, namespace, Selector(job), "")
+	if err != nil {
+		return nil, 0, fmt.Errorf("list runs: %w", err)
+	}
+	sort.SliceStable(metas, func(a, b int) bool {
+		x, y := &metas[a], &metas[b]
+		if !x.CreationTimestamp.Equal(&y.CreationTimestamp) {
+			return y.CreationTimestamp.Before(&x.CreationTimestamp)
+		}
+		return x.Name > y.Name
+	})
+	total := len(metas)
+	from := min(max(skip, 0), total)
+	to := total
+	if n > 0 {
+		to = min(from+n, total)
+	}
+	window := metas[from:to]
+	if len(window) == 0 {
+		return nil, total, nil
+	}
+	sel := Selector(job)
+	if len(window) < total {
+		names := make([]string, len(window))
+		for i := range window {
+			names[i] = window[i].Labels[LabelRun]
+			// A run is selected by its label: one whose label is not
+			// its name (planted or edited) would be missed or repeated.
+			if names[i] != window[i].Name {
+				runs, err := List(ctx, client, namespace, job)
+				if err != nil {
+					return nil, 0, err
+				}
+				return runs[min(from, len(runs)):min(from+len(window), len(runs))], len(runs), nil
+			}
+		}
+		sel += "," + LabelRun + " in (" + strings.Join(names, ",") + ")"
+	}
+	runs, err := list(ctx, client, namespace, job, sel)
+	return runs, total, err
+}
+
+// list is List of the runs matching selector sel (of job, "" all).
+func list(ctx context.Context, client kubernetes.Interface, namespace, job, sel string) ([]Status, error) {
+	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}

@@ -42,11 +42,6 @@ func (s *Server) jobRunsTab(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	runs, err := run.List(r.Context(), s.client(r.Context()), p.Namespace, p.Job.Name)
-	if err != nil {
-		s.fail(w, r, p, err)
-		return
-	}
 	q := r.URL.Query()
 	switch {
 	case q.Get("deleted") != "":
@@ -67,16 +62,35 @@ func (s *Server) jobRunsTab(w http.ResponseWriter, r *http.Request) {
 		}
 		page = n
 	}
-	tab := runsTab{Schedules: s.jobSchedules(r.Context(), p, runs), Total: len(runs), Page: page}
 	// A job may keep thousands of runs: the tab shows runsPerPage of them,
-	// newest first; a page beyond the last is empty and links back.
-	from := min((page-1)*runsPerPage, len(runs))
-	to := min(from+runsPerPage, len(runs))
-	tab.Runs, tab.First, tab.Last = runs[from:to], from+1, to
-	if page > 1 {
-		tab.Newer = min(page-1, max(1, (len(runs)+runsPerPage-1)/runsPerPage))
+	// newest first, read whole only those (run.ListNewest); a page beyond
+	// the last is empty and links back. A job with schedules shows each
+	// one's last run, which may be older than the page: all are read.
+	from := (page - 1) * runsPerPage
+	var runs []run.Status
+	var total int
+	var err error
+	if len(p.Job.Spec.Schedules) == 0 {
+		runs, total, err = run.ListNewest(r.Context(), s.client(r.Context()), p.Namespace, p.Job.Name, from, runsPerPage)
+	} else {
+		runs, err = run.List(r.Context(), s.client(r.Context()), p.Namespace, p.Job.Name)
+		total = len(runs)
 	}
-	if to < len(runs) {
+	if err != nil {
+		s.fail(w, r, p, err)
+		return
+	}
+	tab := runsTab{Schedules: s.jobSchedules(r.Context(), p, runs), Total: total, Page: page}
+	from = min(from, total)
+	to := min(from+runsPerPage, total)
+	if len(p.Job.Spec.Schedules) != 0 {
+		runs = runs[from:to]
+	}
+	tab.Runs, tab.First, tab.Last = runs, from+1, to
+	if page > 1 {
+		tab.Newer = min(page-1, max(1, (total+runsPerPage-1)/runsPerPage))
+	}
+	if to < total {
 		tab.Older = page + 1
 	}
 	p.Data = tab
