@@ -102,6 +102,12 @@ func TestTriggerRequestBudget(t *testing.T) {
 				}
 				got = append(got, name)
 			}
+			// The two lists of runs are made at once: either order.
+			for i := 0; i+1 < len(got); i++ {
+				if got[i] == "list jobs/marked runs" && got[i+1] == "list jobs/unmarked runs" {
+					got[i], got[i+1] = got[i+1], got[i]
+				}
+			}
 			for _, g := range got {
 				if why[g] == "" && g != "list secrets/history (2)" {
 					t.Errorf("request %q is not in the budget: name why it is needed, or remove it", g)

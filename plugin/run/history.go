@@ -91,12 +91,29 @@ type finishedRun struct {
 // of earlier definitions of the name, once marked, are not read at all.
 func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job, rv string) (*runSet, error) {
 	set := &runSet{finished: map[string][]finishedRun{}}
+	// The marked runs' metadata is listed while the unmarked runs are: a
+	// trigger waits for the longer of the two round trips, not their sum.
+	type markedList struct {
+		items []metav1.PartialObjectMetadata
+		err   error
+	}
+	var markedCh chan markedList
+	if def.UID != "" && definitionLabel(map[string]string{AnnotationJobUID: string(def.UID)}) == string(def.UID) {
+		markedCh = make(chan markedList, 1)
+		go func() {
+			items, err := listJobMetadata(ctx, client, def.Namespace, Selector(def.Name)+","+LabelFinishedOf+"="+string(def.UID), rv)
+			markedCh <- markedList{items, err}
+		}()
+	}
 	opts := metav1.ListOptions{LabelSelector: Selector(def.Name) + ",!" + LabelFinishedOf}
 	if rv != "" {
 		opts.ResourceVersion, opts.ResourceVersionMatch = rv, metav1.ResourceVersionMatchNotOlderThan
 	}
 	list, err := client.BatchV1().Jobs(def.Namespace).List(ctx, opts)
 	if err != nil {
+		if markedCh != nil {
+			<-markedCh
+		}
 		return nil, fmt.Errorf("list active runs of job %s: %w", def.Name, err)
 	}
 	for i := range list.Items {
@@ -125,15 +142,15 @@ func listRuns(ctx context.Context, client kubernetes.Interface, def *jobdef.Job,
 		}
 	}
 	slices.Sort(set.active)
-	if def.UID == "" || definitionLabel(map[string]string{AnnotationJobUID: string(def.UID)}) != string(def.UID) {
+	if markedCh == nil {
 		// No run is of a definition without a UID (see ofDefinition).
 		return set, nil
 	}
-	marked, err := listJobMetadata(ctx, client, def.Namespace, Selector(def.Name)+","+LabelFinishedOf+"="+string(def.UID), rv)
-	if err != nil {
-		return nil, fmt.Errorf("list finished runs of job %s: %w", def.Name, err)
+	marked := <-markedCh
+	if marked.err != nil {
+		return nil, fmt.Errorf("list finished runs of job %s: %w", def.Name, marked.err)
 	}
-	for _, m := range marked {
+	for _, m := range marked.items {
 		outcome := m.Labels[LabelFinished]
 		if m.DeletionTimestamp != nil || !ofDefinition(m.Annotations, def) || (outcome != finishedSucceeded && outcome != finishedFailed) {
 			continue

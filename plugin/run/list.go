@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -17,6 +19,21 @@ import (
 // all namespaces), newest first. Two API requests: Jobs and their pods.
 func List(ctx context.Context, client kubernetes.Interface, namespace, job string) ([]Status, error) {
 	return list(ctx, client, namespace, job, Selector(job))
+}
+
+// ListOf returns the runs of the named jobs in namespace, newest first:
+// List with a selector of those jobs (none: no request).
+func ListOf(ctx context.Context, client kubernetes.Interface, namespace string, jobs []string) ([]Status, error) {
+	// A name that is no label value (an invalid definition's) labels no
+	// run and would make the selector invalid.
+	jobs = slices.DeleteFunc(slices.Clone(jobs), func(j string) bool { return j == "" || len(validation.IsValidLabelValue(j)) > 0 })
+	switch len(jobs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return List(ctx, client, namespace, jobs[0])
+	}
+	return list(ctx, client, namespace, "", Selector("")+","+LabelJob+" in ("+strings.Join(jobs, ",")+")")
 }
 
 // ListNewest returns n runs of job in namespace (List's order: newest

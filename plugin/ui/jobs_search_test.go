@@ -4,10 +4,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
+	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
 
 // TestJobsPageSearchAndPages: beyond jobsPerPage (1,000) jobs the Jobs page shows
@@ -81,5 +90,62 @@ func TestJobsPageFewJobs(t *testing.T) {
 	if w.Code != http.StatusOK || !strings.Contains(body, `href="/namespaces/team/jobs/migrate"`) ||
 		strings.Contains(body, `id="q"`) || strings.Contains(body, "jobs-range") || strings.Contains(body, `class="pager"`) {
 		t.Errorf("%d\n%s", w.Code, body)
+	}
+}
+
+// TestJobsPageReadsRunsOfItsJobsOnly: a page that shows some of the jobs
+// reads the runs of those jobs only (one list selecting them by name),
+// and each row still shows its own last run (a page of every job lists
+// every run as before: TestJobsPageFewJobs).
+func TestJobsPageReadsRunsOfItsJobsOnly(t *testing.T) {
+	var jobs []*jobdef.Job
+	for i := range 1100 {
+		j := jobdef.New("team", fmt.Sprintf("job-%04d", i))
+		j.Spec.Image = "acme/app"
+		jobs = append(jobs, j)
+	}
+	var sels []string
+	fs := newSchedServerWith(t, func(cs *fake.Clientset) {
+		cs.PrependReactor("list", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			sels = append(sels, a.(k8stesting.ListActionImpl).GetListRestrictions().Labels.String())
+			return false, nil, nil
+		})
+	}, jobs...)
+	for _, name := range []string{"job-0001", "job-1050", "job-1051"} {
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name + "-0abc", Namespace: "team", ResourceVersion: "1",
+			Labels: map[string]string{run.LabelKind: run.KindRun, run.LabelJob: name, run.LabelRun: name + "-0abc"}},
+			Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}}
+		if err := fs.cs.Tracker().Add(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		query   string
+		runs    []string
+		selects bool
+	}{
+		{"?page=2", []string{"job-1050-0abc", "job-1051-0abc"}, true},
+		{"?q=job-105", []string{"job-1050-0abc", "job-1051-0abc"}, true},
+		{"?q=job-0001", []string{"job-0001-0abc"}, false}, // one job: List of it
+		{"", []string{"job-0001-0abc"}, true}, // jobs 1–1000 of 1100
+	} {
+		sels = nil
+		w := fs.do(http.MethodGet, "/namespaces/team/jobs"+tc.query, nil)
+		body := w.Body.String()
+		if w.Code != http.StatusOK {
+			t.Fatalf("%q: %d", tc.query, w.Code)
+		}
+		for _, r := range []string{"job-0001-0abc", "job-1050-0abc", "job-1051-0abc"} {
+			if want := slices.Contains(tc.runs, r); strings.Contains(body, "/runs/"+r+`"`) != want {
+				t.Errorf("%q: shows run %s: %v, want %v", tc.query, r, !want, want)
+			}
+		}
+		last := sels[len(sels)-1]
+		if strings.Contains(last, run.LabelJob+" in (") != tc.selects {
+			t.Errorf("%q: runs listed with %.120q", tc.query, last)
+		}
+		if tc.selects && strings.Count(last, "job-") > 1000 {
+			t.Errorf("%q: runs of %d jobs selected", tc.query, strings.Count(last, "job-"))
+		}
 	}
 }
