@@ -127,7 +127,7 @@ func TestJobsPageReadsRunsOfItsJobsOnly(t *testing.T) {
 		{"?page=2", []string{"job-1050-0abc", "job-1051-0abc"}, true},
 		{"?q=job-105", []string{"job-1050-0abc", "job-1051-0abc"}, true},
 		{"?q=job-0001", []string{"job-0001-0abc"}, false}, // one job: List of it
-		{"", []string{"job-0001-0abc"}, true}, // jobs 1–1000 of 1100
+		{"", []string{"job-0001-0abc"}, true},             // jobs 1–1000 of 1100
 	} {
 		sels = nil
 		w := fs.do(http.MethodGet, "/namespaces/team/jobs"+tc.query, nil)
