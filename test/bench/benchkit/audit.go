@@ -22,7 +22,8 @@ type Request struct {
 }
 
 // AuditRequests groups the completed requests after line skip whose user
-// agent starts with agent by verb and resource (with subresource).
+// agent starts with agent by verb and resource (with subresource), or verb
+// and path for requests of no resource.
 func AuditRequests(path string, skip int, agent string) (map[string]*Request, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -39,10 +40,11 @@ func AuditRequests(path string, skip int, agent string) (map[string]*Request, er
 			continue
 		}
 		var e struct {
-			Stage     string `json:"stage"`
-			UserAgent string `json:"userAgent"`
-			Verb      string `json:"verb"`
-			ObjectRef struct {
+			Stage      string `json:"stage"`
+			UserAgent  string `json:"userAgent"`
+			Verb       string `json:"verb"`
+			RequestURI string `json:"requestURI"`
+			ObjectRef  struct {
 				Resource    string `json:"resource"`
 				Subresource string `json:"subresource"`
 			} `json:"objectRef"`
@@ -56,6 +58,9 @@ func AuditRequests(path string, skip int, agent string) (map[string]*Request, er
 			continue
 		}
 		kind := e.Verb + " " + e.ObjectRef.Resource
+		if e.ObjectRef.Resource == "" { // a path such as /readyz
+			kind = e.Verb + " " + strings.SplitN(e.RequestURI, "?", 2)[0]
+		}
 		if e.ObjectRef.Subresource != "" {
 			kind += "/" + e.ObjectRef.Subresource
 		}

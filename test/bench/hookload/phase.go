@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ func (p *phase) measure(c *cluster.Cluster, load func(deadline time.Time) []samp
 	for _, proc := range c.Processes {
 		pids[proc.Name] = proc.PID
 	}
+	pids["bench client"] = os.Getpid()
 	cpu0 := map[string]float64{}
 	for name, pid := range pids {
 		cpu0[name] = cpuSeconds(pid)
@@ -60,8 +62,11 @@ func (p *phase) measure(c *cluster.Cluster, load func(deadline time.Time) []samp
 	p.cpu = map[string]float64{}
 	for name, pid := range pids {
 		key := name
-		if replica[name] {
+		switch {
+		case replica[name]:
 			key = "hooks serve" // both replicas together
+		case name == "kube-controller-manager" || name == "kube-scheduler" || name == "kwok":
+			key = "controllers" // the Jobs' pods and their ends
 		}
 		p.cpu[key] += cpuSeconds(pid) - cpu0[name]
 	}

@@ -16,12 +16,12 @@ import (
 func printReport(w io.Writer, cfg config, wd *world, phases []*phase, prof *profiles) {
 	fmt.Fprintf(w, "%d clients × %d jobs, phases of %s, namespace %s; load = 1-minute load average at the start → end of the phase\n\n",
 		cfg.clients, len(wd.jobs), cfg.duration, wd.ns)
-	fmt.Fprintln(w, "| phase | load | ok/s | p50 | p90 | p99 | max | errors | CPU ms per request: hooks serve (2) / kube-apiserver / etcd | machine busy |")
+	fmt.Fprintln(w, "| phase | load | ok/s | p50 | p90 | p99 | max | errors | CPU ms per request: hooks serve (2) / kube-apiserver / etcd / controllers, KWOK / bench client | machine busy |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---|---|---:|")
 	for _, p := range phases {
-		fmt.Fprintf(w, "| %s | %s→%s | %.1f | %s | %s | %s | %s | %s | %s / %s / %s | %.0f %% |\n", p.name, p.loadStart, p.loadEnd, p.rate(),
+		fmt.Fprintf(w, "| %s | %s→%s | %.1f | %s | %s | %s | %s | %s | %s / %s / %s / %s / %s | %.0f %% |\n", p.name, p.loadStart, p.loadEnd, p.rate(),
 			ms(p.percentile(50)), ms(p.percentile(90)), ms(p.percentile(99)), ms(p.percentile(100)), p.errorText(),
-			p.cpuPer("hooks serve"), p.cpuPer("kube-apiserver"), p.cpuPer("etcd"), p.busy*100)
+			p.cpuPer("hooks serve"), p.cpuPer("kube-apiserver"), p.cpuPer("etcd"), p.cpuPer("controllers"), p.cpuPer("bench client"), p.busy*100)
 	}
 	fmt.Fprintln(w)
 	var ratios []float64

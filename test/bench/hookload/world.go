@@ -205,8 +205,8 @@ func (w *world) clean(ctx context.Context) error {
 		if len(jobs.Items)+len(pods.Items) == 0 {
 			break
 		}
-		if time.Since(start) > 5*time.Minute {
-			return fmt.Errorf("%d Jobs and %d pods left 5 minutes after deleting them", len(jobs.Items), len(pods.Items))
+		if time.Since(start) > 10*time.Minute {
+			return fmt.Errorf("%d Jobs and %d pods left 10 minutes after deleting them", len(jobs.Items), len(pods.Items))
 		}
 		time.Sleep(time.Second)
 	}
