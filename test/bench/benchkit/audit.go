@@ -74,3 +74,37 @@ func AuditRequests(path string, skip int, agent string) (map[string]*Request, er
 	}
 	return out, s.Err()
 }
+
+// AuditAgents counts the completed requests after line skip by client: the
+// user agent's product name (before its first "/"), plus the first word of
+// its comment for hook servers ("kubectl-shipjob hooks-serve").
+func AuditAgents(path string, skip int) (map[string]int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 16<<20)
+	out := map[string]int{}
+	n := 0
+	for s.Scan() {
+		n++
+		if n <= skip {
+			continue
+		}
+		var e struct {
+			Stage     string `json:"stage"`
+			UserAgent string `json:"userAgent"`
+		}
+		if json.Unmarshal(s.Bytes(), &e) != nil || e.Stage != "ResponseComplete" {
+			continue
+		}
+		agent, _, _ := strings.Cut(e.UserAgent, "/")
+		if strings.HasSuffix(e.UserAgent, " hooks-serve") {
+			agent += " hooks-serve"
+		}
+		out[agent]++
+	}
+	return out, s.Err()
+}

@@ -30,6 +30,7 @@ type phase struct {
 	cpu       map[string]float64
 	busy      float64 // the machine's CPU use, fraction of all cores
 	requests  map[string]*benchkit.Request
+	agents    map[string]int // every client's requests
 }
 
 // measure runs load until duration has passed and records what the
@@ -89,7 +90,10 @@ func (p *phase) measure(c *cluster.Cluster, load func(deadline time.Time) []samp
 	if p.kind == kindRaw {
 		agent = rawAgent
 	}
-	p.requests, err = benchkit.AuditRequests(c.AuditLog, skip, agent)
+	if p.requests, err = benchkit.AuditRequests(c.AuditLog, skip, agent); err != nil {
+		return err
+	}
+	p.agents, err = benchkit.AuditAgents(c.AuditLog, skip)
 	return err
 }
 

@@ -78,4 +78,16 @@ func printRequests(w io.Writer, p *phase) {
 	}
 	fmt.Fprintf(w, "| **total** | **%.2f** | | API server time %.1f ms per request |\n\n", total,
 		float64(serverTime)/float64(time.Millisecond)/float64(p.ok))
+	all := 0
+	for _, n := range p.agents {
+		all += n
+	}
+	fmt.Fprintf(w, "Every client's API requests in the phase, per successful request: %.1f (", float64(all)/float64(p.ok))
+	for i, a := range slices.SortedFunc(maps.Keys(p.agents), func(a, b string) int { return p.agents[b] - p.agents[a] }) {
+		if i > 0 {
+			fmt.Fprint(w, ", ")
+		}
+		fmt.Fprintf(w, "%s %.1f", a, float64(p.agents[a])/float64(p.ok))
+	}
+	fmt.Fprint(w, ")\n\n")
 }
