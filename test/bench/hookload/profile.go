@@ -61,6 +61,10 @@ func startProfiles(addr, out string, phaseLen time.Duration) func() (*profiles, 
 			{"CPU, top 25 by cum", p.files["cpu"], []string{"-cum"}},
 			{"block (time goroutines waited), top 25 by flat", p.files["block"], nil},
 			{"block, top 25 by cum", p.files["block"], []string{"-cum"}},
+			// Where a trigger waits: its handler, and the goroutine in which
+			// Helm's upgrade creates the Job and records the release.
+			{"block under the trigger (its handler and Helm's releasingUpgrade goroutine), top 45 by cum", p.files["block"],
+				[]string{"-cum", "-nodecount=45", `-focus=hookserver\.\(\*Server\)\.trigger$|action\.\(\*Upgrade\)\.releasingUpgrade$`}},
 			{"mutex (contention, 1 in 10 sampled), top 10 by flat", p.files["mutex"], []string{"-nodecount=10"}},
 		} {
 			args := append([]string{"tool", "pprof", "-top", "-nodecount=25"}, s.args...)
