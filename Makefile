@@ -343,7 +343,7 @@ bench-runs: cluster-bins build ## Trigger vs kubectl create job, list over 1,000
 # two `hooks serve` replicas, then the same clients POST raw batch/v1 Jobs to
 # the API server, alternating (triggers, raw, triggers, raw); then a trigger
 # phase on a `-tags profile` build with a CPU and a block profile of one
-# replica. About 5 minutes on 2 cores.
+# replica. 5–8 minutes on 2 cores.
 HOOKLOAD_DURATION ?= 20s
 .PHONY: bench-hooks
 bench-hooks: cluster-bins build ## Hook triggers vs raw Job creates from the same clients, with server profiles (local cluster)

@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/shipjob/kubectl-shipjob/test/bench/benchkit"
 	"github.com/shipjob/kubectl-shipjob/test/cluster"
 )
@@ -30,6 +32,7 @@ type config struct {
 	duration      time.Duration
 	rounds        int
 	profile       bool
+	keep          bool
 	out           string
 }
 
@@ -41,6 +44,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "length of each phase")
 	flag.IntVar(&cfg.rounds, "rounds", 2, "rounds of (triggers, raw creates)")
 	flag.BoolVar(&cfg.profile, "profile", true, "a last trigger phase on a profiling build: CPU and block profiles of one replica")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the namespace (jobs, hooks, release records) at the end")
 	flag.StringVar(&cfg.out, "out", "", "directory for server logs and profiles (default: a new temporary one)")
 	flag.Parse()
 	if err := bench(cfg); err != nil {
@@ -123,6 +127,9 @@ func bench(cfg config) error {
 		return err
 	}
 	printReport(os.Stdout, cfg, w, phases, prof)
+	if !cfg.keep {
+		return w.cs.CoreV1().Namespaces().Delete(ctx, w.ns, metav1.DeleteOptions{})
+	}
 	return nil
 }
 
