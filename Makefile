@@ -338,3 +338,14 @@ bench-runs: cluster-bins build ## Trigger vs kubectl create job, list over 1,000
 	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -n 15
 	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -jobs 1000 -n 7
 	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -history 10000 -n 5
+
+# Hook server throughput (issue 23): 10 clients POST deploy hook triggers to
+# two `hooks serve` replicas, then the same clients POST raw batch/v1 Jobs to
+# the API server, alternating (triggers, raw, triggers, raw); then a trigger
+# phase on a `-tags profile` build with a CPU and a block profile of one
+# replica. 5–8 minutes on 2 cores.
+HOOKLOAD_DURATION ?= 20s
+.PHONY: bench-hooks
+bench-hooks: cluster-bins build ## Hook triggers vs raw Job creates from the same clients, with server profiles (local cluster)
+	$(MAKE) -s cluster-up >/dev/null
+	go run ./test/bench/hookload -state $(CLUSTER_STATE) -plugin $(BIN) -duration $(HOOKLOAD_DURATION)
