@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"helm.sh/helm/v3/pkg/release"
@@ -291,14 +292,30 @@ func (c *releaseCache) prune(ctx context.Context, keep, slack int, byName bool) 
 }
 
 // deleteRecordsByName deletes release records, one Delete (the verb
-// "delete") each; a record already gone counts as deleted. It goes on past
-// failures and returns the keys deleted and the first error.
+// "delete") each, up to pruneParallel at once: a trigger that prunes a
+// few records waits for one round trip, not one each (they made the hook
+// server's p99: BENCHMARKS.md, "Hook throughput"). A record already gone
+// counts as deleted. It goes on past failures and returns the keys
+// deleted and the first error (in keys' order).
 func deleteRecordsByName(ctx context.Context, secrets corev1client.SecretInterface, keys []string, opts metav1.DeleteOptions) (deleted []string, err error) {
-	for _, key := range keys {
-		derr := secrets.Delete(ctx, key, opts)
-		if derr != nil && !apierrors.IsNotFound(derr) {
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, pruneParallel)
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if derr := secrets.Delete(ctx, key, opts); derr != nil && !apierrors.IsNotFound(derr) {
+				errs[i] = fmt.Errorf("delete release record %s: %w", key, derr)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, key := range keys {
+		if errs[i] != nil {
 			if err == nil {
-				err = fmt.Errorf("delete release record %s: %w", key, derr)
+				err = errs[i]
 			}
 			continue
 		}
@@ -306,3 +323,6 @@ func deleteRecordsByName(ctx context.Context, secrets corev1client.SecretInterfa
 	}
 	return deleted, err
 }
+
+// pruneParallel bounds the record deletes made at once.
+const pruneParallel = 8
