@@ -112,7 +112,12 @@ func (o *DeleteOptions) Run(ctx context.Context) error {
 
 // delete deletes one job (run.Engine.DeleteJob) and reports what went with it.
 func (o *DeleteOptions) delete(ctx context.Context, name string) error {
-	engine := o.engine(run.EngineConfig{Client: o.target.Client, Getter: o.flags, Clock: o.target.Clock})
+	// The same engine configuration as every command's (SHIPJOB_STALE_AFTER
+	// included: a delete waits out a pending release like a trigger).
+	engine, err := o.target.engine(o.engine)
+	if err != nil {
+		return err
+	}
 	res, err := engine.DeleteJob(ctx, o.target.Namespace, name,
 		run.DeleteJobOptions{KeepRuns: o.KeepRuns, DryRun: o.dryRun.domain()})
 	if err != nil {
