@@ -64,22 +64,35 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	// shows some of the jobs only (beyond jobsPerPage, or searched) drops
 	// that list and reads the runs of its jobs alone: 10,000 jobs' runs
 	// were most of such a page's time (issue 23).
+	// A namespace whose page showed some jobs only the last time is not
+	// asked for every run at all: that list would take the API server's
+	// time from the definitions'.
 	var runs []run.Status
 	runsErr := make(chan error, 1)
 	rctx, stopRuns := context.WithCancel(ctx)
 	defer stopRuns()
-	go func() {
-		var err error
-		runs, err = run.List(rctx, s.client(ctx), p.Namespace, "")
-		runsErr <- err
-	}()
+	_, paged := s.paged.Load(p.Namespace)
+	if paged {
+		runsErr <- nil
+	} else {
+		go func() {
+			var err error
+			runs, err = run.List(rctx, s.client(ctx), p.Namespace, "")
+			runsErr <- err
+		}()
+	}
 	// Only the page's definitions are decoded: searched and paged by name.
 	jobs, err := (&jobdef.Store{Client: s.client(ctx), Namespace: p.Namespace}).ListSome(ctx, "", view.pick)
 	var leader *schedule.LeaderState
 	if err == nil {
 		leader = s.leaderOf(ctx, p.Namespace, jobs) // while the runs are listed
 	}
-	if err == nil && len(jobs) < view.Total {
+	if err == nil && view.Total > jobsPerPage {
+		s.paged.Store(p.Namespace, true)
+	} else if err == nil {
+		s.paged.Delete(p.Namespace)
+	}
+	if err == nil && (len(jobs) < view.Total || paged) {
 		stopRuns()
 		<-runsErr
 		names := make([]string, len(jobs))

@@ -144,8 +144,31 @@ func TestJobsPageReadsRunsOfItsJobsOnly(t *testing.T) {
 		if strings.Contains(last, run.LabelJob+" in (") != tc.selects {
 			t.Errorf("%q: runs listed with %.120q", tc.query, last)
 		}
+		// After the first page of a namespace with more jobs than a page,
+		// every run is never listed again.
+		for _, sel := range sels[:len(sels)-1] {
+			if tc.query != "?page=2" && sel == run.Selector("") {
+				t.Errorf("%q: every run listed", tc.query)
+			}
+		}
 		if tc.selects && strings.Count(last, "job-") > 1000 {
 			t.Errorf("%q: runs of %d jobs selected", tc.query, strings.Count(last, "job-"))
+		}
+	}
+	// Down to a page of jobs: each row has its runs again (listed by name
+	// once more, then every run as before).
+	for i := 1000; i < 1100; i++ {
+		if err := fs.cs.CoreV1().Secrets("team").Delete(t.Context(), jobdef.SecretName(fmt.Sprintf("job-%04d", i)), metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2 {
+		sels = nil
+		if body := fs.do(http.MethodGet, "/namespaces/team/jobs", nil).Body.String(); !strings.Contains(body, "/runs/job-0001-0abc\"") {
+			t.Errorf("page %d of 1,000 jobs does not show the run of job-0001", i)
+		}
+		if i == 1 && !slices.Contains(sels, run.Selector("")) {
+			t.Errorf("a namespace of a page of jobs: runs listed with %.120q, want every run", sels)
 		}
 	}
 }

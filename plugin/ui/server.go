@@ -70,6 +70,9 @@ type Server struct {
 	nscs  map[string]*nsCache
 	// pc is what each person may do, by Key and namespace.
 	pc permsCache
+	// paged holds the namespaces whose Jobs page last had more jobs than
+	// it shows (their runs are read per page: see jobsPage).
+	paged sync.Map
 
 	whoOnce sync.Once
 	who     string
