@@ -10,32 +10,32 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
-// admitRun applies the job's concurrency rules for a new run, and once it
-// is admitted prunes the finished runs beyond the job's history limits
-// (pruneRuns: a warning, never an error, goes to *warning). It is called
-// while the trigger holds the job's Helm release (its pending record is
-// written: see Releaser.Upgrade), so triggers of one job are decided one at a
-// time across every process and hook replica, and each sees the runs the
-// earlier ones created: the runs are listed at least as new as the
-// trigger's own release record (resourceVersion NotOlderThan it, served by
-// the API server's watch cache once it has caught up). Finished runs are
-// read as metadata only (see listRuns), so a long history costs little.
-func admitRun(ctx context.Context, client kubernetes.Interface, p *Plan, recordRV string, warning *string) error {
+// admitRun applies the job's concurrency rules for a new run and returns
+// the job's runs as it found them, for pruneRuns (the finished runs beyond
+// the job's history limits; the caller runs it while the trigger goes on).
+// It is called while the trigger holds the job's Helm release (its pending
+// record is written: see Releaser.Upgrade), so triggers of one job are
+// decided one at a time across every process and hook replica, and each
+// sees the runs the earlier ones created: the runs are listed at least as
+// new as the trigger's own release record (resourceVersion NotOlderThan
+// it, served by the API server's watch cache once it has caught up).
+// Finished runs are read as metadata only, of this definition only (see
+// listRuns), so a long history costs little.
+func admitRun(ctx context.Context, client kubernetes.Interface, p *Plan, recordRV string) (*runSet, error) {
 	def, keyed := p.Def, p.keyed
 	if keyed != nil {
 		if err := findKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, keyed.image, recordRV); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	runs, err := listRuns(ctx, client, def, recordRV)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := admitActive(ctx, client, def, p.Run, runs.active); err != nil {
-		return err
+		return nil, err
 	}
-	*warning = pruneRuns(ctx, client, def, runs)
-	return nil
+	return runs, nil
 }
 
 // admitActive decides on the active runs by the concurrency policy and

@@ -46,18 +46,34 @@ func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
 		return storeErr
 	}
 	// Decided while this trigger holds the job's release, on a context
-	// that does not end there; so is the pruning of finished runs beyond
-	// the history limits, which only warns.
-	var pruneWarning string
+	// that does not end there. The finished runs beyond the history limits
+	// are pruned (and the others marked) while Helm goes on to create the
+	// Job and record it: a trigger that ends runs waits for those writes
+	// only as long as they take beyond Helm's. Pruning only warns; it is
+	// over before the trigger returns.
+	var prunes []chan string
 	var refused error
 	admit := func(recordRV string) error {
 		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer acancel()
-		refused = admitRun(actx, t.Client, p, recordRV, &pruneWarning)
-		return refused
+		set, err := admitRun(actx, t.Client, p, recordRV)
+		if refused = err; err != nil {
+			acancel()
+			return err
+		}
+		done := make(chan string, 1)
+		prunes = append(prunes, done)
+		go func() {
+			defer acancel()
+			done <- pruneRuns(actx, t.Client, p.Def, set)
+		}()
+		return nil
 	}
 	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Store: store, Admit: admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
 		PruneByName: t.PruneByName, OnPruneFailure: t.OnPruneFailure})
+	var pruneWarning string
+	for _, done := range prunes {
+		pruneWarning = <-done // the last admission's
+	}
 	if storeErr != nil {
 		// storeSecrets left nothing behind.
 		return nil, storeErr
