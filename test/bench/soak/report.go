@@ -14,7 +14,7 @@ import (
 )
 
 // report prints the soak's results as Markdown on stdout.
-func report(o options, s *sampler, d *driver, rc *receiver, srv *server, reqs map[string]int) error {
+func report(o options, s *sampler, d *driver, rc *receiver, srv *server, reqs requests) error {
 	ends, createErr, endErr, lastErr := d.snapshot()
 	arrivals, bad := rc.snapshot()
 	var lat, write []time.Duration
@@ -46,8 +46,8 @@ func report(o options, s *sampler, d *driver, rc *receiver, srv *server, reqs ma
 	fmt.Printf("\n## Soak: %d namespaces, %d pre-filled runs, %.0f run ends/s for %s\n\n", o.namespaces, o.runs, o.rate, o.duration)
 	fmt.Printf("`%s`, %s–%s UTC, hooks serve %s (pid %d).\n\n", strings.Join(os.Args, " "),
 		time.Now().Add(-last.at).UTC().Format("2006-01-02 15:04"), time.Now().UTC().Format("15:04"), serveMode(o), srv.cmd.Process.Pid)
-	fmt.Println("| min | load (1/5/15) | RSS MiB | VmHWM MiB | goroutines | heap in use MiB | run ends | notified | p50 s | p99 s | max s | not notified yet | Jobs in the cluster |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| min | load (1/5/15) | RSS MiB | VmHWM MiB | goroutines | heap in use MiB | run ends | notified | p50 s | p99 s | max s | not notified yet | Jobs in the cluster | cores: machine / kube-apiserver / etcd / hooks serve / soak |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range s.rows {
 		at := fmt.Sprintf("%.1f", r.at.Minutes())
 		if o.sample >= time.Minute {
@@ -56,9 +56,9 @@ func report(o options, s *sampler, d *driver, rc *receiver, srv *server, reqs ma
 		if r.label != "" {
 			at += " (" + r.label + ")"
 		}
-		fmt.Printf("| %s | %s | %.0f | %.0f | %.0f | %.0f | %d | %d | %.2f | %.2f | %.2f | %d | %d |\n", at, r.load,
+		fmt.Printf("| %s | %s | %.0f | %.0f | %.0f | %.0f | %d | %d | %.2f | %.2f | %.2f | %d | %d | %s |\n", at, r.load,
 			float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024, r.goroutines, r.heap/(1<<20), r.ends, r.notified,
-			r.p50.Seconds(), r.p99.Seconds(), r.max.Seconds(), r.backlog, r.jobs)
+			r.p50.Seconds(), r.p99.Seconds(), r.max.Seconds(), r.backlog, r.jobs, r.coresCell())
 	}
 	rate := float64(len(ends)) / o.duration.Seconds()
 	fmt.Printf("\n- Run ends: **%d** in %s = **%.1f/s** (target %.0f/s); create errors %d, status write errors %d",
@@ -77,25 +77,42 @@ func report(o options, s *sampler, d *driver, rc *receiver, srv *server, reqs ma
 		float64(last.rssKiB)/1024, float64(last.hwmKiB)/1024, spread(driven, func(r row) float64 { return r.goroutines }))
 	fmt.Printf("- Jobs in the cluster: %d at the start, %d at the end (driven runs removed by the TTL the leader sets from the job's retention, %s).\n",
 		first.jobs, last.jobs, o.retention)
+	mean := map[string]float64{}
+	for _, r := range driven[1:] {
+		for n, v := range r.cores {
+			mean[n] += v / float64(len(driven)-1)
+		}
+	}
+	fmt.Printf("- Cores used while driving (mean of the rows): %s; hooks serve %.1f ms of CPU per run end.\n",
+		s.cpu.text(mean), 1000*mean["hooks serve"]*o.duration.Seconds()/float64(max(len(ends), 1)))
 	levels, warns := srv.logCounts()
 	fmt.Printf("- Server log (%s): %v lines by level", srv.logPath, levels)
 	for _, m := range slices.Sorted(maps.Keys(warns)) {
 		fmt.Printf("; %q × %d", m, warns[m])
 	}
 	fmt.Println(".")
-	if len(reqs) > 0 {
+	if len(reqs.count) > 0 {
 		total := 0
-		for _, n := range reqs {
+		var all []time.Duration
+		for k, n := range reqs.count {
 			total += n
+			all = append(all, reqs.took[k]...)
 		}
-		fmt.Printf("- API requests of hooks serve while driving: %d (%.1f per run end):", total, float64(total)/float64(max(len(ends), 1)))
-		for _, k := range slices.SortedFunc(maps.Keys(reqs), func(a, b string) int { return reqs[b] - reqs[a] }) {
-			fmt.Printf(" %s %d;", k, reqs[k])
+		fmt.Printf("- API requests of hooks serve while driving: %d (%.1f per run end); the API server took p50 %.0f ms, p99 %.0f ms each "+
+			"(audit log, watches left out):", total, float64(total)/float64(max(len(ends), 1)), ms(pct(all, 50)), ms(pct(all, 99)))
+		for _, k := range slices.SortedFunc(maps.Keys(reqs.count), func(a, b string) int { return reqs.count[b] - reqs.count[a] }) {
+			fmt.Printf(" %s %d", k, reqs.count[k])
+			if t := reqs.took[k]; len(t) > 0 {
+				fmt.Printf(" (p50 %.0f ms, p99 %.0f ms)", ms(pct(t, 50)), ms(pct(t, 99)))
+			}
+			fmt.Print(";")
 		}
 		fmt.Println()
 	}
 	return nil
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func serveMode(o options) string {
 	if o.allNS {
@@ -139,19 +156,26 @@ func pct(d []time.Duration, p float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
-// countServerRequests counts the completed API requests of hooks serve
-// (user agent "… hooks-serve") in the audit log between two offsets, by
-// verb and resource.
-func countServerRequests(path string, from, to int64) (map[string]int, error) {
+// requests are the API requests of hooks serve while driving, by verb and
+// resource: how many, and how long the API server took for each (from the
+// audit log's timestamps; watches left out).
+type requests struct {
+	count map[string]int
+	took  map[string][]time.Duration
+}
+
+// countServerRequests reads the completed API requests of hooks serve
+// (user agent "… hooks-serve") in the audit log between two offsets.
+func countServerRequests(path string, from, to int64) (requests, error) {
+	out := requests{count: map[string]int{}, took: map[string][]time.Duration{}}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	defer f.Close()
 	if _, err := f.Seek(from, io.SeekStart); err != nil {
-		return nil, err
+		return out, err
 	}
-	out := map[string]int{}
 	sc := bufio.NewScanner(io.LimitReader(f, to-from))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -163,6 +187,8 @@ func countServerRequests(path string, from, to int64) (map[string]int, error) {
 			Stage, Verb, UserAgent string
 			ObjectRef              struct{ Resource, Subresource string }
 			RequestURI             string
+			Received               time.Time `json:"requestReceivedTimestamp"`
+			Completed              time.Time `json:"stageTimestamp"`
 		}
 		if json.Unmarshal(b, &e) != nil || e.Stage != "ResponseComplete" || !strings.HasSuffix(e.UserAgent, "hooks-serve") {
 			continue
@@ -174,7 +200,10 @@ func countServerRequests(path string, from, to int64) (map[string]int, error) {
 		if e.ObjectRef.Subresource != "" {
 			k += "/" + e.ObjectRef.Subresource
 		}
-		out[k]++
+		out.count[k]++
+		if e.Verb != "watch" {
+			out.took[k] = append(out.took[k], e.Completed.Sub(e.Received))
+		}
 	}
 	return out, sc.Err()
 }

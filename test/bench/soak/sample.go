@@ -18,6 +18,7 @@ type sampler struct {
 	rc    *receiver
 	d     *driver
 	cs    kubernetes.Interface
+	cpu   *cpuWatch
 	start time.Time
 	last  time.Time
 	rows  []row
@@ -34,6 +35,7 @@ type row struct {
 	p50, p99, max    time.Duration
 	backlog          int // ended, not notified yet
 	jobs             int // Jobs in the cluster
+	cores            map[string]float64
 }
 
 func (s *sampler) sample(ctx context.Context, label string) {
@@ -41,7 +43,7 @@ func (s *sampler) sample(ctx context.Context, label string) {
 	if s.start.IsZero() {
 		s.start, s.last = now, now
 	}
-	r := row{label: label, at: now.Sub(s.start), load: loadavg(), jobs: jobsTotal(ctx, s.cs)}
+	r := row{label: label, at: now.Sub(s.start), load: loadavg(), jobs: jobsTotal(ctx, s.cs), cores: s.cpu.sample()}
 	if p, err := s.srv.proc(); err == nil {
 		r.rssKiB, r.hwmKiB = p.rss, p.hwm
 	}
@@ -72,6 +74,17 @@ func (s *sampler) sample(ctx context.Context, label string) {
 		fmt.Fprintln(os.Stderr, rowHeader)
 	}
 	fmt.Fprintln(os.Stderr, r.text())
+	fmt.Fprintln(os.Stderr, "         cores used:", s.cpu.text(r.cores))
+}
+
+// coresCell is the cores the machine, kube-apiserver, etcd, the server and
+// this tool used.
+func (r row) coresCell() string {
+	var parts []string
+	for _, n := range []string{"machine", "kube-apiserver", "etcd", "hooks serve", "soak"} {
+		parts = append(parts, fmt.Sprintf("%.2f", r.cores[n]))
+	}
+	return strings.Join(parts, " / ")
 }
 
 const rowHeader = "    time   min  load (1/5/15)     RSS MiB  HWM MiB  goroutines  heap MiB   ends/min  notified  p50 s   p99 s   max s  backlog  jobs"

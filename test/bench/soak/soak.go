@@ -61,7 +61,7 @@ func soak(o options) error {
 		time.Since(started).Round(10*time.Millisecond))
 
 	d := newDriver(cs, spaces, o)
-	s := &sampler{srv: srv, rc: rc, d: d, cs: cs}
+	s := &sampler{srv: srv, rc: rc, d: d, cs: cs, cpu: newCPUWatch(c.Dir, srv.cmd.Process.Pid)}
 	auditFrom := fileSize(c.AuditLog)
 	s.sample(ctx, "start")
 	driveCtx, stopDriving := context.WithTimeout(ctx, o.duration)
@@ -96,7 +96,7 @@ func soak(o options) error {
 	}
 	time.Sleep(2 * time.Second) // a duplicate would come now
 	s.sample(ctx, "drained")
-	var reqs map[string]int
+	var reqs requests
 	if o.audit {
 		if reqs, err = countServerRequests(c.AuditLog, auditFrom, auditTo); err != nil {
 			logf("audit log not read: %v", err)
