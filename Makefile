@@ -338,3 +338,17 @@ bench-runs: cluster-bins build ## Trigger vs kubectl create job, list over 1,000
 	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -n 15
 	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -jobs 1000 -n 7
 	go run ./test/bench/runbench -state $(CLUSTER_STATE) -plugin $(BIN) -history 10000 -n 5
+
+# Soak (issue 23): one `hooks serve` over SOAK_NAMESPACES namespaces holding
+# SOAK_RUNS processed runs, SOAK_RATE run ends a second spread over them for
+# SOAK_DURATION; creating the world takes about 15 minutes more on 2 cores.
+# Results (Markdown) on stdout, a row a minute on stderr.
+SOAK_NAMESPACES ?= 100
+SOAK_RUNS       ?= 50000
+SOAK_RATE       ?= 50
+SOAK_DURATION   ?= 30m
+.PHONY: bench-soak
+bench-soak: cluster-bins build ## Soak: run ends at a steady rate through one hooks serve over many namespaces; latency, lost/dup notifications, RSS and goroutines a minute (local cluster)
+	$(MAKE) -s cluster-up >/dev/null
+	go run ./test/bench/soak -state $(CLUSTER_STATE) -plugin $(BIN) -namespaces $(SOAK_NAMESPACES) -runs $(SOAK_RUNS) \
+	  -rate $(SOAK_RATE) -duration $(SOAK_DURATION)
