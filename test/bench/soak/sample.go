@@ -27,6 +27,7 @@ type sampler struct {
 // row is one sample.
 type row struct {
 	label            string
+	when             time.Time
 	at               time.Duration // since the first sample
 	load             string        // 1, 5 and 15 minute load averages
 	rssKiB, hwmKiB   int
@@ -43,7 +44,7 @@ func (s *sampler) sample(ctx context.Context, label string) {
 	if s.start.IsZero() {
 		s.start, s.last = now, now
 	}
-	r := row{label: label, at: now.Sub(s.start), load: loadavg(), jobs: jobsTotal(ctx, s.cs), cores: s.cpu.sample()}
+	r := row{label: label, when: now, at: now.Sub(s.start), load: loadavg(), jobs: jobsTotal(ctx, s.cs), cores: s.cpu.sample()}
 	if p, err := s.srv.proc(); err == nil {
 		r.rssKiB, r.hwmKiB = p.rss, p.hwm
 	}
@@ -91,7 +92,7 @@ const rowHeader = "    time   min  load (1/5/15)     RSS MiB  HWM MiB  goroutine
 
 func (r row) text() string {
 	return fmt.Sprintf("%s %5.1f  %-16s %8.1f %8.1f %11.0f %9.1f %10d %9d %6.2f %7.2f %7.2f %8d %6d",
-		time.Now().UTC().Format("15:04:05"), r.at.Minutes(), r.load, float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024,
+		r.when.UTC().Format("15:04:05"), r.at.Minutes(), r.load, float64(r.rssKiB)/1024, float64(r.hwmKiB)/1024,
 		r.goroutines, r.heap/(1<<20), r.ends, r.notified, r.p50.Seconds(), r.p99.Seconds(), r.max.Seconds(), r.backlog, r.jobs)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -69,9 +70,16 @@ func makeWorld(ctx context.Context, c *cluster.Cluster, cs kubernetes.Interface,
 	}
 	logf("created %d namespaces with a job each (kubectl-shipjob create) in %s", o.namespaces, time.Since(start).Round(time.Second))
 	start = time.Now()
+	var done atomic.Int64
 	err = parallel(o.runs, 32, func(i int) error {
 		sp := spaces[i%len(spaces)]
-		return prefill(ctx, cs, sp, fmt.Sprintf("%s-p%09d", jobName, i), i, start)
+		if err := prefill(ctx, cs, sp, fmt.Sprintf("%s-p%09d", jobName, i), i, start); err != nil {
+			return err
+		}
+		if n := done.Add(1); n%10000 == 0 {
+			logf("pre-filled %d runs", n)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pre-fill runs: %w", err)
