@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ type driver struct {
 	ended     map[string]end // namespace/run → its end
 	createErr int
 	endErr    int
+	deleted   int // runs deleted once notified
+	deletes   chan string
 	lastErr   error
 	wg        sync.WaitGroup
 }
@@ -35,7 +38,8 @@ type end struct {
 }
 
 func newDriver(cs kubernetes.Interface, spaces []space, o options) *driver {
-	return &driver{cs: cs, spaces: spaces, rate: o.rate, runFor: o.runFor, failed: o.failed, ended: map[string]end{}}
+	return &driver{cs: cs, spaces: spaces, rate: o.rate, runFor: o.runFor, failed: o.failed, ended: map[string]end{},
+		deletes: make(chan string, 10000)}
 }
 
 // drive starts a run every 1/rate seconds until ctx ends; each ends runFor
@@ -81,6 +85,38 @@ func (d *driver) one(i int) {
 	d.mu.Lock()
 	d.ended[sp.ns+"/"+name] = end{sent: sent, done: time.Now(), outcome: outcome}
 	d.mu.Unlock()
+}
+
+// deleteLater deletes run key (namespace/run) after a while, unless the
+// queue of deletes is full (then its TTL removes it): a notified run has
+// nothing left to do, and the cluster keeps about the pre-filled runs
+// whether or not the TTL controller keeps up.
+func (d *driver) deleteLater(key string) {
+	time.AfterFunc(5*time.Second, func() {
+		select {
+		case d.deletes <- key:
+		default:
+		}
+	})
+}
+
+// deleter deletes the runs deleteLater queues until ctx ends.
+func (d *driver) deleter(ctx context.Context) {
+	bg := metav1.DeletePropagationBackground
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case key := <-d.deletes:
+			ns, name, _ := strings.Cut(key, "/")
+			err := d.cs.BatchV1().Jobs(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg})
+			d.mu.Lock()
+			if err == nil {
+				d.deleted++
+			}
+			d.mu.Unlock()
+		}
+	}
 }
 
 func (d *driver) fail(count *int, err error) {

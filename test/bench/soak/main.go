@@ -9,9 +9,10 @@
 // Runs are fabricated as scale does: Jobs with our labels and annotations,
 // spec.managedBy set to a foreign value so the Job controller leaves them
 // alone, and their status (Complete or Failed, completionTime) written by
-// this tool as the Job controller would. The job's retention (-retention)
-// is the TTL the leader sets on a driven run when it ends, so the TTL
-// controller removes them and the total stays near -runs.
+// this tool as the Job controller would. A driven run is deleted once its
+// notification arrived (-delete-notified); the job's retention (-retention)
+// is its TTL, which removes those never notified, so the total stays near
+// -runs plus the leader's backlog.
 //
 //	make cluster-up && make build
 //	go run ./test/bench/soak -state .cache/cluster-state -plugin bin/kubectl-shipjob -duration 30m
@@ -39,6 +40,8 @@ type options struct {
 	allNS         bool
 	serverLog     string
 	audit         bool
+	// deleteNotified deletes driven runs once notified.
+	deleteNotified bool
 }
 
 func main() {
@@ -57,6 +60,7 @@ func main() {
 	flag.BoolVar(&o.allNS, "all-namespaces", false, "serve every namespace (-A) instead of --namespaces with the list")
 	flag.StringVar(&o.serverLog, "server-log", "", "file for the server's log (default: a temp file, named in the output)")
 	flag.BoolVar(&o.audit, "audit", true, "count the server's API requests while driving, from the audit log")
+	flag.BoolVar(&o.deleteNotified, "delete-notified", true, "delete a driven run 5s after its notification arrived (the TTL the leader sets removes the others)")
 	flag.Parse()
 	if o.namespaces < 1 || o.rate <= 0 || o.duration <= 0 || o.sample <= 0 {
 		fmt.Fprintln(os.Stderr, "soak: -namespaces, -rate, -duration and -sample must be positive")

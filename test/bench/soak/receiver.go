@@ -20,6 +20,9 @@ type receiver struct {
 	mu       sync.Mutex
 	arrivals map[string][]arrival // namespace/run → every notification of it
 	bad      int                  // requests it could not read
+	// notified, if set, is called (without the lock) with the key of a run
+	// at its first notification.
+	notified func(key string)
 }
 
 // arrival is one notification as received.
@@ -48,16 +51,21 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = json.Unmarshal(body, &ev)
 	}
+	key, firstOne := ev.Namespace+"/"+ev.Run, false
 	rc.mu.Lock()
 	if err != nil || ev.Run == "" {
 		rc.bad++
 	} else {
-		key := ev.Namespace + "/" + ev.Run
+		firstOne = len(rc.arrivals[key]) == 0
 		rc.arrivals[key] = append(rc.arrivals[key], arrival{at: at, outcome: ev.Outcome,
 			deliveryID: r.Header.Get(notify.HeaderDelivery), path: r.URL.Path})
 	}
+	notified := rc.notified
 	rc.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
+	if firstOne && notified != nil {
+		notified(key)
+	}
 }
 
 // first is when run key's first notification arrived, and how many came.

@@ -75,8 +75,12 @@ func report(o options, s *sampler, d *driver, rc *receiver, srv *server, reqs re
 	fmt.Printf("- Server memory: RSS %.0f MiB at the start, %s while driving, %.0f MiB at the end; VmHWM %.0f MiB (target ≤ 256 MiB). "+
 		"Goroutines %s.\n", float64(first.rssKiB)/1024, spread(driven, func(r row) float64 { return float64(r.rssKiB) / 1024 }),
 		float64(last.rssKiB)/1024, float64(last.hwmKiB)/1024, spread(driven, func(r row) float64 { return r.goroutines }))
-	fmt.Printf("- Jobs in the cluster: %d at the start, %d at the end (driven runs removed by the TTL the leader sets from the job's retention, %s).\n",
-		first.jobs, last.jobs, o.retention)
+	d.mu.Lock()
+	deleted := d.deleted
+	d.mu.Unlock()
+	fmt.Printf("- Jobs in the cluster: %d at the start, %d at the end; %d driven runs deleted by this tool 5 s after their notification "+
+		"(-delete-notified=%t), the others left to their TTL (the job's retention, %s, set at creation as a trigger does).\n",
+		first.jobs, last.jobs, deleted, o.deleteNotified, o.retention)
 	mean := map[string]float64{}
 	for _, r := range driven[1:] {
 		for n, v := range r.cores {

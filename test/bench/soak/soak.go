@@ -61,6 +61,16 @@ func soak(o options) error {
 		time.Since(started).Round(10*time.Millisecond))
 
 	d := newDriver(cs, spaces, o)
+	if o.deleteNotified {
+		delCtx, stopDeleting := context.WithCancel(ctx)
+		defer stopDeleting()
+		for range 4 {
+			go d.deleter(delCtx)
+		}
+		rc.mu.Lock()
+		rc.notified = d.deleteLater
+		rc.mu.Unlock()
+	}
 	s := &sampler{srv: srv, rc: rc, d: d, cs: cs, cpu: newCPUWatch(c.Dir, srv.cmd.Process.Pid)}
 	auditFrom := fileSize(c.AuditLog)
 	s.sample(ctx, "start")
