@@ -349,3 +349,17 @@ HOOKLOAD_DURATION ?= 20s
 bench-hooks: cluster-bins build ## Hook triggers vs raw Job creates from the same clients, with server profiles (local cluster)
 	$(MAKE) -s cluster-up >/dev/null
 	go run ./test/bench/hookload -state $(CLUSTER_STATE) -plugin $(BIN) -duration $(HOOKLOAD_DURATION)
+
+# Soak (issue 23): one `hooks serve` over SOAK_NAMESPACES namespaces holding
+# SOAK_RUNS processed runs, SOAK_RATE run ends a second spread over them for
+# SOAK_DURATION; creating the world takes about 15 minutes more on 2 cores.
+# Results (Markdown) on stdout, a row a minute on stderr.
+SOAK_NAMESPACES ?= 100
+SOAK_RUNS       ?= 50000
+SOAK_RATE       ?= 50
+SOAK_DURATION   ?= 30m
+.PHONY: bench-soak
+bench-soak: cluster-bins build ## Soak: run ends at a steady rate through one hooks serve over many namespaces; latency, lost/dup notifications, RSS and goroutines a minute (local cluster)
+	$(MAKE) -s cluster-up >/dev/null
+	go run ./test/bench/soak -state $(CLUSTER_STATE) -plugin $(BIN) -namespaces $(SOAK_NAMESPACES) -runs $(SOAK_RUNS) \
+	  -rate $(SOAK_RATE) -duration $(SOAK_DURATION)
