@@ -52,7 +52,10 @@ type Processor struct {
 }
 
 // claimWorkers process this many runs' ends (TTL, Event, metrics) at once.
-const claimWorkers = 4
+// Each claim is a few API requests in a row, so the leader claims at most
+// claimWorkers / (their sum) runs a second: with 4 it fell behind 50 run
+// ends a second over 100 namespaces (BENCHMARKS.md, "Soak").
+const claimWorkers = 16
 
 // runQueue is the run-end queue: keys "namespace/run" of runs whose end
 // may be left to process.
