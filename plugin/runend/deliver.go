@@ -34,12 +34,11 @@ import (
 // until the next try is due when none is now (0: none left, or the queued
 // task requeues the run when it is done).
 func (p *Processor) deliverDue(ctx context.Context, stop <-chan struct{}, key string, job *batchv1.Job, def *jobdef.Job,
-	st run.Status, outcome jobdef.Outcome, deliveries []run.Delivery, log *slog.Logger) (time.Duration, error) {
+	st run.Status, outcome jobdef.Outcome, deliveries []run.Delivery, signingKeys func() (jobdef.SigningKeys, error), log *slog.Logger) (time.Duration, error) {
 	var keys jobdef.SigningKeys
 	if def != nil && slices.ContainsFunc(deliveries, func(d run.Delivery) bool { return !d.Final() }) {
-		store := &jobdef.Store{Client: p.cfg.Client, Namespace: job.Namespace}
 		var err error
-		if keys, err = store.SigningKeys(ctx, def.Name); err != nil {
+		if keys, err = signingKeys(); err != nil {
 			return 0, err // retried: the Secret may be there later
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -84,8 +85,11 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 		log.Warn("notification state unreadable: not notifying again", "err", err.Error())
 		return 0, p.markEnded(ctx, job, nil)
 	}
+	// The job's signing keys are read once for the claim and the
+	// deliveries of this pass (one GET less per run end).
+	keys := signingKeysOnce(ctx, p.cfg.Client, job.Namespace, def)
 	if _, claimed := job.Annotations[run.AnnotationNotifications]; !claimed {
-		if job, err = p.claim(ctx, job, def, outcome); err != nil {
+		if job, err = p.claim(ctx, job, def, outcome, keys); err != nil {
 			return 0, err
 		}
 		p.recordEnd(ctx, job, st, outcome, log)
@@ -96,7 +100,22 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 			return 0, err
 		}
 	}
-	return p.deliverDue(ctx, stop, key, job, def, st, outcome, deliveries, log)
+	return p.deliverDue(ctx, stop, key, job, def, st, outcome, deliveries, keys, log)
+}
+
+// signingKeysOnce reads the signing keys of def's job when first called
+// and answers every later call with what that read gave.
+func signingKeysOnce(ctx context.Context, client kubernetes.Interface, ns string, def *jobdef.Job) func() (jobdef.SigningKeys, error) {
+	var keys jobdef.SigningKeys
+	var err error
+	read := false
+	return func() (jobdef.SigningKeys, error) {
+		if !read {
+			read = true
+			keys, err = (&jobdef.Store{Client: client, Namespace: ns}).SigningKeys(ctx, def.Name)
+		}
+		return keys, err
+	}
 }
 
 // definition is the run's job definition, checked like every stored input,

@@ -4,11 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -80,5 +85,30 @@ func TestRunEndNotifiesOnceSignedWithTTLAndEvent(t *testing.T) {
 	_ = s.p.Run(ctx, make(chan struct{}))
 	if rcv.count() != 2 {
 		t.Errorf("a second leader sent %d more", rcv.count()-2)
+	}
+}
+
+// TestRunEndReadsTheSigningSecretOnce: a run with a notification costs one
+// read of its job's signing secret, shared by the claim (its URL hashes)
+// and the delivery (the signature).
+func TestRunEndReadsTheSigningSecretOnce(t *testing.T) {
+	rcv := &receiver{codes: []int{200}}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	ok, opod := endedRun("migrate-s", true, "def-uid")
+	s := newSetup(t, []string{srv.URL + "/hook"}, notify.Options{AllowPrivate: true, AllowInsecure: true}, ok)
+	if _, err := s.cs.CoreV1().Pods("ns").Create(t.Context(), opod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var reads atomic.Int32
+	s.cs.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.(k8stesting.GetAction).GetName() == jobdef.SigningSecretName("migrate") {
+			reads.Add(1)
+		}
+		return false, nil, nil
+	})
+	s.runUntil(t, "migrate-s")
+	if rcv.count() != 1 || reads.Load() != 1 {
+		t.Errorf("%d notifications, %d reads of the signing secret; want 1 and 1", rcv.count(), reads.Load())
 	}
 }

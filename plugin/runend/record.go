@@ -16,7 +16,7 @@ import (
 // claim sets the run's TTL by its outcome and its notifications (all
 // pending) in one update at the resourceVersion read: of two leaders (an
 // old one not yet stopped), one wins and the other re-reads.
-func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job, outcome jobdef.Outcome) (*batchv1.Job, error) {
+func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job, outcome jobdef.Outcome, keys func() (jobdef.SigningKeys, error)) (*batchv1.Job, error) {
 	var c run.EndClaim
 	if def != nil {
 		if ttl, keep, err := def.Spec.RetentionOf(outcome); err == nil {
@@ -31,11 +31,11 @@ func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job
 				continue
 			}
 			if secret == nil {
-				store := &jobdef.Store{Client: p.cfg.Client, Namespace: job.Namespace}
-				var err error
-				if secret, err = store.SigningSecret(ctx, def.Name); err != nil {
+				k, err := keys()
+				if err != nil {
 					return nil, err // retried: the Secret may be there later
 				}
+				secret = k.Current
 			}
 			c.Deliveries = append(c.Deliveries, run.Delivery{Target: i, State: run.DeliveryPending, URLHash: urlHash(secret, n.URL)})
 		}
