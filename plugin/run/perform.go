@@ -45,35 +45,10 @@ func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
 		createdFiles, storeErr = t.storeSecrets(ctx, p)
 		return storeErr
 	}
-	// Decided while this trigger holds the job's release, on a context
-	// that does not end there. The finished runs beyond the history limits
-	// are pruned (and the others marked) while Helm goes on to create the
-	// Job and record it: a trigger that ends runs waits for those writes
-	// only as long as they take beyond Helm's. Pruning only warns; it is
-	// over before the trigger returns.
-	var prunes []chan string
-	var refused error
-	admit := func(recordRV string) error {
-		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		set, err := admitRun(actx, t.Client, p, recordRV)
-		if refused = err; err != nil {
-			acancel()
-			return err
-		}
-		done := make(chan string, 1)
-		prunes = append(prunes, done)
-		go func() {
-			defer acancel()
-			done <- pruneRuns(actx, t.Client, p.Def, set)
-		}()
-		return nil
-	}
-	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Store: store, Admit: admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
+	adm := &admission{ctx: ctx, t: t, p: p}
+	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Store: store, Admit: adm.admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
 		PruneByName: t.PruneByName, OnPruneFailure: t.OnPruneFailure})
-	var pruneWarning string
-	for _, done := range prunes {
-		pruneWarning = <-done // the last admission's
-	}
+	pruneWarning, refused := adm.pruned(), adm.refused
 	if storeErr != nil {
 		// storeSecrets left nothing behind.
 		return nil, storeErr
@@ -101,6 +76,48 @@ func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// admission decides on a run while its trigger holds the job's release,
+// on a context that does not end there. The finished runs beyond the
+// history limits are pruned (and the others marked) while Helm goes on to
+// create the Job and record it: a trigger that ends runs waits for those
+// writes only as long as they take beyond Helm's. Pruning only warns; it
+// is over before the trigger returns (pruned).
+type admission struct {
+	ctx context.Context
+	t   *Triggerer
+	p   *Plan
+	// refused is the last admission's error.
+	refused error
+	prunes  []chan string
+}
+
+// admit is the Releaser's UpgradeOptions.Admit.
+func (a *admission) admit(recordRV string) error {
+	actx, acancel := context.WithTimeout(context.WithoutCancel(a.ctx), 30*time.Second)
+	set, err := admitRun(actx, a.t.Client, a.p, recordRV)
+	if a.refused = err; err != nil {
+		acancel()
+		return err
+	}
+	done := make(chan string, 1)
+	a.prunes = append(a.prunes, done)
+	go func() {
+		defer acancel()
+		done <- pruneRuns(actx, a.t.Client, a.p.Def, set)
+	}()
+	return nil
+}
+
+// pruned waits for the prunes admit started and returns the last one's
+// warning ("" if none).
+func (a *admission) pruned() string {
+	warning := ""
+	for _, done := range a.prunes {
+		warning = <-done
+	}
+	return warning
 }
 
 // refusal is the trigger's answer when no Job was created: err of the

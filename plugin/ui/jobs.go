@@ -59,50 +59,7 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 		s.pages.render(w, r, http.StatusBadRequest, "error", p)
 		return
 	}
-	// The definitions are listed while the runs (and their pods) are: the
-	// page waits for the longer of the two, not for their sum. A page that
-	// shows some of the jobs only (beyond jobsPerPage, or searched) drops
-	// that list and reads the runs of its jobs alone: 10,000 jobs' runs
-	// were most of such a page's time (issue 23).
-	// A namespace whose page showed some jobs only the last time is not
-	// asked for every run at all: that list would take the API server's
-	// time from the definitions'.
-	var runs []run.Status
-	runsErr := make(chan error, 1)
-	rctx, stopRuns := context.WithCancel(ctx)
-	defer stopRuns()
-	_, paged := s.paged.Load(p.Namespace)
-	if paged {
-		runsErr <- nil
-	} else {
-		go func() {
-			var err error
-			runs, err = run.List(rctx, s.client(ctx), p.Namespace, "")
-			runsErr <- err
-		}()
-	}
-	// Only the page's definitions are decoded: searched and paged by name.
-	jobs, err := (&jobdef.Store{Client: s.client(ctx), Namespace: p.Namespace}).ListSome(ctx, "", view.pick)
-	var leader *schedule.LeaderState
-	if err == nil {
-		leader = s.leaderOf(ctx, p.Namespace, jobs) // while the runs are listed
-	}
-	if err == nil && view.Total > jobsPerPage {
-		s.paged.Store(p.Namespace, true)
-	} else if err == nil {
-		s.paged.Delete(p.Namespace)
-	}
-	if err == nil && (len(jobs) < view.Total || paged) {
-		stopRuns()
-		<-runsErr
-		names := make([]string, len(jobs))
-		for i := range jobs {
-			names[i] = jobs[i].Name
-		}
-		runs, err = run.ListOf(ctx, s.client(ctx), p.Namespace, names)
-	} else if rerr := <-runsErr; err == nil {
-		err = rerr
-	}
+	jobs, runs, leader, err := s.pageJobs(ctx, p.Namespace, &view)
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
@@ -129,6 +86,56 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 	view.Rows = rows
 	p.Data = view
 	s.pages.render(w, r, http.StatusOK, "jobs", p)
+}
+
+// pageJobs lists the definitions of view's page (decoding only those) and
+// their runs, and the schedules' leader when some job has schedules.
+func (s *Server) pageJobs(ctx context.Context, ns string, view *jobsView) ([]jobdef.Job, []run.Status, *schedule.LeaderState, error) {
+	// The definitions are listed while the runs (and their pods) are: the
+	// page waits for the longer of the two, not for their sum. A page that
+	// shows some of the jobs only (beyond jobsPerPage, or searched) drops
+	// that list and reads the runs of its jobs alone: 10,000 jobs' runs
+	// were most of such a page's time (issue 23).
+	// A namespace whose page showed some jobs only the last time is not
+	// asked for every run at all: that list would take the API server's
+	// time from the definitions'.
+	var runs []run.Status
+	runsErr := make(chan error, 1)
+	rctx, stopRuns := context.WithCancel(ctx)
+	defer stopRuns()
+	_, paged := s.paged.Load(ns)
+	if paged {
+		runsErr <- nil
+	} else {
+		go func() {
+			var err error
+			runs, err = run.List(rctx, s.client(ctx), ns, "")
+			runsErr <- err
+		}()
+	}
+	// Only the page's definitions are decoded: searched and paged by name.
+	jobs, err := (&jobdef.Store{Client: s.client(ctx), Namespace: ns}).ListSome(ctx, "", view.pick)
+	var leader *schedule.LeaderState
+	if err == nil {
+		leader = s.leaderOf(ctx, ns, jobs) // while the runs are listed
+	}
+	if err == nil && view.Total > jobsPerPage {
+		s.paged.Store(ns, true)
+	} else if err == nil {
+		s.paged.Delete(ns)
+	}
+	if err == nil && (len(jobs) < view.Total || paged) {
+		stopRuns()
+		<-runsErr
+		names := make([]string, len(jobs))
+		for i := range jobs {
+			names[i] = jobs[i].Name
+		}
+		runs, err = run.ListOf(ctx, s.client(ctx), ns, names)
+	} else if rerr := <-runsErr; err == nil {
+		err = rerr
+	}
+	return jobs, runs, leader, err
 }
 
 // jobsPerPage is how many jobs the Jobs page shows at once (its target of
