@@ -132,11 +132,23 @@ FUZZ_TARGETS := ./postrender:FuzzProcess ./plugin/hookserver:FuzzParseTriggerBod
 FUZZTIME ?= 20s
 FUZZMINTIME ?= 2s
 .PHONY: fuzz
+# A run that fails only with "context deadline exceeded" and writes no
+# failing input is Go's own race at the end of -fuzztime (go1.26; fixed in
+# Go 1.27, golang/go#75804), not a finding; anything else fails.
 fuzz: ## Run every fuzz target for FUZZTIME (default 20s)
 	@for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  pkg=$${t%%:*}; fn=$${t##*:}; dir=$$pkg/testdata/fuzz/$$fn; \
 	  echo ">> fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-	  go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
+	  before=$$( (ls $$dir 2>/dev/null || true) | wc -l); out=$$(mktemp); \
+	  if go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg 2>&1 | tee $$out; then \
+	    rm -f $$out; continue; \
+	  fi; \
+	  after=$$( (ls $$dir 2>/dev/null || true) | wc -l); \
+	  if [ "$$after" = "$$before" ] && grep -qx '    context deadline exceeded' $$out && ! grep -q 'Failing input written' $$out; then \
+	    echo ">> $$fn: Go's fuzz coordinator lost the race with its own -fuzztime deadline, no failing input (golang/go#75804, fixed in Go 1.27): not a failure"; \
+	    rm -f $$out; continue; \
+	  fi; \
+	  rm -f $$out; exit 1; \
 	done
 
 .PHONY: e2e
