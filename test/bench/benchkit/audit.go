@@ -25,20 +25,8 @@ type Request struct {
 // agent starts with agent by verb and resource (with subresource), or verb
 // and path for requests of no resource.
 func AuditRequests(path string, skip int, agent string) (map[string]*Request, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 1<<20), 16<<20)
 	out := map[string]*Request{}
-	n := 0
-	for s.Scan() {
-		n++
-		if n <= skip {
-			continue
-		}
+	err := auditLines(path, skip, func(line []byte) {
 		var e struct {
 			Stage      string `json:"stage"`
 			UserAgent  string `json:"userAgent"`
@@ -54,8 +42,8 @@ func AuditRequests(path string, skip int, agent string) (map[string]*Request, er
 			Received time.Time `json:"requestReceivedTimestamp"`
 			Done     time.Time `json:"stageTimestamp"`
 		}
-		if json.Unmarshal(s.Bytes(), &e) != nil || e.Stage != "ResponseComplete" || !strings.HasPrefix(e.UserAgent, agent) {
-			continue
+		if json.Unmarshal(line, &e) != nil || e.Stage != "ResponseComplete" || !strings.HasPrefix(e.UserAgent, agent) {
+			return
 		}
 		kind := e.Verb + " " + e.ObjectRef.Resource
 		if e.ObjectRef.Resource == "" { // a path such as /readyz
@@ -71,40 +59,46 @@ func AuditRequests(path string, skip int, agent string) (map[string]*Request, er
 		}
 		r.Codes[e.ResponseStatus.Code]++
 		r.Latency = append(r.Latency, e.Done.Sub(e.Received))
-	}
-	return out, s.Err()
+	})
+	return out, err
 }
 
 // AuditAgents counts the completed requests after line skip by client: the
 // user agent's product name (before its first "/"), plus the first word of
 // its comment for hook servers ("kubectl-shipjob hooks-serve").
 func AuditAgents(path string, skip int) (map[string]int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 1<<20), 16<<20)
 	out := map[string]int{}
-	n := 0
-	for s.Scan() {
-		n++
-		if n <= skip {
-			continue
-		}
+	err := auditLines(path, skip, func(line []byte) {
 		var e struct {
 			Stage     string `json:"stage"`
 			UserAgent string `json:"userAgent"`
 		}
-		if json.Unmarshal(s.Bytes(), &e) != nil || e.Stage != "ResponseComplete" {
-			continue
+		if json.Unmarshal(line, &e) != nil || e.Stage != "ResponseComplete" {
+			return
 		}
 		agent, _, _ := strings.Cut(e.UserAgent, "/")
 		if strings.HasSuffix(e.UserAgent, " hooks-serve") {
 			agent += " hooks-serve"
 		}
 		out[agent]++
+	})
+	return out, err
+}
+
+// auditLines calls fn with each line of the audit log at path after line
+// skip (the log may hold lines of megabytes: a list's response).
+func auditLines(path string, skip int, fn func(line []byte)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
-	return out, s.Err()
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 1<<20), 16<<20)
+	for n := 1; s.Scan(); n++ {
+		if n > skip {
+			fn(s.Bytes())
+		}
+	}
+	return s.Err()
 }

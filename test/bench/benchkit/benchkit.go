@@ -97,28 +97,17 @@ func lines(path string) (int, error) {
 // countRequests counts completed requests after line skip whose user agent
 // starts with agent.
 func countRequests(path string, skip int, agent string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 1<<20), 16<<20)
-	n, count := 0, 0
-	for s.Scan() {
-		n++
-		if n <= skip {
-			continue
-		}
+	count := 0
+	err := auditLines(path, skip, func(line []byte) {
 		var e struct {
 			Stage     string `json:"stage"`
 			UserAgent string `json:"userAgent"`
 		}
-		if json.Unmarshal(s.Bytes(), &e) == nil && e.Stage == "ResponseComplete" && strings.HasPrefix(e.UserAgent, agent) {
+		if json.Unmarshal(line, &e) == nil && e.Stage == "ResponseComplete" && strings.HasPrefix(e.UserAgent, agent) {
 			count++
 		}
-	}
-	return count, s.Err()
+	})
+	return count, err
 }
 
 // Running is the local cluster started by `make cluster-up` with its state
