@@ -222,6 +222,16 @@ func computeOne(job *batchv1.Job, pods []corev1.Pod, now time.Time) Status {
 	}
 	if latest.Status.Phase == corev1.PodRunning {
 		s.Phase = Running
+		if s.Started == nil {
+			// The Job controller has not recorded its start yet: the
+			// running pod's start is the run's, so the message and the
+			// duration agree.
+			t := latest.CreationTimestamp.Time
+			if latest.Status.StartTime != nil {
+				t = latest.Status.StartTime.Time
+			}
+			s.Started = &t
+		}
 		s.Message = "Running for " + HumanDuration(s.Duration(now))
 		s.Ticking = true
 		return s

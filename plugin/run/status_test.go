@@ -103,6 +103,21 @@ func TestStableMessage(t *testing.T) {
 	}
 }
 
+// TestRunningBeforeTheJobRecordsItsStart: a pod runs before the Job
+// controller writes the Job's startTime (CI saw "Running for 0s" with the
+// duration "–"): the pod's start is the run's, so both count from it.
+func TestRunningBeforeTheJobRecordsItsStart(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 1, 0, 0, time.UTC)
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "m-1"}}
+	pod := corev1.Pod{Spec: corev1.PodSpec{NodeName: "n"}, Status: corev1.PodStatus{Phase: corev1.PodRunning,
+		StartTime:         &metav1.Time{Time: now.Add(-7 * time.Second)},
+		ContainerStatuses: []corev1.ContainerStatus{{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+	s := Compute(job, []corev1.Pod{pod}, now)
+	if s.Started == nil || !s.Started.Equal(now.Add(-7*time.Second)) || s.Message != "Running for 7s" || s.Duration(now) != 7*time.Second {
+		t.Fatalf("running without the Job's startTime: %+v", s)
+	}
+}
+
 // TestComputeLeavesThePodsAlone (review §4): the status is from the newest
 // attempt whatever the order of the pods given, and the caller's slice is
 // not reordered.
