@@ -58,7 +58,11 @@ DIST_LDFLAGS   := -s -w -X $(PKG)/plugin/version.version=$(DIST_VERSION) -X $(PK
 # runs: 370 KB, which pays for the console's OpenID Connect libraries.
 # Since issue 23 (second session) also client-go's informer caches and
 # work queues (the long-running server's, per watch event, never a
-# trigger's): 8 KB, which pays for reading only what a page shows.
+# trigger's): 8 KB, which pays for reading only what a page shows. Since
+# issue 23 (third session) also output formatting (printers, jsonpath: once
+# per command), golang.org/x/crypto (sprig's and OpenPGP's, never on a
+# trigger) and the hook tokens' package: 24 KB, which pays for the run-end
+# leader's caches of definitions and signing secrets.
 # DIST_GOFLAGS= builds without.
 DIST_COLD_GCFLAGS := github.com/google/gnostic-models/...=-l google.golang.org/protobuf/...=-l \
                     k8s.io/kube-openapi/...=-l github.com/go-openapi/...=-l \
@@ -89,9 +93,11 @@ DIST_COLD_GCFLAGS := github.com/google/gnostic-models/...=-l google.golang.org/p
                     k8s.io/apimachinery/pkg/util/jsonmergepatch=-l k8s.io/apimachinery/pkg/util/managedfields/...=-l \
                     helm.sh/helm/v3/pkg/chart/loader=-l helm.sh/helm/v3/internal/third_party/...=-l \
                     k8s.io/client-go/tools/clientcmd/...=-l k8s.io/client-go/tools/auth=-l k8s.io/client-go/tools/reference=-l \
-                    k8s.io/client-go/tools/leaderelection/...=-l k8s.io/client-go/tools/cache/...=-l k8s.io/client-go/util/workqueue=-l archive/tar=-l net/http/httputil=-l helm.sh/helm/v3/pkg/cli=-l \
+                    k8s.io/client-go/tools/leaderelection/...=-l k8s.io/client-go/tools/cache/...=-l k8s.io/client-go/util/workqueue=-l \
+                    k8s.io/client-go/util/jsonpath=-l k8s.io/cli-runtime/pkg/printers=-l golang.org/x/crypto/...=-l archive/tar=-l net/http/httputil=-l helm.sh/helm/v3/pkg/cli=-l \
                     gopkg.in/yaml.v3=-l $(PKG)/plugin/console=-l $(PKG)/plugin/commands=-l $(PKG)/plugin/ui=-l \
-                    $(PKG)/plugin/schedule=-l $(PKG)/plugin/notify=-l $(PKG)/plugin/runend=-l $(PKG)/plugin/hookserver=-l
+                    $(PKG)/plugin/schedule=-l $(PKG)/plugin/notify=-l $(PKG)/plugin/runend=-l $(PKG)/plugin/hookserver=-l \
+                    $(PKG)/plugin/hook=-l
 DIST_GCFLAGS   := $(foreach p,k8s.io/api/...=-l k8s.io/api/core/v1= k8s.io/api/batch/v1= \
                     k8s.io/client-go/applyconfigurations/...=-l k8s.io/client-go/kubernetes/...=-l \
                     k8s.io/client-go/informers/...=-l k8s.io/client-go/listers/...=-l \

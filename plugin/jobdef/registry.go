@@ -87,7 +87,7 @@ func registryFromSecret(s *corev1.Secret) Registry {
 
 // GetRegistry reads a registry; a missing one is NotFound (registries).
 func (s *Store) GetRegistry(ctx context.Context, name string) (*Registry, error) {
-	sec, err := s.Client.CoreV1().Secrets(s.Namespace).Get(ctx, RegistrySecretName(name), metav1.GetOptions{})
+	sec, err := s.secret(ctx, RegistrySecretName(name), func(sec *corev1.Secret) bool { return sec.Labels[LabelKind] == KindRegistry })
 	if apierrors.IsNotFound(err) || (err == nil && sec.Labels[LabelKind] != KindRegistry) {
 		return nil, apierrors.NewNotFound(RegistryResource, name)
 	}

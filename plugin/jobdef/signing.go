@@ -121,7 +121,9 @@ func (s *Store) SigningSecret(ctx context.Context, name string) ([]byte, error) 
 // reads is checked like any stored input: the Secret must be of its type,
 // labelled for the job, and hold well-formed values.
 func (s *Store) SigningKeys(ctx context.Context, name string) (SigningKeys, error) {
-	sec, err := s.Client.CoreV1().Secrets(s.Namespace).Get(ctx, SigningSecretName(name), metav1.GetOptions{})
+	sec, err := s.secret(ctx, SigningSecretName(name), func(sec *corev1.Secret) bool {
+		return sec.Type == SigningSecretType && sec.Labels[LabelJob] == name && sec.Labels[LabelKind] == KindSigningSecret
+	})
 	if err != nil {
 		return SigningKeys{}, fmt.Errorf("read the signing secret of job %s: %w", name, err)
 	}

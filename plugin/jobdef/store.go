@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -18,10 +19,42 @@ import (
 type Store struct {
 	Client    kubernetes.Interface
 	Namespace string
+	// Cached, if set, answers the reads of one Secret (a job's definition,
+	// signing secret, registry) from an informer's cache of this
+	// namespace's kubectl-shipjob Secrets; what it does not have, or has
+	// in a form that fails, is read from the API server (the cache may
+	// lag a definition created or fixed a moment ago). Objects it returns
+	// are never modified.
+	Cached SecretCache
+}
+
+// SecretCache is the Get of a namespace's Secret lister.
+type SecretCache interface {
+	Get(name string) (*corev1.Secret, error)
+}
+
+// secret reads Secret name: from the cache if it has one that ok accepts,
+// else from the API server.
+func (s *Store) secret(ctx context.Context, name string, ok func(*corev1.Secret) bool) (*corev1.Secret, error) {
+	if s.Cached != nil {
+		if sec, err := s.Cached.Get(name); err == nil && ok(sec) {
+			return sec, nil
+		}
+	}
+	return s.Client.CoreV1().Secrets(s.Namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
 // Get returns the job, or a NotFound error naming jobs.shipjob.dev.
 func (s *Store) Get(ctx context.Context, name string) (*Job, error) {
+	if s.Cached != nil {
+		// What fails here is read again from the API server (the cache
+		// may lag a fix), and fails there if it still does.
+		if sec, err := s.Cached.Get(SecretName(name)); err == nil {
+			if j, err := FromSecret(sec); err == nil && j.CheckStored() == nil {
+				return j, nil
+			}
+		}
+	}
 	sec, err := s.Client.CoreV1().Secrets(s.Namespace).Get(ctx, SecretName(name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, apierrors.NewNotFound(GroupResource, name)

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
 // Cancel stops a running run: it is marked cancelled (by whom, when) and
@@ -105,7 +107,7 @@ func Resolve(ctx context.Context, client kubernetes.Interface, ns, name string) 
 	if len(jobs.Items) == 0 {
 		return "", apierrors.NewNotFound(GroupResource, name)
 	}
-	def, img, err := verifiable(ctx, client, ns, name)
+	def, img, err := verifiable(ctx, &jobdef.Store{Client: client, Namespace: ns}, name)
 	if err != nil {
 		return "", err
 	}

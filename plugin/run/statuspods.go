@@ -37,6 +37,17 @@ func StatusOf(ctx context.Context, client kubernetes.Interface, job *batchv1.Job
 	return Compute(job, pods, time.Now()), nil
 }
 
+// EndStatus is StatusOf a finished run for its end (the notification, its
+// Event and metrics) in fewer requests: a completed run's status is its
+// Job's alone (exit code 0; its pods would add only their names), so only a
+// failed run's pods are read, for its exit code and reason.
+func EndStatus(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) (Status, error) {
+	if JobCondition(job, batchv1.JobComplete) != nil {
+		return Compute(job, nil, time.Now()), nil
+	}
+	return StatusOf(ctx, client, job)
+}
+
 // statusPods are the pods Compute needs for job's status, and the list's
 // resourceVersion (to watch for the next change from).
 func statusPods(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) ([]corev1.Pod, string, error) {

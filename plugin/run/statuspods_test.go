@@ -202,3 +202,53 @@ func TestFailedIndexedRunListedWithItsExitCode(t *testing.T) {
 		t.Errorf("pod lists %+v, want one bounded", srv.lists)
 	}
 }
+
+// TestEndStatusReadsPodsOfFailedRunsOnly: the run-end leader's status of a
+// completed run is the one StatusOf gives (its pods add only their names)
+// without listing its pods; a failed run's still gets its exit code from
+// them.
+func TestEndStatusReadsPodsOfFailedRunsOnly(t *testing.T) {
+	now := time.Now()
+	start, end := metav1.NewTime(now.Add(-time.Minute)), metav1.NewTime(now.Add(-time.Second))
+	for _, tc := range []struct {
+		name      string
+		cond      batchv1.JobConditionType
+		exit      int32
+		wantLists int
+	}{
+		{"completed", batchv1.JobComplete, 0, 0},
+		{"failed", batchv1.JobFailed, 3, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "m-0000000001",
+				Labels: map[string]string{LabelKind: KindRun, LabelJob: "m", LabelRun: "m-0000000001"}}}
+			job.Status.StartTime, job.Status.CompletionTime = &start, &end
+			job.Status.Conditions = []batchv1.JobCondition{{Type: tc.cond, Status: corev1.ConditionTrue, LastTransitionTime: end}}
+			pod := taskPod("0", tc.exit, end.Time)
+			pod.Name, pod.Labels = "m-0000000001-abcde", map[string]string{LabelRun: job.Name, "batch.kubernetes.io/job-name": job.Name, "job-name": job.Name}
+			srv := &podServer{pods: []corev1.Pod{pod}}
+			cs := fake.NewClientset(job)
+			cs.PrependReactor("list", "pods", srv.react)
+			full, err := StatusOf(t.Context(), cs, job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.lists = nil
+			got, err := EndStatus(t.Context(), cs, job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(srv.lists) != tc.wantLists {
+				t.Errorf("pod lists %d, want %d", len(srv.lists), tc.wantLists)
+			}
+			if got.ExitCode == nil || *got.ExitCode != tc.exit || full.ExitCode == nil || *full.ExitCode != tc.exit {
+				t.Fatalf("exit code: end %v, full %v, want %d", got.ExitCode, full.ExitCode, tc.exit)
+			}
+			full.Pods, got.Pods = nil, nil
+			full.ExitCode, got.ExitCode = nil, nil
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", full) {
+				t.Errorf("EndStatus %+v\nStatusOf  %+v", got, full)
+			}
+		})
+	}
+}

@@ -152,7 +152,7 @@ func verifiedRun(ctx context.Context, client kubernetes.Interface, ns, run strin
 	if err != nil {
 		return nil, nil, err
 	}
-	def, err := verifyJob(ctx, client, job, anyImage)
+	def, err := verifyJob(ctx, &jobdef.Store{Client: client, Namespace: ns}, job, anyImage)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,11 +164,17 @@ func verifiedRun(ctx context.Context, client kubernetes.Interface, ns, run strin
 // *NotARunError (also when that job does not exist), the definition's
 // errors (*jobdef.InvalidError), API errors.
 func VerifyJob(ctx context.Context, client kubernetes.Interface, job *batchv1.Job) (*jobdef.Job, error) {
-	return verifyJob(ctx, client, job, false)
+	return verifyJob(ctx, &jobdef.Store{Client: client, Namespace: job.Namespace}, job, false)
 }
 
-func verifyJob(ctx context.Context, client kubernetes.Interface, job *batchv1.Job, anyImage bool) (*jobdef.Job, error) {
-	def, img, err := verifiable(ctx, client, job.Namespace, job.Labels[LabelJob])
+// VerifyJobIn is VerifyJob reading the definition through store (of job's
+// namespace), whose cache may answer (the run-end leader's).
+func VerifyJobIn(ctx context.Context, store *jobdef.Store, job *batchv1.Job) (*jobdef.Job, error) {
+	return verifyJob(ctx, store, job, false)
+}
+
+func verifyJob(ctx context.Context, store *jobdef.Store, job *batchv1.Job, anyImage bool) (*jobdef.Job, error) {
+	def, img, err := verifiable(ctx, store, job.Labels[LabelJob])
 	if apierrors.IsNotFound(err) {
 		return nil, &NotARunError{Namespace: job.Namespace, Run: job.Name, Job: job.Labels[LabelJob], Err: errors.New("that job does not exist")}
 	}
@@ -183,11 +189,10 @@ func verifyJob(ctx context.Context, client kubernetes.Interface, job *batchv1.Jo
 
 // verifiable reads job name's definition (valid) and its image as Verify
 // needs them.
-func verifiable(ctx context.Context, client kubernetes.Interface, ns, name string) (*jobdef.Job, jobdef.ResolvedImage, error) {
+func verifiable(ctx context.Context, store *jobdef.Store, name string) (*jobdef.Job, jobdef.ResolvedImage, error) {
 	if jobdef.ValidateName(name) != nil {
 		return nil, jobdef.ResolvedImage{}, apierrors.NewNotFound(jobdef.GroupResource, name)
 	}
-	store := &jobdef.Store{Client: client, Namespace: ns}
 	def, err := store.GetValid(ctx, name)
 	if err != nil {
 		return nil, jobdef.ResolvedImage{}, err

@@ -15,14 +15,17 @@ import (
 
 // watchDefinitions drops a job's metric series when its definition is
 // deleted or stops being valid (review N7): series exist only for jobs that
-// exist. It watches the job definition Secrets of ns until ctx ends.
-func (p *Processor) watchDefinitions(ctx context.Context, ns string) error {
+// exist. It watches the Secrets of ns that a run's end reads (definitions,
+// signing secrets, registries) until ctx ends, and returns their cache:
+// the run end reads them from it (jobdef.Store.Cached), not by a request
+// each.
+func (p *Processor) watchDefinitions(ctx context.Context, ns string) (cache.SharedIndexInformer, error) {
 	inf := coreinformers.NewFilteredSecretInformer(p.cfg.Client, ns, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
-		o.LabelSelector = jobdef.LabelKind + "=" + jobdef.KindJob
+		o.LabelSelector = jobdef.LabelKind + " in (" + jobdef.KindJob + "," + jobdef.KindSigningSecret + "," + jobdef.KindRegistry + ")"
 	})
 	forgetInvalid := func(obj any) {
 		sec, ok := obj.(*corev1.Secret)
-		if !ok {
+		if !ok || sec.Labels[jobdef.LabelKind] != jobdef.KindJob {
 			return
 		}
 		def, err := jobdef.FromSecret(sec)
@@ -39,16 +42,16 @@ func (p *Processor) watchDefinitions(ctx context.Context, ns string) error {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
 			}
-			if sec, ok := obj.(*corev1.Secret); ok {
+			if sec, ok := obj.(*corev1.Secret); ok && sec.Labels[jobdef.LabelKind] == jobdef.KindJob {
 				p.cfg.Metrics.forget(sec.Namespace, jobName(sec))
 			}
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("watch job definitions: %w", err)
+		return nil, fmt.Errorf("watch job definitions: %w", err)
 	}
 	go inf.Run(ctx.Done())
-	return nil
+	return inf, nil
 }
 
 // jobName is the name of the job a definition Secret stores.

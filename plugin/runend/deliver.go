@@ -130,7 +130,7 @@ func (p *Processor) sendDue(ctx context.Context, stop <-chan struct{}, job *batc
 		close(results)
 	}()
 	var recordErr error
-	stopped := false
+	stopped, ended := false, false
 	for r := range results {
 		if !r.sent {
 			stopped = true
@@ -145,7 +145,10 @@ func (p *Processor) sendDue(ctx context.Context, stop <-chan struct{}, job *batc
 		} else {
 			next = minPositive(next, time.Until(*r.d.NextTry))
 		}
-		if job, err = p.record(ctx, job, deliveries, false); err != nil {
+		// The record that makes every delivery final also marks the run
+		// ended: one write, not two.
+		ended = !slices.ContainsFunc(deliveries, func(d run.Delivery) bool { return !d.Final() })
+		if job, err = p.record(ctx, job, deliveries, ended); err != nil {
 			recordErr = err
 		}
 	}
@@ -154,7 +157,7 @@ func (p *Processor) sendDue(ctx context.Context, stop <-chan struct{}, job *batc
 		return 0, ctx.Err()
 	case recordErr != nil:
 		return 0, recordErr
-	case stopped:
+	case stopped, ended:
 		return 0, nil
 	}
 	if slices.ContainsFunc(deliveries, func(d run.Delivery) bool { return !d.Final() }) {

@@ -8,7 +8,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -43,29 +42,60 @@ func outcomeOf(p run.Phase) jobdef.Outcome {
 // hands its due notifications to the fair queue (deliverDue). It returns
 // how long until the next try is due (0: none left, or its delivery task
 // requeues it).
+//
+// An unclaimed run is claimed as the cache has it: the claim is an update
+// at the cached resourceVersion, so a cache behind the API server costs a
+// conflict and a read, never a second claim. A claimed run's deliveries
+// are decided on the run as the API server has it now (the cache may lag
+// our own records of what was sent).
 func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func(string) batchlisters.JobNamespaceLister, key string) (time.Duration, error) {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil || p.sched.busy(key) { // its delivery task requeues it when done
 		return 0, nil
 	}
-	if cached, err := jobs(ns).Get(name); err != nil || !pendingEnd(cached) {
+	job, err := jobs(ns).Get(name)
+	if err != nil || !pendingEnd(job) {
 		return 0, nil
 	}
-	// The cache only says when to look: what was sent is decided on the
-	// run as the API server has it now (the cache may lag our own writes).
-	job, err := p.cfg.Client.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+	if _, claimed := job.Annotations[run.AnnotationNotifications]; claimed {
+		if job, err = p.fresh(ctx, job); job == nil || err != nil {
+			return 0, err
+		}
+	}
+	after, err := p.processRead(ctx, stop, key, job)
+	if apierrors.IsConflict(err) {
+		// The cache was behind: once more, as the API server has it.
+		if job, err = p.fresh(ctx, job); job == nil || err != nil {
+			return 0, err
+		}
+		return p.processRead(ctx, stop, key, job)
+	}
+	return after, err
+}
+
+// fresh reads job from the API server: nil if it is gone or its end is
+// processed.
+func (p *Processor) fresh(ctx context.Context, job *batchv1.Job) (*batchv1.Job, error) {
+	j, err := p.cfg.Client.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return 0, nil
+		return nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read run %s: %w", name, err)
+		return nil, fmt.Errorf("read run %s: %w", job.Name, err)
 	}
-	if !pendingEnd(job) {
-		return 0, nil
+	if !pendingEnd(j) {
+		return nil, nil
 	}
+	return j, nil
+}
+
+// processRead is process of job as read (from the cache when unclaimed).
+func (p *Processor) processRead(ctx context.Context, stop <-chan struct{}, key string, job *batchv1.Job) (time.Duration, error) {
+	ns, name := job.Namespace, job.Name
+	store := p.store(ns)
 	// Only a run of its job as it exists is processed (review N7): a Job
 	// anyone labelled as a run gets no TTL, notification, Event or metric.
-	def, defErr := p.definition(ctx, job)
+	def, defErr := run.VerifyJobIn(ctx, store, job)
 	if defErr != nil {
 		if !run.IsNotARun(defErr) && !apierrors.IsNotFound(defErr) && !jobdef.IsInvalid(defErr) {
 			return 0, defErr // retried
@@ -73,7 +103,7 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 		p.cfg.Log.Warn("not processed: not a run of an existing, valid job", "namespace", ns, "run", name, "err", defErr.Error())
 		return 0, nil
 	}
-	st, err := run.StatusOf(ctx, p.cfg.Client, job)
+	st, err := run.EndStatus(ctx, p.cfg.Client, job)
 	if err != nil {
 		return 0, err
 	}
@@ -86,8 +116,8 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 		return 0, p.markEnded(ctx, job, nil)
 	}
 	// The job's signing keys are read once for the claim and the
-	// deliveries of this pass (one GET less per run end).
-	keys := signingKeysOnce(ctx, p.cfg.Client, job.Namespace, def)
+	// deliveries of this pass.
+	keys := signingKeysOnce(ctx, store, def)
 	if _, claimed := job.Annotations[run.AnnotationNotifications]; !claimed {
 		if job, err = p.claim(ctx, job, def, outcome, keys); err != nil {
 			return 0, err
@@ -103,23 +133,29 @@ func (p *Processor) process(ctx context.Context, stop <-chan struct{}, jobs func
 	return p.deliverDue(ctx, stop, key, job, def, st, outcome, deliveries, keys, log)
 }
 
+// store reads the job definitions (and their signing secrets, registries)
+// of namespace ns, from the cache of them while it has them.
+func (p *Processor) store(ns string) *jobdef.Store {
+	s := &jobdef.Store{Client: p.cfg.Client, Namespace: ns}
+	if l, ok := p.secrets[ns]; ok {
+		s.Cached = l.Secrets(ns)
+	} else if l, ok := p.secrets[""]; ok {
+		s.Cached = l.Secrets(ns)
+	}
+	return s
+}
+
 // signingKeysOnce reads the signing keys of def's job when first called
 // and answers every later call with what that read gave.
-func signingKeysOnce(ctx context.Context, client kubernetes.Interface, ns string, def *jobdef.Job) func() (jobdef.SigningKeys, error) {
+func signingKeysOnce(ctx context.Context, store *jobdef.Store, def *jobdef.Job) func() (jobdef.SigningKeys, error) {
 	var keys jobdef.SigningKeys
 	var err error
 	read := false
 	return func() (jobdef.SigningKeys, error) {
 		if !read {
 			read = true
-			keys, err = (&jobdef.Store{Client: client, Namespace: ns}).SigningKeys(ctx, def.Name)
+			keys, err = store.SigningKeys(ctx, def.Name)
 		}
 		return keys, err
 	}
-}
-
-// definition is the run's job definition, checked like every stored input,
-// if job is a run of it as it exists (run.VerifyJob).
-func (p *Processor) definition(ctx context.Context, job *batchv1.Job) (*jobdef.Job, error) {
-	return run.VerifyJob(ctx, p.cfg.Client, job)
 }

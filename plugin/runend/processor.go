@@ -12,6 +12,7 @@ import (
 	batchinformers "k8s.io/client-go/informers/batch/v1"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
@@ -49,6 +50,9 @@ type Processor struct {
 	// run goes back to the run-end queue.
 	sched   *fairQueue
 	requeue func(key string, after time.Duration, err error)
+	// secrets is the cache of the Secrets a run's end reads, by namespace
+	// ("" when all are watched), set by watchRuns.
+	secrets map[string]corelisters.SecretLister
 }
 
 // claimWorkers process this many runs' ends (TTL, Event, metrics) at once.
@@ -125,6 +129,7 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 // that finished, and returns their cache once it is synced.
 func (p *Processor) watchRuns(ctx context.Context, queue runQueue) (func(ns string) batchlisters.JobNamespaceLister, error) {
 	listers := map[string]batchlisters.JobLister{}
+	p.secrets = map[string]corelisters.SecretLister{}
 	var synced []cache.InformerSynced
 	for _, ns := range p.cfg.Namespaces {
 		// Only runs whose end is not processed yet: the cache stays small
@@ -143,11 +148,13 @@ func (p *Processor) watchRuns(ctx context.Context, queue runQueue) (func(ns stri
 		}); err != nil {
 			return nil, fmt.Errorf("watch runs: %w", err)
 		}
-		if err := p.watchDefinitions(ctx, ns); err != nil {
+		secrets, err := p.watchDefinitions(ctx, ns)
+		if err != nil {
 			return nil, err
 		}
+		p.secrets[ns] = corelisters.NewSecretLister(secrets.GetIndexer())
 		listers[ns] = batchlisters.NewJobLister(inf.GetIndexer())
-		synced = append(synced, inf.HasSynced)
+		synced = append(synced, inf.HasSynced, secrets.HasSynced)
 		go inf.Run(ctx.Done())
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {

@@ -3,17 +3,19 @@ package runend
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http/httptest"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
-
-	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
@@ -88,10 +90,12 @@ func TestRunEndNotifiesOnceSignedWithTTLAndEvent(t *testing.T) {
 	}
 }
 
-// TestRunEndReadsTheSigningSecretOnce: a run with a notification costs one
-// read of its job's signing secret, shared by the claim (its URL hashes)
-// and the delivery (the signature).
-func TestRunEndReadsTheSigningSecretOnce(t *testing.T) {
+// TestRunEndRequests (issue 23): the end of a completed run with one
+// notification costs three writes (the claim, its Event, the delivery
+// recorded with the end) and no read: the run is claimed as the cache has
+// it, its definition and signing secret come from the cache of them, and a
+// completed run's pods are not listed.
+func TestRunEndRequests(t *testing.T) {
 	rcv := &receiver{codes: []int{200}}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
@@ -100,15 +104,89 @@ func TestRunEndReadsTheSigningSecretOnce(t *testing.T) {
 	if _, err := s.cs.CoreV1().Pods("ns").Create(t.Context(), opod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var reads atomic.Int32
-	s.cs.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.(k8stesting.GetAction).GetName() == jobdef.SigningSecretName("migrate") {
-			reads.Add(1)
+	var mu sync.Mutex
+	count := map[string]int{}
+	s.cs.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetVerb() != "watch" {
+			mu.Lock()
+			count[a.GetVerb()+" "+a.GetResource().Resource]++
+			mu.Unlock()
 		}
 		return false, nil, nil
 	})
 	s.runUntil(t, "migrate-s")
-	if rcv.count() != 1 || reads.Load() != 1 {
-		t.Errorf("%d notifications, %d reads of the signing secret; want 1 and 1", rcv.count(), reads.Load())
+	mu.Lock()
+	defer mu.Unlock()
+	// The informers' lists (runs, definitions, gauges) are made once per
+	// leadership, not per run end.
+	want := map[string]int{"list jobs": 2, "list secrets": 1, "update jobs": 2, "create events": 1}
+	if rcv.count() != 1 || !maps.Equal(count, want) {
+		t.Errorf("%d notifications, requests %v; want 1 and %v", rcv.count(), count, want)
+	}
+}
+
+// TestClaimBehindTheCacheReadsAgain: a claim made from a cached run that
+// the API server has moved past gets a conflict; the run is then read and
+// claimed as the server has it, so a run another leader already claimed is
+// not claimed (or notified) twice, and one that only changed otherwise is.
+func TestClaimBehindTheCacheReadsAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		otherLeader  bool
+		wantNotified int
+		wantEvents   int
+	}{
+		{"claimed by another leader meanwhile", true, 0, 0},
+		{"changed otherwise meanwhile", false, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rcv := &receiver{codes: []int{200}}
+			srv := httptest.NewServer(rcv)
+			defer srv.Close()
+			ok, _ := endedRun("migrate-s", true, "def-uid")
+			s := newSetup(t, []string{srv.URL + "/hook"}, notify.Options{AllowPrivate: true, AllowInsecure: true}, ok)
+			gvr := batchv1.SchemeGroupVersion.WithResource("jobs")
+			var mu sync.Mutex
+			conflicted, gets := false, 0
+			s.cs.PrependReactor("get", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+				mu.Lock()
+				gets++
+				mu.Unlock()
+				return false, nil, nil
+			})
+			s.cs.PrependReactor("update", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if conflicted {
+					return false, nil, nil
+				}
+				conflicted = true
+				o, err := s.cs.Tracker().Get(gvr, "ns", "migrate-s")
+				if err != nil {
+					return true, nil, err
+				}
+				j := o.(*batchv1.Job).DeepCopy()
+				j.ResourceVersion = "2"
+				if tc.otherLeader {
+					j.Annotations[run.AnnotationNotifications] = `[{"target":0,"state":"delivered"}]`
+					j.Annotations[run.AnnotationEnded] = "2026-12-07T00:00:00Z"
+					j.Labels[run.LabelEnded] = "true"
+				} else {
+					j.Annotations["example.com/touched"] = "yes"
+				}
+				if err := s.cs.Tracker().Update(gvr, j, "ns"); err != nil {
+					return true, nil, err
+				}
+				return true, nil, apierrors.NewConflict(gvr.GroupResource(), "migrate-s", errors.New("the object has been modified"))
+			})
+			s.runUntil(t, "migrate-s")
+			evs, _ := s.cs.CoreV1().Events("ns").List(t.Context(), metav1.ListOptions{})
+			mu.Lock()
+			defer mu.Unlock()
+			if !conflicted || gets != 1 || rcv.count() != tc.wantNotified || len(evs.Items) != tc.wantEvents {
+				t.Errorf("conflict %v, %d reads of the run, %d notifications, %d events; want true, 1, %d, %d",
+					conflicted, gets, rcv.count(), len(evs.Items), tc.wantNotified, tc.wantEvents)
+			}
+		})
 	}
 }

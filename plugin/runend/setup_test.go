@@ -135,9 +135,10 @@ func (s *setup) runUntil(t *testing.T, runs ...string) map[string]*batchv1.Job {
 			t.Fatalf("runs not ended within 10s: %v of %v", len(out), runs)
 		}
 		for _, r := range runs {
-			j, err := s.cs.BatchV1().Jobs("ns").Get(t.Context(), r, metav1.GetOptions{})
-			if err == nil && j.Annotations[run.AnnotationEnded] != "" {
-				out[r] = j
+			// From the tracker: no request a test counts.
+			o, err := s.cs.Tracker().Get(batchv1.SchemeGroupVersion.WithResource("jobs"), "ns", r)
+			if j, ok := o.(*batchv1.Job); err == nil && ok && j.Annotations[run.AnnotationEnded] != "" {
+				out[r] = j.DeepCopy()
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
