@@ -199,24 +199,6 @@ func (c *releaseCache) Get(key string) (*release.Release, error) {
 	return c.Secrets.Get(key)
 }
 
-// Create writes a record and remembers it.
-func (c *releaseCache) Create(key string, r *release.Release) error {
-	if err := c.Secrets.Create(key, r); err != nil {
-		return err
-	}
-	c.byKey[key] = r
-	return nil
-}
-
-// Update writes a record and remembers it.
-func (c *releaseCache) Update(key string, r *release.Release) error {
-	if err := c.Secrets.Update(key, r); err != nil {
-		return err
-	}
-	c.byKey[key] = r
-	return nil
-}
-
 // Delete removes a record in one request (Helm's driver reads it first).
 func (c *releaseCache) Delete(key string) (*release.Release, error) {
 	r, ok := c.byKey[key]
