@@ -18,6 +18,7 @@ type Metrics struct {
 	lastOutcome   *prometheus.GaugeVec
 	notifications *prometheus.CounterVec
 	attempts      *prometheus.CounterVec
+	missed        *prometheus.CounterVec
 	Leader        prometheus.Gauge
 
 	mu   sync.Mutex
@@ -48,6 +49,10 @@ func NewMetrics() *Metrics {
 			Name: "shipjob_notification_attempts_total",
 			Help: "HTTP tries of notifications, by answer class (2xx, 3xx, 4xx, 5xx, error, refused).",
 		}, []string{"class"}),
+		missed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shipjob_run_ends_missed_total",
+			Help: "Finished runs deleted before the leader recorded their end (their TTL, Event, metrics and notifications were not all done): deleted by hand or by an earlier TTL while no leader kept up.",
+		}, []string{"namespace"}),
 		Leader: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "shipjob_hooks_leader",
 			Help: "1 while this replica leads (processes run ends and sends notifications).",
@@ -59,7 +64,7 @@ func NewMetrics() *Metrics {
 
 // Collectors are the metrics to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.finishedTotal, m.duration, m.lastOutcome, m.notifications, m.attempts, m.Leader}
+	return []prometheus.Collector{m.finishedTotal, m.duration, m.lastOutcome, m.notifications, m.attempts, m.missed, m.Leader}
 }
 
 func (m *Metrics) finished(ns string, st run.Status, o jobdef.Outcome) {
@@ -71,6 +76,13 @@ func (m *Metrics) finished(ns string, st run.Status, o jobdef.Outcome) {
 		m.duration.WithLabelValues(ns, st.Job).Observe(st.Finished.Sub(*st.Started).Seconds())
 	}
 	m.last(ns, st, o)
+}
+
+// missedEnd counts a finished run deleted before its end was recorded.
+func (m *Metrics) missedEnd(ns string) {
+	if m != nil {
+		m.missed.WithLabelValues(ns).Inc()
+	}
 }
 
 // last sets the job's last-outcome gauge if st ended after the last one

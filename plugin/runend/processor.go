@@ -145,6 +145,7 @@ func (p *Processor) watchRuns(ctx context.Context, queue runQueue) (func(ns stri
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    enqueue,
 			UpdateFunc: func(_, obj any) { enqueue(obj) },
+			DeleteFunc: p.deleted,
 		}); err != nil {
 			return nil, fmt.Errorf("watch runs: %w", err)
 		}
@@ -166,6 +167,21 @@ func (p *Processor) watchRuns(ctx context.Context, queue runQueue) (func(ns stri
 		}
 		return listers[""].Jobs(ns)
 	}, nil
+}
+
+// deleted counts a finished run deleted before its end was recorded (the
+// cache holds runs not ended only: one deleted after its end leaves it
+// with an update first).
+// A deletion the watch did not see (a tombstone after a relist) is not
+// counted: its last state known may be from before its end was recorded.
+func (p *Processor) deleted(obj any) {
+	j, ok := obj.(*batchv1.Job)
+	if !ok || j.Annotations[run.AnnotationEnded] != "" || j.Labels[run.LabelEnded] != "" ||
+		run.JobCondition(j, batchv1.JobComplete) == nil && run.JobCondition(j, batchv1.JobFailed) == nil {
+		return
+	}
+	p.cfg.Metrics.missedEnd(j.Namespace)
+	p.cfg.Log.Warn("run deleted before its end was recorded", "namespace", j.Namespace, "run", j.Name)
 }
 
 // work processes runs from queue until it shuts down.

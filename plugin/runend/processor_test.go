@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/shipjob/kubectl-shipjob/plugin/notify"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -188,5 +190,52 @@ func TestClaimBehindTheCacheReadsAgain(t *testing.T) {
 					conflicted, gets, rcv.count(), len(evs.Items), tc.wantNotified, tc.wantEvents)
 			}
 		})
+	}
+}
+
+// TestRunDeletedBeforeItsEndIsCounted: a finished run deleted before the
+// leader could record its end counts in shipjob_run_ends_missed_total; one
+// deleted after its end was recorded does not.
+func TestRunDeletedBeforeItsEndIsCounted(t *testing.T) {
+	rcv := &receiver{codes: []int{200}}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	done, _ := endedRun("migrate-done", true, "def-uid")
+	stuck, _ := endedRun("migrate-stuck", true, "def-uid")
+	s := newSetup(t, []string{srv.URL + "/hook"}, notify.Options{AllowPrivate: true, AllowInsecure: true}, done, stuck)
+	// The end of migrate-stuck cannot be recorded (its claim fails).
+	s.cs.PrependReactor("update", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.(k8stesting.UpdateAction).GetObject().(*batchv1.Job).Name == "migrate-stuck" {
+			return true, nil, apierrors.NewInternalError(errors.New("etcd is away"))
+		}
+		return false, nil, nil
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = s.p.Run(ctx, make(chan struct{})) }()
+	waitFor(t, "migrate-done ended", func() bool {
+		o, err := s.cs.Tracker().Get(batchv1.SchemeGroupVersion.WithResource("jobs"), "ns", "migrate-done")
+		return err == nil && o.(*batchv1.Job).Labels[run.LabelEnded] != ""
+	})
+	for _, name := range []string{"migrate-done", "migrate-stuck"} {
+		if err := s.cs.BatchV1().Jobs("ns").Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "one missed end counted", func() bool { return testutil.ToFloat64(s.metrics.missed.WithLabelValues("ns")) == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if n := testutil.ToFloat64(s.metrics.missed.WithLabelValues("ns")); n != 1 {
+		t.Errorf("missed run ends %v, want 1 (migrate-stuck only)", n)
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
