@@ -106,16 +106,20 @@ func (p *Processor) Run(leading context.Context, stop <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	p.restoreGauges(ctx)
+	var wg sync.WaitGroup
+	// The last outcomes of the jobs are restored alongside: a list of every
+	// ended run (50,000 in the soak) does not hold up the run ends.
+	restoring, restored := context.WithCancel(ctx)
+	wg.Go(func() { p.restoreGauges(restoring) })
 	p.cfg.Log.Info("processing run ends", "namespaces", p.cfg.Namespaces)
 	go func() {
 		select {
 		case <-stop:
 		case <-ctx.Done():
 		}
+		restored()
 		queue.ShutDownWithDrain()
 	}()
-	var wg sync.WaitGroup
 	for range claimWorkers {
 		wg.Go(func() { p.work(ctx, stop, queue, lister) })
 	}
