@@ -23,6 +23,9 @@ func (p *Processor) watchDefinitions(ctx context.Context, ns string) (cache.Shar
 	inf := coreinformers.NewFilteredSecretInformer(p.cfg.Client, ns, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
 		o.LabelSelector = jobdef.LabelKind + " in (" + jobdef.KindJob + "," + jobdef.KindSigningSecret + "," + jobdef.KindRegistry + ")"
 	})
+	if err := inf.SetTransform(dropManagedFields); err != nil {
+		return nil, fmt.Errorf("watch job definitions: %w", err)
+	}
 	forgetInvalid := func(obj any) {
 		sec, ok := obj.(*corev1.Secret)
 		if !ok || sec.Labels[jobdef.LabelKind] != jobdef.KindJob {

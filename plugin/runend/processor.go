@@ -8,6 +8,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	batchinformers "k8s.io/client-go/informers/batch/v1"
 	"k8s.io/client-go/kubernetes"
@@ -53,6 +54,7 @@ type Processor struct {
 	// secrets is the cache of the Secrets a run's end reads, by namespace
 	// ("" when all are watched), set by watchRuns.
 	secrets map[string]corelisters.SecretLister
+	ended   endedHere
 }
 
 // claimWorkers process this many runs' ends (TTL, Event, metrics) at once.
@@ -141,6 +143,9 @@ func (p *Processor) watchRuns(ctx context.Context, queue runQueue) (func(ns stri
 		inf := batchinformers.NewFilteredJobInformer(p.cfg.Client, ns, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
 			o.LabelSelector = run.Selector("") + ",!" + run.LabelEnded
 		})
+		if err := inf.SetTransform(dropManagedFields); err != nil {
+			return nil, fmt.Errorf("watch runs: %w", err)
+		}
 		enqueue := func(obj any) {
 			if j, ok := obj.(*batchv1.Job); ok && pendingEnd(j) {
 				queue.Add(j.Namespace + "/" + j.Name)
@@ -174,18 +179,29 @@ func (p *Processor) watchRuns(ctx context.Context, queue runQueue) (func(ns stri
 }
 
 // deleted counts a finished run deleted before its end was recorded (the
-// cache holds runs not ended only: one deleted after its end leaves it
-// with an update first).
+// cache holds runs not ended only; the mark that ends a run takes it out of
+// the watch with a "deleted" event of the run as it was before: endedHere).
 // A deletion the watch did not see (a tombstone after a relist) is not
 // counted: its last state known may be from before its end was recorded.
 func (p *Processor) deleted(obj any) {
 	j, ok := obj.(*batchv1.Job)
-	if !ok || j.Annotations[run.AnnotationEnded] != "" || j.Labels[run.LabelEnded] != "" ||
+	if !ok || p.ended.take(j) || j.Annotations[run.AnnotationEnded] != "" || j.Labels[run.LabelEnded] != "" ||
 		run.JobCondition(j, batchv1.JobComplete) == nil && run.JobCondition(j, batchv1.JobFailed) == nil {
 		return
 	}
 	p.cfg.Metrics.missedEnd(j.Namespace)
 	p.cfg.Log.Warn("run deleted before its end was recorded", "namespace", j.Namespace, "run", j.Name)
+}
+
+// dropManagedFields is the informers' transform: the record of which
+// client set which field is never read here and is a large part of each
+// cached object (a backlog of finished runs is held whole). An update sent
+// without it (the claim from the cache) keeps the server's.
+func dropManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // work processes runs from queue until it shuts down.

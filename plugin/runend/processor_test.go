@@ -242,3 +242,23 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestEndMarkIsNotAMissedEnd: the API server's watch of runs not ended
+// says "deleted", with the run as it was before, when the mark of its end
+// takes it out; a run this leader marked is not counted as missed, one it
+// did not mark is.
+func TestEndMarkIsNotAMissedEnd(t *testing.T) {
+	s := newSetup(t, nil, notify.Options{})
+	before, _ := endedRun("migrate-marked", true, "def-uid")
+	after := before.DeepCopy()
+	after.Labels[run.LabelEnded] = "true"
+	s.p.ended.note(after)
+	s.p.deleted(before)
+	if n := testutil.ToFloat64(s.metrics.missed.WithLabelValues("ns")); n != 0 {
+		t.Errorf("the run marked ended here counted as missed (%v)", n)
+	}
+	s.p.deleted(before) // now deleted for real: its mark was seen once
+	if n := testutil.ToFloat64(s.metrics.missed.WithLabelValues("ns")); n != 1 {
+		t.Errorf("missed %v, want 1", n)
+	}
+}

@@ -2,6 +2,8 @@ package runend
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 
@@ -40,13 +42,64 @@ func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job
 			c.Deliveries = append(c.Deliveries, run.Delivery{Target: i, State: run.DeliveryPending, URLHash: urlHash(secret, n.URL)})
 		}
 	}
-	return run.ClaimEnd(ctx, p.cfg.Client, job, c)
+	out, err := run.ClaimEnd(ctx, p.cfg.Client, job, c)
+	if err == nil {
+		p.ended.note(out)
+	}
+	return out, err
 }
 
 // record writes deliveries (and with ended, the mark that the run's end is
 // done) on the run, re-reading it after a conflict.
 func (p *Processor) record(ctx context.Context, job *batchv1.Job, ds []run.Delivery, ended bool) (*batchv1.Job, error) {
-	return run.RecordDeliveries(ctx, p.cfg.Client, job, ds, ended)
+	out, err := run.RecordDeliveries(ctx, p.cfg.Client, job, ds, ended)
+	if err == nil {
+		p.ended.note(out)
+	}
+	return out, err
+}
+
+// endedHere are the runs this leader marked ended, for a while: when the
+// mark takes a run out of the watch of runs not ended, the watch says
+// "deleted" with the run as it was before the mark, which is not a run
+// deleted before its end (run_ends_missed).
+type endedHere struct {
+	mu   sync.Mutex
+	keys map[string]time.Time
+}
+
+// endedHereFor is how long a run marked ended is remembered: its watch
+// event comes within moments, or after a relist (not counted at all).
+const endedHereFor = 5 * time.Minute
+
+func (e *endedHere) note(j *batchv1.Job) {
+	if j == nil || j.Labels[run.LabelEnded] == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	if e.keys == nil {
+		e.keys = map[string]time.Time{}
+	}
+	if len(e.keys) >= 1024 {
+		for k, at := range e.keys {
+			if now.Sub(at) > endedHereFor {
+				delete(e.keys, k)
+			}
+		}
+	}
+	e.keys[j.Namespace+"/"+j.Name] = now
+}
+
+// take reports whether the run was marked ended here, forgetting it.
+func (e *endedHere) take(j *batchv1.Job) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := j.Namespace + "/" + j.Name
+	_, ok := e.keys[k]
+	delete(e.keys, k)
+	return ok
 }
 
 // markEnded records ds (unless nil) and that the run's end is done.

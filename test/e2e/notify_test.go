@@ -50,6 +50,14 @@ func TestNotifySucceededAndFailedOnce(t *testing.T) {
 	}
 	passStates, failStates := waitEnded(t, ns, passRun, 90*time.Second), waitEnded(t, ns, failRun, 90*time.Second)
 	time.Sleep(3 * time.Second) // on purpose: a second sender, if any, has had a lease period to show
+	// The mark that ends a run takes it out of the leader's watch of runs
+	// not ended ("deleted", as it was before the mark): that is no run
+	// deleted before its end.
+	for id, r := range replicas {
+		if v, _ := metric(metricsOf(t, r), "shipjob_run_ends_missed_total", nil); v != 0 {
+			t.Errorf("%s: shipjob_run_ends_missed_total %v, want 0: no run was deleted", id, v)
+		}
+	}
 
 	expectStates(t, passRun, passStates, map[int][2]string{0: {"delivered", "200"}})
 	expectStates(t, failRun, failStates, map[int][2]string{0: {"delivered", "200"}})
@@ -75,6 +83,12 @@ func TestNotifySucceededAndFailedOnce(t *testing.T) {
 		checkBody(t, n, ns, c.job, c.run, c.outcome, c.exit)
 		if ttl := ttlOf(t, ns, c.run); ttl != 3600 {
 			t.Errorf("run %s (%s): ttlSecondsAfterFinished %d, want 3600", c.run, c.outcome, ttl)
+		}
+		// The leader claims from its cache, which holds runs without their
+		// managedFields: the API server kept them (the Job controller's
+		// and ours).
+		if managers := cluster.Kubectl(t, "-n", ns, "get", "job", c.run, "-o", "jsonpath={.metadata.managedFields[*].manager}"); !strings.Contains(managers, "kube-controller-manager") || !strings.Contains(managers, "kubectl-shipjob") {
+			t.Errorf("run %s: managed fields by %q, want the Job controller's and kubectl-shipjob's kept", c.run, managers)
 		}
 		if reasons := eventReasons(t, ns, c.run); slices.Index(reasons, c.event) < 0 ||
 			slices.ContainsFunc(reasons, func(r string) bool { return strings.HasPrefix(r, "Run") && r != c.event }) {
