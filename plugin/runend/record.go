@@ -42,9 +42,14 @@ func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job
 			c.Deliveries = append(c.Deliveries, run.Delivery{Target: i, State: run.DeliveryPending, URLHash: urlHash(secret, n.URL)})
 		}
 	}
+	// Noted before the write: its watch event may come before its answer.
+	ends := len(c.Deliveries) == 0
+	if ends {
+		p.ended.note(job)
+	}
 	out, err := run.ClaimEnd(ctx, p.cfg.Client, job, c)
-	if err == nil {
-		p.ended.note(out)
+	if err != nil && ends {
+		p.ended.take(job)
 	}
 	return out, err
 }
@@ -52,9 +57,12 @@ func (p *Processor) claim(ctx context.Context, job *batchv1.Job, def *jobdef.Job
 // record writes deliveries (and with ended, the mark that the run's end is
 // done) on the run, re-reading it after a conflict.
 func (p *Processor) record(ctx context.Context, job *batchv1.Job, ds []run.Delivery, ended bool) (*batchv1.Job, error) {
+	if ended { // noted before the write: its watch event may come before its answer
+		p.ended.note(job)
+	}
 	out, err := run.RecordDeliveries(ctx, p.cfg.Client, job, ds, ended)
-	if err == nil {
-		p.ended.note(out)
+	if err != nil && ended {
+		p.ended.take(job)
 	}
 	return out, err
 }
@@ -73,9 +81,6 @@ type endedHere struct {
 const endedHereFor = 5 * time.Minute
 
 func (e *endedHere) note(j *batchv1.Job) {
-	if j == nil || j.Labels[run.LabelEnded] == "" {
-		return
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
