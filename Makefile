@@ -62,7 +62,10 @@ DIST_LDFLAGS   := -s -w -X $(PKG)/plugin/version.version=$(DIST_VERSION) -X $(PK
 # issue 23 (third session) also output formatting (printers, jsonpath: once
 # per command), golang.org/x/crypto (sprig's and OpenPGP's, never on a
 # trigger) and the hook tokens' package: 24 KB, which pays for the run-end
-# leader's caches of definitions and signing secrets.
+# leader's caches of definitions and signing secrets. And Helm's actions,
+# release storage and values code (glue run once per trigger, each call
+# far from a loop) and x/net's IDNA: 28 KB, which pays for writing release
+# records ourselves and answering Helm's existence check of a run's Job.
 # DIST_GOFLAGS= builds without.
 DIST_COLD_GCFLAGS := github.com/google/gnostic-models/...=-l google.golang.org/protobuf/...=-l \
                     k8s.io/kube-openapi/...=-l github.com/go-openapi/...=-l \
@@ -94,7 +97,9 @@ DIST_COLD_GCFLAGS := github.com/google/gnostic-models/...=-l google.golang.org/p
                     helm.sh/helm/v3/pkg/chart/loader=-l helm.sh/helm/v3/internal/third_party/...=-l \
                     k8s.io/client-go/tools/clientcmd/...=-l k8s.io/client-go/tools/auth=-l k8s.io/client-go/tools/reference=-l \
                     k8s.io/client-go/tools/leaderelection/...=-l k8s.io/client-go/tools/cache/...=-l k8s.io/client-go/util/workqueue=-l \
-                    k8s.io/client-go/util/jsonpath=-l k8s.io/cli-runtime/pkg/printers=-l golang.org/x/crypto/...=-l archive/tar=-l net/http/httputil=-l helm.sh/helm/v3/pkg/cli=-l \
+                    k8s.io/client-go/util/jsonpath=-l k8s.io/cli-runtime/pkg/printers=-l golang.org/x/crypto/...=-l \
+                    helm.sh/helm/v3/pkg/action=-l helm.sh/helm/v3/pkg/storage/...=-l helm.sh/helm/v3/pkg/chartutil=-l golang.org/x/net/idna=-l \
+                    archive/tar=-l net/http/httputil=-l helm.sh/helm/v3/pkg/cli=-l \
                     gopkg.in/yaml.v3=-l $(PKG)/plugin/console=-l $(PKG)/plugin/commands=-l $(PKG)/plugin/ui=-l \
                     $(PKG)/plugin/schedule=-l $(PKG)/plugin/notify=-l $(PKG)/plugin/runend=-l $(PKG)/plugin/hookserver=-l \
                     $(PKG)/plugin/hook=-l

@@ -82,6 +82,8 @@ func (c *helmKube) WaitAndGetCompletedPodPhase(string, time.Duration) (v1.PodPha
 // every old and new object.
 type runKube struct {
 	*helmKube
+	// run is the name of the run's Job (see Build).
+	run     string
 	created []*resource.Info
 	// admit, if set, is asked before the resources are created: Helm calls
 	// Create only after it wrote the release's pending record, so admit

@@ -48,7 +48,7 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 		if err := ctx.Err(); err != nil {
 			return run.Upgraded{}, fmt.Errorf("another trigger of job %s kept its release busy: %w", name, err)
 		}
-		kc := &runKube{helmKube: base.KubeClient.(*helmKube)}
+		kc := &runKube{helmKube: base.KubeClient.(*helmKube), run: p.Run}
 		cache := newReleaseCache(r.client.CoreV1().Secrets(ns), name)
 		if o.Admit != nil {
 			kc.admit = func() error { return o.Admit(cache.secrets.created) }

@@ -34,9 +34,9 @@ func TestRunRequestBudget(t *testing.T) {
 		job  string
 		want []string
 	}{
-		{"plain", []string{"create jobs", "create secrets", "get jobs", "get secrets",
+		{"plain", []string{"create jobs", "create secrets", "get secrets",
 			"list jobs", "list jobs", "list secrets", "update secrets", "update secrets"}},
-		{"withfiles", []string{"create jobs", "create secrets", "create secrets", "get jobs", "get secrets", "get secrets",
+		{"withfiles", []string{"create jobs", "create secrets", "create secrets", "get secrets", "get secrets",
 			"list jobs", "list jobs", "list secrets", "list secrets", "patch secrets", "update secrets", "update secrets"}},
 	} {
 		trigger(t, ns, tc.job)
