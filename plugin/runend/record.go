@@ -72,8 +72,9 @@ func (p *Processor) record(ctx context.Context, job *batchv1.Job, ds []run.Deliv
 // "deleted" with the run as it was before the mark, which is not a run
 // deleted before its end (run_ends_missed).
 type endedHere struct {
-	mu   sync.Mutex
-	keys map[string]time.Time
+	mu     sync.Mutex
+	keys   map[string]time.Time
+	pruned time.Time
 }
 
 // endedHereFor is how long a run marked ended is remembered: its watch
@@ -87,7 +88,10 @@ func (e *endedHere) note(j *batchv1.Job) {
 	if e.keys == nil {
 		e.keys = map[string]time.Time{}
 	}
-	if len(e.keys) >= 1024 {
+	// Their watch events take them out; what a watch gap left is dropped
+	// once a minute at most.
+	if len(e.keys) >= 1024 && now.Sub(e.pruned) > time.Minute {
+		e.pruned = now
 		for k, at := range e.keys {
 			if now.Sub(at) > endedHereFor {
 				delete(e.keys, k)
