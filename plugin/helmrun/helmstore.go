@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
@@ -59,6 +60,8 @@ type recordSecrets struct {
 	created string
 	// createdName is that record's name (its key).
 	createdName string
+	// prefetched, if set, answers the first List of the history.
+	prefetched *prefetched
 }
 
 func (s *recordSecrets) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
@@ -73,7 +76,12 @@ func (s *recordSecrets) List(ctx context.Context, opts metav1.ListOptions) (*cor
 	if opts.ResourceVersion == "" {
 		opts.ResourceVersion = "0"
 	}
-	list, err := s.SecretInterface.List(ctx, opts)
+	list, ok := s.prefetched.take(opts)
+	s.prefetched = nil
+	var err error
+	if !ok {
+		list, err = s.SecretInterface.List(ctx, opts)
+	}
 	if err == nil {
 		for i := range list.Items {
 			s.meta[list.Items[i].Name] = list.Items[i].ObjectMeta
@@ -308,3 +316,42 @@ func deleteRecordsByName(ctx context.Context, secrets corev1client.SecretInterfa
 
 // pruneParallel bounds the record deletes made at once.
 const pruneParallel = 8
+
+// prefetched is a job's release history listed as its trigger began
+// (releaser.Prefetch), while the trigger reads the job's definition.
+type prefetched struct {
+	done     chan struct{}
+	selector string
+	list     *corev1.SecretList
+	err      error
+}
+
+// Prefetch lists the release history of job name in ns (from the API
+// server's watch cache, as recordSecrets lists it) while the trigger goes
+// on: the first attempt of Upgrade takes that list instead of listing
+// (one round trip less per trigger). The list is of the records that
+// existed when the trigger began, as a list from the watch cache may be
+// anyway (see recordSecrets).
+func (r *releaser) Prefetch(ctx context.Context, ns, name string) (any, func()) {
+	pf := &prefetched{done: make(chan struct{}), selector: historySelector(name)}
+	go func() {
+		defer close(pf.done)
+		pf.list, pf.err = r.client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: pf.selector, ResourceVersion: "0"})
+	}()
+	return pf, func() { <-pf.done }
+}
+
+// historySelector is the label selector of Helm's driver's query of a
+// release's history (name and owner).
+func historySelector(name string) string {
+	return labels.Set{"name": name, "owner": "helm"}.AsSelector().String()
+}
+
+// take answers a List of the history with the prefetched one, once.
+func (pf *prefetched) take(opts metav1.ListOptions) (*corev1.SecretList, bool) {
+	if pf == nil || opts.LabelSelector != pf.selector || opts.ResourceVersion != "0" || opts.Limit != 0 || opts.Continue != "" {
+		return nil, false
+	}
+	<-pf.done
+	return pf.list, pf.err == nil
+}

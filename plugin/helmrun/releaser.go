@@ -23,7 +23,7 @@ import (
 func New(cfg run.EngineConfig) run.Engine {
 	r := newReleaser(cfg.Client, cfg.Getter)
 	return &run.Triggerer{Client: cfg.Client, Releaser: methods{upgrade: r.Upgrade, render: r.Render,
-		deleteRecords: r.DeleteRecords}, LockTimeout: cfg.LockTimeout,
+		deleteRecords: r.DeleteRecords, prefetch: r.Prefetch}, LockTimeout: cfg.LockTimeout,
 		StaleAfter: cfg.StaleAfter, Clock: cfg.Clock, PruneByName: cfg.PruneByName, OnPruneFailure: cfg.OnPruneFailure}
 }
 
@@ -36,9 +36,17 @@ type methods struct {
 	upgrade       func(context.Context, *run.Plan, run.UpgradeOptions) (run.Upgraded, error)
 	render        func(context.Context, *run.Plan) (string, error)
 	deleteRecords func(context.Context, string, string, run.DryRun) error
+	prefetch      func(context.Context, string, string) (any, func())
 }
 
-var _ run.Releaser = methods{}
+var (
+	_ run.Releaser   = methods{}
+	_ run.Prefetcher = methods{}
+)
+
+func (m methods) Prefetch(ctx context.Context, ns, job string) (any, func()) {
+	return m.prefetch(ctx, ns, job)
+}
 
 func (m methods) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOptions) (run.Upgraded, error) {
 	return m.upgrade(ctx, p, o)

@@ -50,6 +50,10 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 		}
 		kc := &runKube{helmKube: base.KubeClient.(*helmKube), run: p.Run}
 		cache := newReleaseCache(r.client.CoreV1().Secrets(ns), name)
+		if pf, ok := o.Prefetched.(*prefetched); ok {
+			cache.secrets.prefetched = pf // the first attempt only
+			o.Prefetched = nil
+		}
 		if o.Admit != nil {
 			kc.admit = func() error { return o.Admit(cache.secrets.created) }
 		}

@@ -46,7 +46,7 @@ func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
 		return storeErr
 	}
 	adm := &admission{ctx: ctx, t: t, p: p}
-	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Store: store, Admit: adm.admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
+	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Prefetched: p.prefetched, Store: store, Admit: adm.admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
 		PruneByName: t.PruneByName, OnPruneFailure: t.OnPruneFailure})
 	pruneWarning, refused := adm.pruned(), adm.refused
 	if storeErr != nil {

@@ -49,6 +49,9 @@ type Plan struct {
 	perMinute int
 	// keyed is what the idempotency key is checked against (nil: no key).
 	keyed *keyedRun
+	// prefetched is the Releaser's read of the release begun with the
+	// trigger (Prefetcher), for its Upgrade.
+	prefetched any
 	// shown are the parameters as recorded (secret ones masked).
 	shown map[string]string
 }

@@ -33,9 +33,20 @@ type Releaser interface {
 	DeleteRecords(ctx context.Context, ns, job string, dry DryRun) error
 }
 
+// Prefetcher is a Releaser that can start reading a job's release before
+// the trigger has read and checked the job's definition: the two reads
+// overlap (one round trip less per trigger). Prefetch returns what to hand
+// Upgrade (UpgradeOptions.Prefetched) and a wait for its read to end.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, ns, job string) (prefetched any, wait func())
+}
+
 // UpgradeOptions are what a Releaser needs of the trigger while it holds
 // the job's release.
 type UpgradeOptions struct {
+	// Prefetched is what the Releaser's Prefetch returned for this
+	// trigger (nil: nothing).
+	Prefetched any
 	// Store writes the run's Secrets (nil: none). It is called once per
 	// Upgrade, after the release's history is read and checked to be the
 	// run chart's (a *ForeignReleaseError writes nothing) and before its

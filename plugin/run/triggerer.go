@@ -57,7 +57,18 @@ var _ Engine = (*Triggerer)(nil)
 // nothing is written then. Once the run's Job exists Trigger succeeds,
 // with Warnings for what failed after it.
 func (t *Triggerer) Trigger(ctx context.Context, req Request) (*Result, error) {
+	var prefetched any
+	// Not with an idempotency key: its retries mostly find their run and
+	// never read the release.
+	if pf, ok := t.Releaser.(Prefetcher); ok && req.DryRun == DryRunNone && req.IdempotencyKey == "" {
+		var wait func()
+		prefetched, wait = pf.Prefetch(ctx, req.Namespace, req.Job)
+		defer wait() // nothing of a trigger outlives it
+	}
 	p, err := t.prepare(ctx, req)
+	if p != nil {
+		p.prefetched = prefetched
+	}
 	if err != nil {
 		if res, done := keyedResult(p, err); done {
 			return res, nil
@@ -87,6 +98,14 @@ func keyedResult(p *Plan, err error) (*Result, bool) {
 func (t *Triggerer) lockJob(ctx context.Context, p *Plan) (unlock func(), _ error) {
 	v, _ := t.local.LoadOrStore(p.Def.Namespace+"/"+p.Def.Name, make(chan struct{}, 1))
 	sem := v.(chan struct{})
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	default:
+		// Another trigger of the job holds it: the release read before
+		// (prefetched) misses what that one writes.
+		p.prefetched = nil
+	}
 	select {
 	case sem <- struct{}{}:
 		return func() { <-sem }, nil
