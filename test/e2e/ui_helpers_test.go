@@ -208,6 +208,11 @@ func jsString(s string) string {
 // of its column).
 func accessible(t *testing.T, ctx context.Context, what string) {
 	t.Helper()
+	// Sizes are measured on the page as shown: with its stylesheet (on a
+	// loaded machine the DOM is there before the CSS, and unstyled links
+	// are small and close: a CI flake of TestUIKeyboardOnly).
+	waitJS(t, ctx, 10*time.Second, what+" loaded with its styles",
+		"document.readyState === 'complete' && Array.from(document.styleSheets).length > 0")
 	unlabelled := `Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea')).filter(e =>
 		!e.getAttribute('aria-label') && !(e.id && document.querySelector('label[for="' + e.id + '"]')) && !e.closest('label')
 	).map(e => e.name || e.id).join(', ')`
@@ -240,5 +245,7 @@ const smallTargets = `(() => {
 		return all.some(([o, q]) => o !== e && !o.contains(e) && !e.contains(o) && (small(q)
 			? Math.hypot(q.left + q.width / 2 - cx, q.top + q.height / 2 - cy) < 24
 			: Math.hypot(Math.max(q.left - cx, 0, cx - q.right), Math.max(q.top - cy, 0, cy - q.bottom)) < 12));
-	}).map(([e]) => e.id || e.name).join(', ');
+	}).map(([e, r]) => (e.id || e.name || e.tagName.toLowerCase() + (e.getAttribute('href') ? '[href=' + e.getAttribute('href') + ']' : '') +
+		' "' + (e.textContent || '').trim().slice(0, 30) + '"') + ' ' + Math.round(r.width) + 'x' + Math.round(r.height) +
+		'@' + Math.round(r.left) + ',' + Math.round(r.top)).join(', ');
 })()`
