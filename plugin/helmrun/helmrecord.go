@@ -93,15 +93,39 @@ func (c *releaseCache) Create(key string, r *release.Release) error {
 	return nil
 }
 
-// Update writes a record and remembers it.
+// Update writes a record and remembers it. The previous revision's record
+// marked superseded (an upgrade's first record write once its Job exists)
+// is written while the upgrade goes on to write its own record deployed:
+// the two writes take one round trip, not two. Helm only logs a failure of
+// that write (a record left deployed; Helm takes the newest of those), so
+// its error is not returned here either; flush waits for it.
 func (c *releaseCache) Update(key string, r *release.Release) error {
 	sec, err := recordSecret(key, r, "modifiedAt")
 	if err != nil {
 		return err
+	}
+	if r.Info != nil && r.Info.Status == release.StatusSuperseded && key != c.secrets.createdName {
+		c.byKey[key] = r
+		sec = c.secrets.matching(sec)
+		done := make(chan struct{})
+		c.writing = append(c.writing, done)
+		go func() {
+			defer close(done)
+			_, _ = c.secrets.SecretInterface.Update(context.Background(), sec, metav1.UpdateOptions{})
+		}()
+		return nil
 	}
 	if _, err := c.secrets.Update(context.Background(), sec, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("update release record %s: %w", key, err)
 	}
 	c.byKey[key] = r
 	return nil
+}
+
+// flush waits for the record writes Update left going on.
+func (c *releaseCache) flush() {
+	for _, done := range c.writing {
+		<-done
+	}
+	c.writing = nil
 }

@@ -30,6 +30,8 @@ type releaseCache struct {
 	name    string
 	loaded  bool
 	byKey   map[string]*release.Release
+	// writing are record writes going on (see Update, flush).
+	writing []chan struct{}
 }
 
 var _ driver.Driver = (*releaseCache)(nil)
@@ -62,9 +64,19 @@ type recordSecrets struct {
 	createdName string
 	// prefetched, if set, answers the first List of the history.
 	prefetched *prefetched
+	// listed is the resourceVersion of the last List of the history.
+	listed string
+	// creating, if set, is called once with listed as the first Create
+	// begins (the record that takes the release; see
+	// run.UpgradeOptions.Speculate).
+	creating func(listed string)
 }
 
 func (s *recordSecrets) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
+	if f := s.creating; f != nil && s.listed != "" {
+		s.creating = nil
+		f(s.listed)
+	}
 	out, err := s.SecretInterface.Create(ctx, sec, opts)
 	if err == nil && out != nil {
 		s.created, s.createdName = out.ResourceVersion, out.Name
@@ -83,6 +95,7 @@ func (s *recordSecrets) List(ctx context.Context, opts metav1.ListOptions) (*cor
 		list, err = s.SecretInterface.List(ctx, opts)
 	}
 	if err == nil {
+		s.listed = list.ResourceVersion
 		for i := range list.Items {
 			s.meta[list.Items[i].Name] = list.Items[i].ObjectMeta
 		}
@@ -91,12 +104,18 @@ func (s *recordSecrets) List(ctx context.Context, opts metav1.ListOptions) (*cor
 }
 
 func (s *recordSecrets) Update(ctx context.Context, sec *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error) {
+	return s.SecretInterface.Update(ctx, s.matching(sec), opts)
+}
+
+// matching is sec at the resourceVersion its record's next Update must
+// match, if one was set (see updateIfUnchanged), which it consumes.
+func (s *recordSecrets) matching(sec *corev1.Secret) *corev1.Secret {
 	if rv, ok := s.ifMatch[sec.Name]; ok {
 		sec = sec.DeepCopy()
 		sec.ResourceVersion = rv
 		delete(s.ifMatch, sec.Name)
 	}
-	return s.SecretInterface.Update(ctx, sec, opts)
+	return sec
 }
 
 // fixedSecret serves one Secret already read to Helm's driver (which

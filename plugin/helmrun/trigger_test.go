@@ -19,12 +19,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	restfake "k8s.io/client-go/rest/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
@@ -55,6 +57,15 @@ func newFakeTrigger(t testing.TB, createDelay time.Duration, objs ...*corev1.Sec
 			t.Fatal(err)
 		}
 	}
+	// Lists come back with a resourceVersion, as from the API server
+	// (admission then reads the runs as of the history's: Speculate).
+	cs.PrependReactor("list", "secrets", func(a k8stesting.Action) (bool, k8sruntime.Object, error) {
+		handled, obj, err := k8stesting.ObjectReaction(cs.Tracker())(a)
+		if list, ok := obj.(*corev1.SecretList); ok && err == nil {
+			list.ResourceVersion = "1"
+		}
+		return handled, obj, err
+	})
 	ft := &fakeTrigger{cs: cs}
 	kc := &helmKube{
 		build: func(r io.Reader, _ bool) (kube.ResourceList, error) {

@@ -54,8 +54,11 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 			cache.secrets.prefetched = pf // the first attempt only
 			o.Prefetched = nil
 		}
-		if o.Admit != nil {
-			kc.admit = func() error { return o.Admit(cache.secrets.created) }
+		if admit := o.Admit; admit != nil {
+			kc.admit = func() error { return admit(cache.secrets.created) }
+			if o.Speculate != nil {
+				cache.secrets.creating = func(listed string) { admit = o.Speculate(listed) }
+			}
 		}
 		cfg := &action.Configuration{
 			RESTClientGetter: base.RESTClientGetter,
@@ -66,6 +69,7 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 			Log:          func(string, ...interface{}) {},
 		}
 		rel, err := r.attempt(ctx, cfg, cache, rd, p, o)
+		cache.flush()
 		if err == nil {
 			r.prune(ctx, cache, ns, name, o)
 		} else if key := cache.secrets.createdName; key != "" {
@@ -160,6 +164,9 @@ func (r *releaser) attempt(ctx context.Context, cfg *action.Configuration, cache
 		if err := heal(ctx, cache, releaseKey(name, last.Version), o); err != nil {
 			return nil, err
 		}
+		// The healed trigger's Job, if it comes at all, is not as of
+		// the history: admission reads the runs as of this record.
+		cache.secrets.creating = nil
 	}
 	labels, err := rateLabels(p, last, o.Clock.Now())
 	if err != nil {

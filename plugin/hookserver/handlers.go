@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -39,17 +40,8 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	}
 	info := infoOf(r)
 	params, tag, aerr := decodeTrigger(w, r)
-	var owner types.UID
-	if aerr == nil {
-		owner, aerr = s.confirm(r, e)
-	}
-	keys := r.Header.Values(IdempotencyKeyHeader)
-	if aerr == nil && len(keys) > 1 {
+	if keys := r.Header.Values(IdempotencyKeyHeader); aerr == nil && len(keys) > 1 {
 		aerr = errorf(http.StatusBadRequest, IdempotencyKeyHeader+" is given more than once")
-	}
-	if aerr == nil && owner == "" {
-		infoOf(r).err = fmt.Errorf("hook not found: the hook Secret has no owner job UID (fail closed; create a new hook)")
-		aerr = errHookNotFound
 	}
 	if aerr != nil {
 		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, -1)
@@ -62,10 +54,22 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	start := time.Now()
 	// The trigger checks everything (parameters, tag, the definition, that
-	// it is the hook's job): its typed errors map to answers.
+	// it is the hook's job): its typed errors map to answers. The hook is
+	// confirmed while the trigger reads the definition.
+	confirm := s.startConfirm(r, e)
 	res, err := s.cfg.Triggerer.Trigger(ctx, run.Request{Namespace: e.Namespace, Job: e.Job, Params: params, Tag: tag,
-		TriggeredBy: e.TriggeredBy(), JobUID: owner, IdempotencyKey: r.Header.Get(IdempotencyKeyHeader)})
+		TriggeredBy: e.TriggeredBy(), Confirm: confirm, IdempotencyKey: r.Header.Get(IdempotencyKeyHeader)})
 	elapsed := time.Since(start).Seconds()
+	if _, cerr := confirm(); cerr != nil && err == nil {
+		// Not asked (an Engine that does not confirm): nothing may pass.
+		err = cerr
+	}
+	if errors.As(err, &aerr) {
+		// The hook was not confirmed.
+		s.metrics.trigger(e.Namespace, e.Job, aerr.Code, -1)
+		s.fail(w, r, aerr)
+		return
+	}
 	if err != nil {
 		info.err = err
 		aerr = triggerError(err, e)
@@ -86,6 +90,32 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	s.metrics.trigger(e.Namespace, e.Job, code, elapsed)
 	writeJSON(w, code, Triggered{Run: res.Run, Namespace: res.Namespace, Job: res.Job,
 		StatusURL: s.cfg.ExternalURL + hook.RunsPath + res.Run})
+}
+
+// startConfirm starts confirm and returns the wait for its answer (a
+// run.Request's Confirm: the GET goes out while the trigger reads the
+// job's definition). Its error is an *apiError.
+func (s *Server) startConfirm(r *http.Request, e Entry) func() (types.UID, error) {
+	type answer struct {
+		owner types.UID
+		err   *apiError
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		owner, aerr := s.confirm(r, e)
+		if aerr == nil && owner == "" {
+			infoOf(r).err = fmt.Errorf("hook not found: the hook Secret has no owner job UID (fail closed; create a new hook)")
+			aerr = errHookNotFound
+		}
+		ch <- answer{owner, aerr}
+	}()
+	return sync.OnceValues(func() (types.UID, error) {
+		a := <-ch
+		if a.err != nil {
+			return "", a.err
+		}
+		return a.owner, nil
+	})
 }
 
 // confirm re-reads the hook from the API server before a trigger: the

@@ -10,32 +10,27 @@ import (
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 )
 
-// admitRun applies the job's concurrency rules for a new run and returns
-// the job's runs as it found them, for pruneRuns (the finished runs beyond
-// the job's history limits; the caller runs it while the trigger goes on).
-// It is called while the trigger holds the job's Helm release (its pending
-// record is written: see Releaser.Upgrade), so triggers of one job are
-// decided one at a time across every process and hook replica, and each
-// sees the runs the earlier ones created: the runs are listed at least as
-// new as the trigger's own release record (resourceVersion NotOlderThan
-// it, served by the API server's watch cache once it has caught up).
-// Finished runs are read as metadata only, of this definition only (see
-// listRuns), so a long history costs little.
-func admitRun(ctx context.Context, client kubernetes.Interface, p *Plan, recordRV string) (*runSet, error) {
+// readRuns reads what admission decides on: the run of the trigger's
+// idempotency key, if any (an *existingRunError when it exists), and the
+// job's runs (returned for admitActive, and for pruneRuns: the finished
+// runs beyond the job's history limits; the caller runs it while the
+// trigger goes on). Admission decides while the trigger holds the job's
+// Helm release (its pending record is written: see Releaser.Upgrade), so
+// triggers of one job are decided one at a time across every process and
+// hook replica, and each sees the runs the earlier ones created: the runs
+// are listed at least as new as rv, the trigger's own release record or
+// the history it read before writing it (see UpgradeOptions.Speculate),
+// served by the API server's watch cache once it has caught up. Finished
+// runs are read as metadata only, of this definition only (see listRuns),
+// so a long history costs little.
+func readRuns(ctx context.Context, client kubernetes.Interface, p *Plan, rv string) (*runSet, error) {
 	def, keyed := p.Def, p.keyed
 	if keyed != nil {
-		if err := findKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, keyed.image, recordRV); err != nil {
+		if err := findKeyed(ctx, client, def.Namespace, def.Name, keyed.key, keyed.params, keyed.secrets, keyed.image, rv); err != nil {
 			return nil, err
 		}
 	}
-	runs, err := listRuns(ctx, client, def, recordRV)
-	if err != nil {
-		return nil, err
-	}
-	if err := admitActive(ctx, client, def, p.Run, runs.active); err != nil {
-		return nil, err
-	}
-	return runs, nil
+	return listRuns(ctx, client, def, rv)
 }
 
 // admitActive decides on the active runs by the concurrency policy and

@@ -57,7 +57,7 @@ func (e *existingRunError) Error() string {
 // are as recorded (Shown: secret ones masked); secrets are the secret
 // parameters' values (secretValues), compared with the run's
 // AnnotationSecretDigest. rv, if set, lists runs not older than it (see
-// admitRun).
+// readRuns).
 func findKeyed(ctx context.Context, client kubernetes.Interface, ns, job, key string, params, secrets map[string]string, image, rv string) error {
 	opts := metav1.ListOptions{LabelSelector: Selector(job) + "," + LabelIdempotency + "=" + idempotencyLabel(key)}
 	if rv != "" {

@@ -46,8 +46,8 @@ func (t *Triggerer) perform(ctx context.Context, p *Plan) (*Result, error) {
 		return storeErr
 	}
 	adm := &admission{ctx: ctx, t: t, p: p}
-	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Prefetched: p.prefetched, Store: store, Admit: adm.admit, StaleAfter: t.StaleAfter, Clock: t.Clock,
-		PruneByName: t.PruneByName, OnPruneFailure: t.OnPruneFailure})
+	up, err := t.Releaser.Upgrade(ctx, p, UpgradeOptions{Prefetched: p.prefetched, Store: store, Admit: adm.admit, Speculate: adm.speculate,
+		StaleAfter: t.StaleAfter, Clock: t.Clock, PruneByName: t.PruneByName, OnPruneFailure: t.OnPruneFailure})
 	pruneWarning, refused := adm.pruned(), adm.refused
 	if storeErr != nil {
 		// storeSecrets left nothing behind.
@@ -91,12 +91,46 @@ type admission struct {
 	// refused is the last admission's error.
 	refused error
 	prunes  []chan string
+	// reads are the reads of the runs speculate started.
+	reads []chan struct{}
 }
 
-// admit is the Releaser's UpgradeOptions.Admit.
+// speculate is the Releaser's UpgradeOptions.Speculate: the runs are read
+// as of historyRV while the Releaser writes its record, and the attempt's
+// admission decides on what they found.
+func (a *admission) speculate(historyRV string) func(string) error {
+	done := make(chan struct{})
+	a.reads = append(a.reads, done)
+	var set *runSet
+	var err error
+	go func() {
+		defer close(done)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(a.ctx), 30*time.Second)
+		defer cancel()
+		set, err = readRuns(rctx, a.t.Client, a.p, historyRV)
+	}()
+	return func(string) error {
+		<-done
+		return a.decide(set, err)
+	}
+}
+
+// admit is the Releaser's UpgradeOptions.Admit: the runs are read as of
+// the trigger's record.
 func (a *admission) admit(recordRV string) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(a.ctx), 30*time.Second)
+	defer cancel()
+	set, err := readRuns(rctx, a.t.Client, a.p, recordRV)
+	return a.decide(set, err)
+}
+
+// decide admits the run by the job's rules, given the job's runs (or the
+// error of reading them), and starts pruning the history.
+func (a *admission) decide(set *runSet, err error) error {
 	actx, acancel := context.WithTimeout(context.WithoutCancel(a.ctx), 30*time.Second)
-	set, err := admitRun(actx, a.t.Client, a.p, recordRV)
+	if err == nil {
+		err = admitActive(actx, a.t.Client, a.p.Def, a.p.Run, set.active)
+	}
 	if a.refused = err; err != nil {
 		acancel()
 		return err
@@ -110,9 +144,12 @@ func (a *admission) admit(recordRV string) error {
 	return nil
 }
 
-// pruned waits for the prunes admit started and returns the last one's
-// warning ("" if none).
+// pruned waits for the reads and prunes admission started and returns the
+// last prune's warning ("" if none).
 func (a *admission) pruned() string {
+	for _, done := range a.reads {
+		<-done
+	}
 	warning := ""
 	for _, done := range a.prunes {
 		warning = <-done

@@ -15,6 +15,13 @@ import (
 func (t *Triggerer) prepare(ctx context.Context, req Request) (*Plan, error) {
 	store := &jobdef.Store{Client: t.Client, Namespace: req.Namespace}
 	def, err := store.Get(ctx, req.Job)
+	if req.Confirm != nil {
+		uid, cerr := req.Confirm()
+		if cerr != nil {
+			return nil, cerr
+		}
+		req.JobUID = uid
+	}
 	if err != nil {
 		return nil, err
 	}

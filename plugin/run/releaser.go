@@ -56,6 +56,17 @@ type UpgradeOptions struct {
 	// Admit decides on the run (concurrency rules, idempotency), given the
 	// resourceVersion of this trigger's release record; nil: admitted.
 	Admit func(recordRV string) error
+	// Speculate, if set, may be called once per attempt, as the Releaser
+	// writes the record that takes the release (before it knows whether
+	// it does), with the resourceVersion of the history it read: one at
+	// which every Job of the revisions in that history exists already.
+	// Admission then reads the job's runs as of it, while the record is
+	// written, instead of after (one round trip less per trigger); the
+	// next revision is a Create, so no other trigger's Job can come
+	// between the history read and the record. It returns what the
+	// attempt calls instead of Admit. A Releaser does not call it after
+	// healing a release left pending (that trigger's Job may come late).
+	Speculate func(historyRV string) (admit func(recordRV string) error)
 	// StaleAfter is how long a record may stay pending before it counts
 	// as left by a killed trigger (0: the Releaser's default).
 	StaleAfter time.Duration

@@ -40,7 +40,12 @@ type Request struct {
 	// hook's owner): a job deleted and created again under the same name is
 	// another job, and the trigger fails with *ReplacedError.
 	JobUID types.UID
-	DryRun DryRun
+	// Confirm, if set, is the caller's own check of the trigger (the hook
+	// server re-reads the hook), made while the trigger reads the
+	// definition and before anything is written: its error ends the
+	// trigger as it is; the UID it returns is JobUID.
+	Confirm func() (types.UID, error)
+	DryRun  DryRun
 }
 
 // Result describes the run that was (or would be) created.
