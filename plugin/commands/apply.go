@@ -49,7 +49,7 @@ written. All documents are validated before anything is written.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	cmd.Flags().StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files or directories (.yaml, .yml, .json) to apply, or - for stdin.")
+	stringSliceVar(cmd.Flags(), &o.Filenames, "filename", "f", "Files or directories (.yaml, .yml, .json) to apply, or - for stdin.")
 	cmd.Flags().BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directories given with -f recursively.")
 	addDryRunFlag(cmd, &o.dryRun)
 	o.PrintFlags = writePrintFlags(cmd)

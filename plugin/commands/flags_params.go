@@ -17,11 +17,11 @@ type paramTypeFlags struct {
 }
 
 func (f *jobFlags) addParamTypeFlags(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&f.ParamTypes, "param-type", nil, "Type of a parameter NAME=TYPE: string, integer, number or boolean (repeatable)")
-	fs.StringArrayVar(&f.ParamEnums, "param-enum", nil, "Allowed values of a parameter NAME=a,b,c (repeatable; NAME= allows any)")
-	fs.StringArrayVar(&f.ParamPatterns, "param-pattern", nil, "Regular expression (RE2) the whole value of a parameter must match, NAME=REGEX (repeatable)")
-	fs.StringArrayVar(&f.ParamDescriptions, "param-description", nil, "What a parameter is for, NAME=TEXT (repeatable)")
-	fs.StringArrayVar(&f.SecretParams, "secret-param", nil, "Make parameter NAME secret: its values reach the container from the run's own Secret and are shown as <secret> (repeatable; NAME=false to undo)")
+	stringArrayVar(fs, &f.ParamTypes, "param-type", "", "Type of a parameter NAME=TYPE: string, integer, number or boolean (repeatable)")
+	stringArrayVar(fs, &f.ParamEnums, "param-enum", "", "Allowed values of a parameter NAME=a,b,c (repeatable; NAME= allows any)")
+	stringArrayVar(fs, &f.ParamPatterns, "param-pattern", "", "Regular expression (RE2) the whole value of a parameter must match, NAME=REGEX (repeatable)")
+	stringArrayVar(fs, &f.ParamDescriptions, "param-description", "", "What a parameter is for, NAME=TEXT (repeatable)")
+	stringArrayVar(fs, &f.SecretParams, "secret-param", "", "Make parameter NAME secret: its values reach the container from the run's own Secret and are shown as <secret> (repeatable; NAME=false to undo)")
 }
 
 // withDefault is parameter name of ps (or a new one) with its default and

@@ -19,13 +19,13 @@ type scheduleFlags struct {
 }
 
 func (f *jobFlags) addScheduleFlags(fs *pflag.FlagSet, forSet bool) {
-	fs.StringArrayVar(&f.Schedules, "schedule", nil, "Run on a schedule NAME='CRON': 5 fields or @hourly, @daily, @every 10s, … (repeatable; the hook server's leader runs it)")
-	fs.StringArrayVar(&f.TimeZones, "time-zone", nil, "Time zone of a schedule NAME=ZONE, an IANA name like Europe/Helsinki (default UTC)")
-	fs.StringArrayVar(&f.ScheduleParams, "schedule-param", nil, "Parameter value of a schedule's runs NAME:KEY=VALUE (repeatable)")
-	fs.StringArrayVar(&f.ScheduleSecretParams, "schedule-secret-param", nil, "Secret parameter of a schedule's runs NAME:KEY=SECRET/KEY, read from that Secret when the slot runs (repeatable)")
+	stringArrayVar(fs, &f.Schedules, "schedule", "", "Run on a schedule NAME='CRON': 5 fields or @hourly, @daily, @every 10s, … (repeatable; the hook server's leader runs it)")
+	stringArrayVar(fs, &f.TimeZones, "time-zone", "", "Time zone of a schedule NAME=ZONE, an IANA name like Europe/Helsinki (default UTC)")
+	stringArrayVar(fs, &f.ScheduleParams, "schedule-param", "", "Parameter value of a schedule's runs NAME:KEY=VALUE (repeatable)")
+	stringArrayVar(fs, &f.ScheduleSecretParams, "schedule-secret-param", "", "Secret parameter of a schedule's runs NAME:KEY=SECRET/KEY, read from that Secret when the slot runs (repeatable)")
 	fs.StringVar(&f.StartingDeadline, "starting-deadline", "", "Run a late slot (the server was down) only if this late at most, e.g. 5m, or none (default "+jobdef.DefaultStartingDeadline+"); older ones are recorded as missed")
 	if forSet {
-		fs.StringArrayVar(&f.UnsetSchedules, "unset-schedule", nil, "Remove a schedule (repeatable)")
+		stringArrayVar(fs, &f.UnsetSchedules, "unset-schedule", "", "Remove a schedule (repeatable)")
 	}
 }
 

@@ -16,9 +16,9 @@ import (
 
 // addFlags adds the trigger's flags (both commands have them all).
 func (o *RunOptions) addFlags(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVarP(&o.Params.Params, "param", "p", nil, "Parameter NAME=VALUE for this run (repeatable)")
-	cmd.Flags().StringArrayVar(&o.Params.Files, "param-file", nil, "Parameter NAME=PATH: the value is the file's content, less one trailing newline; keeps secret values off the command line (repeatable)")
-	cmd.Flags().StringArrayVar(&o.Params.FromEnv, "param-from-env", nil, "Parameter NAME=VARIABLE: the value of environment variable VARIABLE (it must be set); keeps secret values off the command line (repeatable)")
+	stringArrayVar(cmd.Flags(), &o.Params.Params, "param", "p", "Parameter NAME=VALUE for this run (repeatable)")
+	stringArrayVar(cmd.Flags(), &o.Params.Files, "param-file", "", "Parameter NAME=PATH: the value is the file's content, less one trailing newline; keeps secret values off the command line (repeatable)")
+	stringArrayVar(cmd.Flags(), &o.Params.FromEnv, "param-from-env", "", "Parameter NAME=VARIABLE: the value of environment variable VARIABLE (it must be set); keeps secret values off the command line (repeatable)")
 	cmd.Flags().StringVar(&o.Tag, "tag", "", "Image tag for this run only")
 	cmd.Flags().Int32Var(&o.Tasks, "tasks", 0, "Tasks of this run, as an Indexed Job (0: the job's)")
 	cmd.Flags().StringVar(&o.IdempotencyKey, "idempotency-key", "", "While a run made with this key exists, print it (unchanged) instead of starting another; with other parameters or tag it is an error (1-64 of A-Z a-z 0-9 . _ : -)")
