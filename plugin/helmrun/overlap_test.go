@@ -2,6 +2,7 @@ package helmrun
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
+	"github.com/shipjob/kubectl-shipjob/plugin/jobdef"
 	"github.com/shipjob/kubectl-shipjob/plugin/jobdef/jobdeftest"
 	"github.com/shipjob/kubectl-shipjob/plugin/run"
 )
@@ -219,4 +221,31 @@ type gatedJobs struct {
 func (j gatedJobs) List(ctx context.Context, o metav1.ListOptions) (*batchv1.JobList, error) {
 	j.gate("list", "jobs", "")
 	return j.JobInterface.List(ctx, o)
+}
+
+// TestRefusedTriggersKeepTheHistoryBounded: a trigger refused by the
+// job's rules after it took the release leaves its record, failed; the
+// history is pruned after it as after a run (it grew by one record per
+// refusal until a trigger succeeded).
+func TestRefusedTriggersKeepTheHistoryBounded(t *testing.T) {
+	one := int32(1)
+	ft := newFakeTrigger(t, 0, jobdeftest.Secret(t, func(j *jobdef.Job) { j.Spec.MaxActiveRuns = &one }))
+	ft.PruneByName = true // as the hook server (the fake clientset has no DeleteCollection)
+	if _, err := ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate", TriggeredBy: "user:test"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * (run.MaxHistory + pruneSlack) {
+		_, err := ft.Trigger(t.Context(), run.Request{Namespace: "ns", Job: "migrate", TriggeredBy: "user:test"})
+		var conflict *run.ConflictError
+		if !errors.As(err, &conflict) {
+			t.Fatalf("trigger %d while a run is active: %v, want refused", i+2, err)
+		}
+	}
+	list, err := ft.cs.CoreV1().Secrets("ns").List(t.Context(), metav1.ListOptions{LabelSelector: "owner=helm,name=migrate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(list.Items); n > run.MaxHistory+pruneSlack {
+		t.Errorf("after %d refused triggers the release has %d records, want at most %d", 3*(run.MaxHistory+pruneSlack), n, run.MaxHistory+pruneSlack)
+	}
 }

@@ -70,9 +70,13 @@ func (r *releaser) Upgrade(ctx context.Context, p *run.Plan, o run.UpgradeOption
 		}
 		rel, err := r.attempt(ctx, cfg, cache, rd, p, o)
 		cache.flush()
-		if err == nil {
+		if err == nil || kc.refused != nil {
+			// A refused run's record stays, failed: pruned too, or a job
+			// kept at its limit by a busy hook grows its history by a
+			// record per refusal until a trigger succeeds.
 			r.prune(ctx, cache, ns, name, o)
-		} else if key := cache.secrets.createdName; key != "" {
+		}
+		if key := cache.secrets.createdName; err != nil && key != "" {
 			// Helm has returned: the record this attempt created is no
 			// longer live. Cut off from the API server, Helm could not
 			// mark it failed; left pending, it would hold every trigger

@@ -287,3 +287,29 @@ func TestSixHundredFailingTriggersKeepTheBound(t *testing.T) {
 		t.Errorf("%d files Secrets of job fast, want 1:\n%s", n, files)
 	}
 }
+
+// TestRefusedTriggersKeepReleaseRecordsBounded: triggers refused by
+// maxActiveRuns (after they took the release: their records stay, failed)
+// do not grow the job's Helm history beyond its bound, through the real
+// binary and API server.
+func TestRefusedTriggersKeepReleaseRecordsBounded(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t, false)
+	createSimJob(t, ns, "busy", "--env", "SIM_DURATION=10m", "--max-active-runs", "1")
+	trigger(t, ns, "busy")
+	const refusals = 12
+	for i := range refusals {
+		res := shipjob(t, "run", "busy", "-n", ns)
+		if res.Code == 0 || !strings.Contains(res.Stderr, "limit (maxActiveRuns)") {
+			t.Fatalf("trigger %d while a run is active: exit %d %q, want refused", i+2, res.Code, res.Stderr)
+		}
+	}
+	records := cluster.Kubectl(t, "-n", ns, "get", "secrets", "-l", "owner=helm,name=busy", "-o", "name")
+	// MaxHistory (3) + pruneSlack (5), of plugin/helmrun.
+	if n := len(strings.Fields(records)); n > 8 {
+		t.Errorf("after %d refused triggers the release has %d records, want at most 8:\n%s", refusals, n, records)
+	}
+	if got := runsOf(t, ns, "busy"); got[""] != 1 || len(got) != 1 {
+		t.Errorf("runs: %v, want the one active run", got)
+	}
+}
