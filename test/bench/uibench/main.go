@@ -174,6 +174,9 @@ func run(state, plugin, ns string, jobs, runsPer, n, changes int) error {
 		fmt.Fprintf(os.Stderr, "change %d: create took %s, events after %s and %s\n", i, ms(created), ms(toEvent[len(toEvent)-2]), ms(d))
 		time.Sleep(300 * time.Millisecond)
 	}
+	if changes == 0 {
+		return nil
+	}
 	fmt.Printf("run change → SSE event (%d changes: %d Jobs created, %d finished; from the write request's start): median %s, max %s\n",
 		len(toEvent), changes, changes, ms(median(toEvent)), ms(slices.Max(toEvent)))
 	fmt.Printf("run created → its Jobs page fetched again (event + GET of the page, what app.js does): median %s, max %s\n",
