@@ -67,9 +67,8 @@ DIST_LDFLAGS   := -s -w -X $(PKG)/plugin/version.version=$(DIST_VERSION) -X $(PK
 # far from a loop) and x/net's IDNA: 28 KB, which pays for writing release
 # records ourselves and answering Helm's existence check of a run's Job.
 # Since issue 23 (fourth session) also cli-runtime's kubectl flags (read
-# once per process) and client-go's remotecommand (`debug`'s attach): 4 KB,
-# which pays for the trigger's overlapped round trips and the repeatable
-# flags' own values.
+# once per process): 4 KB, which pays for the trigger's overlapped round
+# trips and the repeatable flags' own values.
 # DIST_GOFLAGS= builds without.
 DIST_COLD_GCFLAGS := github.com/google/gnostic-models/...=-l google.golang.org/protobuf/...=-l \
                     k8s.io/kube-openapi/...=-l github.com/go-openapi/...=-l \
@@ -106,7 +105,7 @@ DIST_COLD_GCFLAGS := github.com/google/gnostic-models/...=-l google.golang.org/p
                     archive/tar=-l net/http/httputil=-l helm.sh/helm/v3/pkg/cli=-l \
                     gopkg.in/yaml.v3=-l $(PKG)/plugin/console=-l $(PKG)/plugin/commands=-l $(PKG)/plugin/ui=-l \
                     $(PKG)/plugin/schedule=-l $(PKG)/plugin/notify=-l $(PKG)/plugin/runend=-l $(PKG)/plugin/hookserver=-l \
-                    $(PKG)/plugin/hook=-l k8s.io/cli-runtime/pkg/genericclioptions=-l k8s.io/client-go/tools/remotecommand/...=-l
+                    $(PKG)/plugin/hook=-l k8s.io/cli-runtime/pkg/genericclioptions=-l
 DIST_GCFLAGS   := $(foreach p,k8s.io/api/...=-l k8s.io/api/core/v1= k8s.io/api/batch/v1= \
                     k8s.io/client-go/applyconfigurations/...=-l k8s.io/client-go/kubernetes/...=-l \
                     k8s.io/client-go/informers/...=-l k8s.io/client-go/listers/...=-l \
